@@ -1,0 +1,88 @@
+package loader
+
+import (
+	"context"
+
+	"github.com/engagegql/gateway/workplace"
+)
+
+// Countries lists every country.
+func Countries(ctx context.Context) ([]workplace.Country, error) {
+	return For(ctx).countries.Load(ctx, all{})()
+}
+
+// Country finds a country by id.
+func Country(ctx context.Context, id workplace.CountryID) (workplace.Country, error) {
+	cs, err := Countries(ctx)
+	if err != nil {
+		return workplace.Country{}, err
+	}
+	return find(cs, func(c workplace.Country) bool { return c.ID == id }, "country %d does not exist", id)
+}
+
+// Regions lists the regions of a country, or all regions for id 0.
+func Regions(ctx context.Context, countryID workplace.CountryID) ([]workplace.Region, error) {
+	return For(ctx).regions.Load(ctx, countryID)()
+}
+
+// Region finds a region by id.
+func Region(ctx context.Context, id workplace.RegionID) (workplace.Region, error) {
+	rs, err := Regions(ctx, 0)
+	if err != nil {
+		return workplace.Region{}, err
+	}
+	return find(rs, func(r workplace.Region) bool { return r.ID == id }, "region %d does not exist", id)
+}
+
+// Locations lists the locations of a region, or all locations for id 0.
+func Locations(ctx context.Context, regionID workplace.RegionID) ([]workplace.Location, error) {
+	return For(ctx).locations.Load(ctx, regionID)()
+}
+
+// Location finds a location by id.
+func Location(ctx context.Context, id workplace.LocationID) (workplace.Location, error) {
+	ls, err := Locations(ctx, 0)
+	if err != nil {
+		return workplace.Location{}, err
+	}
+	return find(ls, func(l workplace.Location) bool { return l.ID == id }, "location %d does not exist", id)
+}
+
+// Rooms lists the rooms of a location.
+func Rooms(ctx context.Context, locationID workplace.LocationID) ([]workplace.Room, error) {
+	return For(ctx).rooms.Load(ctx, locationID)()
+}
+
+// Room finds a room of a location. The upstream has no route for one room,
+// so a room is looked up in its location's list, which the operation shares.
+func Room(ctx context.Context, locationID workplace.LocationID, id workplace.RoomID) (workplace.Room, error) {
+	rs, err := Rooms(ctx, locationID)
+	if err != nil {
+		return workplace.Room{}, err
+	}
+	return find(rs, func(r workplace.Room) bool { return r.ID == id }, "room %d does not exist at location %d", id, locationID)
+}
+
+// Desks lists the desks of a location.
+func Desks(ctx context.Context, locationID workplace.LocationID) ([]workplace.Desk, error) {
+	return For(ctx).desks.Load(ctx, locationID)()
+}
+
+// Desk finds a desk of a location.
+func Desk(ctx context.Context, locationID workplace.LocationID, id workplace.DeskID) (workplace.Desk, error) {
+	ds, err := Desks(ctx, locationID)
+	if err != nil {
+		return workplace.Desk{}, err
+	}
+	return find(ds, func(d workplace.Desk) bool { return d.ID == id }, "desk %d does not exist at location %d", id, locationID)
+}
+
+func find[V any](items []V, match func(V) bool, format string, args ...any) (V, error) {
+	for _, it := range items {
+		if match(it) {
+			return it, nil
+		}
+	}
+	var zero V
+	return zero, workplace.Errorf(workplace.ENOTFOUND, format, args...)
+}

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/99designs/gqlgen/graphql/handler"
+	"github.com/99designs/gqlgen/graphql/handler/extension"
+	"github.com/99designs/gqlgen/graphql/handler/lru"
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/99designs/gqlgen/graphql/playground"
+	"github.com/engagegql/gateway/graph"
+	"github.com/engagegql/gateway/loader"
+	"github.com/engagegql/gateway/resolvers"
+	"github.com/engagegql/gateway/workplace"
+	"github.com/gorilla/websocket"
+	"github.com/redis/go-redis/v9"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// tokenChecker is the part of the upstream client /readyz asks about.
+type tokenChecker interface {
+	CheckToken(ctx context.Context) error
+}
+
+// serverDeps are what the HTTP surface needs; newServer creates nothing that
+// talks to the outside world itself.
+type serverDeps struct {
+	log     *slog.Logger
+	service workplace.Service
+	token   tokenChecker
+	// redis is nil when REDIS_URL is not set.
+	redis   redis.UniversalClient
+	loaders loader.Options
+}
+
+// maxBodyBytes bounds a GraphQL request body; real operations are a few KiB.
+const maxBodyBytes = 1 << 20
+
+// newServer returns the whole HTTP surface of the gateway.
+func newServer(d serverDeps) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/graphql", limitBody(maxBodyBytes, newGraphQL(d)))
+	mux.Handle("GET /{$}", playground.Handler("Engage GraphQL Gateway", "/graphql"))
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.Handle("GET /readyz", readyz(d))
+	return mux
+}
+
+// newGraphQL builds the GraphQL handler with explicit transports: HTTP GET
+// and POST, and websockets (graphql-transport-ws and graphql-ws) on the
+// same path.
+func newGraphQL(d serverDeps) http.Handler {
+	srv := handler.New(graph.NewExecutableSchema(graph.Config{
+		Resolvers: &resolvers.Resolver{Service: d.service},
+	}))
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: 10 * time.Second,
+		Upgrader: websocket.Upgrader{
+			ReadBufferSize:  4096,
+			WriteBufferSize: 4096,
+			CheckOrigin:     func(*http.Request) bool { return true },
+		},
+	})
+	srv.AddTransport(transport.Options{})
+	srv.AddTransport(transport.GET{})
+	srv.AddTransport(transport.POST{})
+	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	srv.Use(extension.Introspection{})
+	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.log))
+	srv.SetRecoverFunc(resolvers.Recover(d.log))
+	// Loaders are per response, not per HTTP request: a subscription's
+	// payloads each get fresh ones, and a query's one response gets one set.
+	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+		return next(loader.With(ctx, loader.New(d.service, d.loaders)))
+	})
+	return srv
+}
+
+// limitBody caps request bodies so a client cannot make the gateway buffer
+// an unbounded upload.
+func limitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// readyz reports whether the gateway can serve: it holds (or can get) an
+// upstream session token, and Redis answers when one is configured.
+func readyz(d serverDeps) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		checks := map[string]string{}
+		ready := true
+		if err := d.token.CheckToken(ctx); err != nil {
+			ready = false
+			checks["upstream"] = workplace.ErrorMessage(err)
+		} else {
+			checks["upstream"] = "ok"
+		}
+		if d.redis != nil {
+			if err := d.redis.Ping(ctx).Err(); err != nil {
+				ready = false
+				checks["redis"] = "unreachable"
+				d.log.WarnContext(ctx, "readiness: redis unreachable", "err", err)
+			} else {
+				checks["redis"] = "ok"
+			}
+		}
+		status, code := "ready", http.StatusOK
+		if !ready {
+			status, code = "not ready", http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, map[string]any{"status": status, "checks": checks})
+	})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# The one command that runs every check of the project on a fresh machine:
+# formatting, go vet, generated code being current, and every test under the
+# race detector against a real redis-server this script starts and stops.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf '==> %s\n' "$*"; }
+
+as_root() {
+	if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# A real Redis of our own, never one the machine happens to run.
+if ! command -v redis-server >/dev/null 2>&1; then
+	log "installing redis-server (Debian package)"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+
+work=$(mktemp -d)
+redis_pid=""
+cleanup() {
+	if [ -n "$redis_pid" ]; then kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; fi
+	rm -rf "$work"
+}
+trap cleanup EXIT
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+start_redis() {
+	local port tries
+	for tries in $(seq 1 20); do
+		port=$(( (RANDOM % 20000) + 30000 ))
+		port_free "$port" || continue
+		redis-server --port "$port" --bind 127.0.0.1 --save "" --appendonly no \
+			--dir "$work" --logfile "$work/redis.log" --daemonize no &
+		redis_pid=$!
+		for _ in $(seq 1 100); do
+			if redis-cli -p "$port" ping >/dev/null 2>&1; then
+				REDIS_PORT=$port
+				return 0
+			fi
+			kill -0 "$redis_pid" 2>/dev/null || break
+			sleep 0.05
+		done
+		kill "$redis_pid" 2>/dev/null || true
+		wait "$redis_pid" 2>/dev/null || true
+		redis_pid=""
+	done
+	echo "could not start redis-server on a free port; its log:" >&2
+	cat "$work/redis.log" >&2 || true
+	return 1
+}
+
+start_redis
+export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0"
+log "redis-server $(redis-server --version | awk '{print $3}') on $REDIS_URL"
+
+log "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './.git/*'))
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change:" >&2
+	echo "$unformatted" >&2
+	exit 1
+fi
+
+log "go vet"
+go vet ./...
+
+log "go generate is current"
+snapshot() { find . -path ./.git -prune -o -type f -print0 | sort -z | xargs -0 sha256sum; }
+snapshot >"$work/before"
+go generate ./...
+snapshot >"$work/after"
+if ! diff -u "$work/before" "$work/after" >"$work/gen.diff"; then
+	echo "go generate ./... changed files; run it and commit the result:" >&2
+	grep '^[-+][0-9a-f]' "$work/gen.diff" | awk '{print $2}' | sort -u >&2
+	exit 1
+fi
+
+log "go mod tidy is current"
+go mod tidy -diff
+
+log "go test -race"
+set +e
+go test -race -count=1 -timeout 20m -v ./... >"$work/test.log" 2>&1
+status=$?
+set -e
+# Show the package results and every failure, not the whole verbose log.
+grep -E '^(ok|FAIL|---|panic:|\s+--- FAIL|\s+\S+\.go:[0-9]+:)|^\?' "$work/test.log" | grep -v -E '^\s*--- (PASS|SKIP)' || true
+if [ $status -ne 0 ]; then
+	echo "---- failing output ----"
+	grep -n -B2 -A30 -E '^\s*--- FAIL|^panic:|^FAIL\s' "$work/test.log" | head -400 || true
+fi
+passed=$(grep -cE '^\s*--- PASS' "$work/test.log" || true)
+failed=$(grep -cE '^\s*--- FAIL' "$work/test.log" || true)
+skipped=$(grep -cE '^\s*--- SKIP' "$work/test.log" || true)
+echo
+echo "${passed} passed, ${failed} failed, ${skipped} skipped"
+exit $status

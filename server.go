@@ -1,0 +1,152 @@
+// Command gateway serves one GraphQL API over the Eptura Engage REST APIs.
+//
+// With no configuration it starts an embedded Engage simulator with demo data
+// and serves GraphiQL on :8080, so `go run .` shows it working in one step.
+// The README lists every environment variable.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/engagegql/gateway/engage"
+	"github.com/engagegql/gateway/engagesim"
+	"github.com/redis/go-redis/v9"
+)
+
+func main() {
+	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintf(os.Stderr, "gateway: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// shutdownTimeout bounds how long in-flight requests may take to finish
+// once the gateway is told to stop.
+const shutdownTimeout = 15 * time.Second
+
+// run starts the gateway and serves until ctx is cancelled or the process
+// receives SIGINT or SIGTERM. Tests call it directly with LISTEN_ADDR on
+// port 0 and read the address from the "gateway listening" log line.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	log := slog.New(slog.NewJSONHandler(stdout, nil))
+
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return fmt.Errorf("configuration: %w", err)
+	}
+
+	if cfg.embedded {
+		sim, simURL, err := startSimulator(log)
+		if err != nil {
+			return err
+		}
+		defer sim.close()
+		cfg.useSimulator(simURL)
+		log.Warn("no ENGAGE_API_URL set: running on an embedded Engage simulator with demo data; set ENGAGE_API_URL and its companions to use a real tenant", "simulator", simURL)
+	}
+
+	client, err := engage.New(engage.Config{
+		TokenURL:   cfg.tokenURL,
+		APIURL:     cfg.apiURL,
+		ClientID:   cfg.clientID,
+		Password:   cfg.password,
+		Keys:       cfg.keys,
+		DefaultKey: cfg.defaultKey,
+		Logger:     log,
+	})
+	if err != nil {
+		return fmt.Errorf("engage client: %w", err)
+	}
+
+	var rdb redis.UniversalClient
+	if cfg.redisOptions != nil {
+		rdb = redis.NewUniversalClient(cfg.redisOptions)
+		defer rdb.Close()
+	}
+
+	handler := newServer(serverDeps{
+		log:     log,
+		service: client,
+		token:   client,
+		redis:   rdb,
+	})
+
+	ln, err := net.Listen("tcp", cfg.listenAddr)
+	if err != nil {
+		return fmt.Errorf("LISTEN_ADDR %s: %w", cfg.listenAddr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Info("gateway listening", "addr", ln.Addr().String(), "graphql", "/graphql", "graphiql", "/")
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+
+	select {
+	case err := <-serveErr:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	return nil
+}
+
+// simulator is an engagesim served on a loopback port for the embedded mode.
+type simulator struct {
+	sim *engagesim.Sim
+	srv *http.Server
+}
+
+func (s *simulator) close() {
+	_ = s.srv.Close()
+	s.sim.Close()
+}
+
+// startSimulator serves an engagesim with the demo fixture on a free loopback
+// port; the gateway then talks to it over real HTTP as it would to Engage.
+func startSimulator(log *slog.Logger) (*simulator, string, error) {
+	sim, err := engagesim.New(engagesim.Config{Logger: log.With("component", "engagesim")})
+	if err != nil {
+		return nil, "", fmt.Errorf("embedded simulator: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		sim.Close()
+		return nil, "", fmt.Errorf("embedded simulator: %w", err)
+	}
+	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	return &simulator{sim: sim, srv: srv}, "http://" + ln.Addr().String(), nil
+}
+
+// useSimulator points the upstream settings at an embedded simulator with
+// its demo tenant and credentials.
+func (c *config) useSimulator(baseURL string) {
+	c.tokenURL = baseURL + "/tokenproviderapi/token"
+	c.apiURL = baseURL + "/" + engagesim.DefaultTenant + "/api/V1"
+	c.clientID = engagesim.DefaultClientID
+	c.password = engagesim.DefaultPassword
+	for product, key := range engagesim.DefaultKeys() {
+		c.keys[engage.Product(product)] = key
+	}
+}

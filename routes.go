@@ -17,7 +17,6 @@ import (
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/resolvers"
 	"github.com/engagegql/gateway/workplace"
-	"github.com/gorilla/websocket"
 	"github.com/redis/go-redis/v9"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -60,14 +59,9 @@ func newGraphQL(d serverDeps) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
 		Resolvers: &resolvers.Resolver{Service: d.service},
 	}))
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: 10 * time.Second,
-		Upgrader: websocket.Upgrader{
-			ReadBufferSize:  4096,
-			WriteBufferSize: 4096,
-			CheckOrigin:     func(*http.Request) bool { return true },
-		},
-	})
+	// The websocket accepts same-origin browsers (GraphiQL) and non-browser
+	// clients; cross-origin pages are refused until an allow-list exists.
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

@@ -17,6 +17,9 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+	// The IANA zones the upstream's Windows zone names map to must load on
+	// hosts without a zoneinfo database (minimal container images).
+	_ "time/tzdata"
 
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"

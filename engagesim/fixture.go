@@ -1,0 +1,379 @@
+package engagesim
+
+// This file holds the Fixture (the data a simulator starts from) and DemoFixture, a deterministic
+// generator of a company that looks real enough to exercise time zones, paging and caching.
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+)
+
+// Fixture is the whole state of a tenant at start or reset. Tests build tiny ones by hand;
+// DemoFixture builds a large one. Times are instants (time.Time); the simulator renders them
+// local to each location. It is also the JSON accepted by POST /_sim/reset {"fixture":{...}}.
+type Fixture struct {
+	Countries    []Country     `json:"countries"`
+	Regions      []Region      `json:"regions"`
+	Locations    []Location    `json:"locations"`
+	Groups       []Group       `json:"groups"`
+	Users        []User        `json:"users"`
+	Resources    []Resource    `json:"resources"`
+	Bookings     []Booking     `json:"bookings"`
+	DeskBookings []DeskBooking `json:"deskBookings"`
+	Visitors     []Visitor     `json:"visitors"`
+	CostCodes    []CostCode    `json:"costCodes"`
+	Vendors      []Vendor      `json:"vendors"`
+}
+
+// Country is the top of the hierarchy.
+type Country struct {
+	ID   int    `json:"id"`
+	Name string `json:"name"`
+}
+
+// Region groups locations inside a country.
+type Region struct {
+	ID        int    `json:"id"`
+	CountryID int    `json:"countryId"`
+	Name      string `json:"name"`
+}
+
+// Location is a building. TimeZone is the Windows name the API shows; IANAZone is the zone the
+// simulator computes with, kept beside it because the simulator must know its own zones.
+type Location struct {
+	ID                       int    `json:"id"`
+	RegionID                 int    `json:"regionId"`
+	Name                     string `json:"name"`
+	Address                  string `json:"address"`
+	City                     string `json:"city"`
+	Country                  string `json:"country"`
+	PostCode                 string `json:"postCode"`
+	TimeZone                 string `json:"timeZone"`
+	IANAZone                 string `json:"ianaZone"`
+	FloorsAboveGround        int    `json:"floorsAboveGround"`
+	FloorsBelowGround        int    `json:"floorsBelowGround"`
+	CostCentreMandatory      bool   `json:"costCentreMandatory"`
+	CCPaymentCostCodeEnabled bool   `json:"ccPaymentCostCodeEnabled"`
+}
+
+// Group is a bookable area ("neighbourhood") of a location; rooms and desks belong to one.
+type Group struct {
+	ID         int    `json:"id"`
+	LocationID int    `json:"locationId"`
+	Name       string `json:"name"`
+}
+
+// User is a person who books and hosts.
+type User struct {
+	ID        int    `json:"id"`
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	Email     string `json:"email"`
+}
+
+// Resource is a meeting room (WorkspaceTypeID 1) or a desk (2).
+type Resource struct {
+	ID              int    `json:"id"`
+	LocationID      int    `json:"locationId"`
+	WorkspaceTypeID int    `json:"workspaceTypeId"`
+	Name            string `json:"name"`
+	FloorNumber     int    `json:"floorNumber"`
+	Capacity        int    `json:"capacity"`
+	GroupID         int    `json:"groupId"`
+	Attributes      []int  `json:"attributes"`
+}
+
+// Booking is a room booking. Start and End are the booked span; ActualStart and ActualEnd are
+// zero until the meeting is started or ended.
+type Booking struct {
+	ID          int       `json:"id"`
+	RoomID      int       `json:"roomId"`
+	UserID      int       `json:"userId"`
+	Title       string    `json:"title"`
+	Start       time.Time `json:"start"`
+	End         time.Time `json:"end"`
+	Progress    int       `json:"progress"`
+	ActualStart time.Time `json:"actualStart"`
+	ActualEnd   time.Time `json:"actualEnd"`
+	Source      int       `json:"source"`
+	Attendees   int       `json:"attendees"`
+	CostCodeID  int       `json:"costCodeId"`
+	Private     bool      `json:"private"`
+	Notes       string    `json:"notes"`
+	SetupStyle  int       `json:"setupStyle"`
+	CreatedOn   time.Time `json:"createdOn"`
+	ModifiedOn  time.Time `json:"modifiedOn"`
+}
+
+// DeskBooking is one desk on one date (YYYY-MM-DD, local to the desk's location).
+type DeskBooking struct {
+	ID                 int    `json:"id"`
+	DeskID             int    `json:"deskId"`
+	UserID             int    `json:"userId"`
+	Date               string `json:"date"`
+	BookingType        int    `json:"bookingType"`
+	Status             int    `json:"status"`
+	UntilFurtherNotice bool   `json:"untilFurtherNotice"`
+	Source             int    `json:"source"`
+}
+
+// Visitor is an expected, arrived or departed guest.
+type Visitor struct {
+	ID            int       `json:"id"`
+	FirstName     string    `json:"firstName"`
+	LastName      string    `json:"lastName"`
+	Company       string    `json:"company"`
+	Email         string    `json:"email"`
+	HostID        int       `json:"hostId"`
+	LocationID    int       `json:"locationId"`
+	FloorNumber   int       `json:"floorNumber"`
+	RoomID        int       `json:"roomId"`
+	BookingID     int       `json:"bookingId"`
+	Arrival       time.Time `json:"arrival"`
+	Departure     time.Time `json:"departure"`
+	Status        int       `json:"status"`
+	MeetingName   string    `json:"meetingName"`
+	PassType      int       `json:"passType"`
+	Purpose       string    `json:"purpose"`
+	NotifyByEmail bool      `json:"notifyByEmail"`
+}
+
+// CostCode is a charge code of a location.
+type CostCode struct {
+	ID          int    `json:"id"`
+	Code        string `json:"code"`
+	Description string `json:"description"`
+	LocationID  int    `json:"locationId"`
+	IsActive    bool   `json:"isActive"`
+}
+
+// Vendor sells services (catering, AV) to bookings at some locations.
+type Vendor struct {
+	ID          int       `json:"id"`
+	Name        string    `json:"name"`
+	LocationIDs []int     `json:"locationIds"`
+	Services    []Service `json:"services"`
+}
+
+// Service is one orderable item of a vendor.
+type Service struct {
+	ID       int     `json:"id"`
+	Name     string  `json:"name"`
+	Price    float64 `json:"price"`
+	Currency string  `json:"currency"`
+}
+
+// demoSite describes one location of the demo company.
+type demoSite struct {
+	country, region, name, city, address, postCode, windows, iana, currency string
+	floors, below, rooms, desks                                             int
+}
+
+func demoSites() []demoSite {
+	return []demoSite{
+		{"United Kingdom", "England", "London HQ", "London", "1 Finsbury Avenue", "EC2M 2PF", "GMT Standard Time", "Europe/London", "GBP", 13, 2, 22, 110},
+		{"United Kingdom", "Scotland", "Edinburgh", "Edinburgh", "20 Castle Terrace", "EH1 2EN", "GMT Standard Time", "Europe/London", "GBP", 5, 0, 12, 60},
+		{"United States", "East Coast", "New York", "New York", "350 Fifth Avenue", "10118", "Eastern Standard Time", "America/New_York", "USD", 20, 1, 20, 100},
+		{"United States", "West Coast", "San Francisco", "San Francisco", "101 California Street", "94111", "Pacific Standard Time", "America/Los_Angeles", "USD", 8, 1, 14, 70},
+		{"Australia", "New South Wales", "Sydney", "Sydney", "1 Martin Place", "2000", "AUS Eastern Standard Time", "Australia/Sydney", "AUD", 10, 1, 16, 80},
+		{"Australia", "Victoria", "Melbourne", "Melbourne", "120 Collins Street", "3000", "AUS Eastern Standard Time", "Australia/Melbourne", "AUD", 6, 0, 10, 50},
+		{"Singapore", "Singapore", "Singapore", "Singapore", "8 Marina View", "018960", "Singapore Standard Time", "Asia/Singapore", "SGD", 9, 1, 14, 70},
+	}
+}
+
+// Room attributes of the demo [X ids]: 1 projector, 2 video conferencing, 3 whiteboard,
+// 4 speakerphone, 5 wheelchair access, 6 large display; desks: 101 monitor, 102 standing,
+// 103 docking station.
+func roomAttributePool() []int { return []int{1, 2, 3, 4, 5, 6} }
+func deskAttributePool() []int { return []int{101, 102, 103} }
+
+// DemoFixture builds the demo company: 4 countries, 7 locations in 5 time zones (Sydney and
+// Melbourne in the southern hemisphere), 108 rooms, 540 desks, 200 users, about 2,500 room
+// bookings and desk bookings on the 15 local dates starting at today's date, visitors, cost codes
+// and vendors. The same seed and date give the same fixture; only today's calendar date matters.
+func DemoFixture(seed uint64, today time.Time) *Fixture {
+	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	y, m, d := today.Date()
+	f := &Fixture{}
+
+	firsts := []string{"Olivia", "Liam", "Emma", "Noah", "Ava", "Oliver", "Sophia", "Elijah", "Isabella", "James",
+		"Mia", "William", "Amelia", "Benjamin", "Harper", "Lucas", "Evelyn", "Henry", "Abigail", "Alexander",
+		"Priya", "Wei", "Aisha", "Hiroshi", "Chloe", "Mateo", "Zara", "Arjun", "Grace", "Ethan"}
+	lasts := []string{"Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "Wilson", "Taylor",
+		"Anderson", "Thomas", "Moore", "Martin", "Lee", "Thompson", "White", "Harris", "Clark", "Lewis",
+		"Tan", "Nguyen", "Patel", "Kim", "Walker", "Young", "King", "Wright", "Scott", "Green"}
+	seen := map[string]int{}
+	for i := range 200 {
+		fn, ln := firsts[rng.IntN(len(firsts))], lasts[rng.IntN(len(lasts))]
+		local := strings.ToLower(fn + "." + ln)
+		seen[local]++
+		if n := seen[local]; n > 1 {
+			local = fmt.Sprintf("%s%d", local, n)
+		}
+		f.Users = append(f.Users, User{ID: 1001 + i, FirstName: fn, LastName: ln, Email: local + "@example.com"})
+	}
+
+	countryID := map[string]int{}
+	regionID := map[string]int{}
+	resID, groupID, bookingID, deskBookingID, ccID := 1000, 300, 100000, 500000, 700
+	titles := []string{"Weekly sync", "Sprint planning", "1:1", "Design review", "Customer call", "Interview",
+		"Quarterly business review", "Stand-up", "Budget review", "Architecture forum", "Onboarding", "Town hall prep",
+		"Vendor pitch", "Retrospective", "Hiring panel", "Board prep"}
+	groupNames := []string{"North Wing", "South Wing", "Engineering", "Sales", "Executive Floor"}
+	for li, site := range demoSites() {
+		cid, ok := countryID[site.country]
+		if !ok {
+			cid = len(countryID) + 1
+			countryID[site.country] = cid
+			f.Countries = append(f.Countries, Country{ID: cid, Name: site.country})
+		}
+		rid, ok := regionID[site.region]
+		if !ok {
+			rid = 10 + len(regionID)
+			regionID[site.region] = rid
+			f.Regions = append(f.Regions, Region{ID: rid, CountryID: cid, Name: site.region})
+		}
+		locID := 41 + li
+		f.Locations = append(f.Locations, Location{
+			ID: locID, RegionID: rid, Name: site.name, Address: site.address, City: site.city, Country: site.country,
+			PostCode: site.postCode, TimeZone: site.windows, IANAZone: site.iana,
+			FloorsAboveGround: site.floors, FloorsBelowGround: site.below,
+			CostCentreMandatory: li == 2, CCPaymentCostCodeEnabled: li%2 == 0,
+		})
+		var groups []int
+		for g := range 2 + li%2 {
+			groupID++
+			groups = append(groups, groupID)
+			f.Groups = append(f.Groups, Group{ID: groupID, LocationID: locID, Name: site.name + " " + groupNames[(li+g)%len(groupNames)]})
+		}
+		for c := range 4 {
+			ccID++
+			f.CostCodes = append(f.CostCodes, CostCode{ID: ccID, Code: fmt.Sprintf("%s-%03d", strings.ToUpper(site.city[:3]), 100+c*10),
+				Description: []string{"General", "Marketing", "Client entertainment", "Training"}[c], LocationID: locID, IsActive: c != 3})
+		}
+		loc, err := time.LoadLocation(site.iana)
+		if err != nil {
+			loc = time.UTC
+		}
+		capacities := []int{2, 4, 4, 6, 6, 8, 10, 12, 16, 20}
+		var rooms []Resource
+		for r := range site.rooms {
+			resID++
+			floor := 1 + rng.IntN(site.floors)
+			attrs := pickAttrs(rng, roomAttributePool())
+			room := Resource{ID: resID, LocationID: locID, WorkspaceTypeID: workspaceRoom,
+				Name: fmt.Sprintf("%s %d.%02d", site.city, floor, r+1), FloorNumber: floor,
+				Capacity: capacities[rng.IntN(len(capacities))], GroupID: groups[rng.IntN(len(groups))], Attributes: attrs}
+			rooms = append(rooms, room)
+			f.Resources = append(f.Resources, room)
+		}
+		var desks []Resource
+		for k := range site.desks {
+			resID++
+			floor := 1 + rng.IntN(site.floors)
+			desk := Resource{ID: resID, LocationID: locID, WorkspaceTypeID: workspaceDesk,
+				Name: fmt.Sprintf("Desk %d-%03d", floor, k+1), FloorNumber: floor, Capacity: 1,
+				GroupID: groups[rng.IntN(len(groups))], Attributes: pickAttrs(rng, deskAttributePool())}
+			desks = append(desks, desk)
+			f.Resources = append(f.Resources, desk)
+		}
+		for day := range 15 {
+			date := time.Date(y, m, d+day, 0, 0, 0, 0, time.UTC)
+			weekend := date.Weekday() == time.Saturday || date.Weekday() == time.Sunday
+			for _, room := range rooms {
+				n := 1 + rng.IntN(3)
+				if weekend {
+					n = rng.IntN(2) * rng.IntN(2)
+				}
+				slot := 16 + rng.IntN(3) // half-hours since midnight: 08:00..09:00
+				for range n {
+					length := 1 + rng.IntN(4)
+					if slot+length > 38 {
+						break
+					}
+					start := time.Date(date.Year(), date.Month(), date.Day(), slot/2, 30*(slot%2), 0, 0, loc)
+					end := start.Add(time.Duration(length) * 30 * time.Minute)
+					bookingID++
+					user := f.Users[rng.IntN(len(f.Users))]
+					f.Bookings = append(f.Bookings, Booking{ID: bookingID, RoomID: room.ID, UserID: user.ID,
+						Title: titles[rng.IntN(len(titles))], Start: start.UTC(), End: end.UTC(), Source: sourceWeb,
+						Attendees: 1 + rng.IntN(max(room.Capacity, 1)), SetupStyle: 1,
+						CreatedOn: start.AddDate(0, 0, -7).UTC(), ModifiedOn: start.AddDate(0, 0, -7).UTC()})
+					slot += length + rng.IntN(4)
+				}
+			}
+			if weekend {
+				continue
+			}
+			for _, desk := range desks {
+				if rng.IntN(10) >= 4 {
+					continue
+				}
+				deskBookingID++
+				f.DeskBookings = append(f.DeskBookings, DeskBooking{ID: deskBookingID, DeskID: desk.ID,
+					UserID: f.Users[rng.IntN(len(f.Users))].ID, Date: date.Format(dateLayout),
+					BookingType: []int{deskMorning, deskAfternoon, deskAllDay, deskAllDay}[rng.IntN(4)], Status: deskBooked})
+			}
+		}
+	}
+
+	companies := []string{"Acme Corp", "Globex", "Initech", "Umbrella Ltd", "Stark Industries", "Wayne Enterprises", "Hooli"}
+	for i := range 80 {
+		b := f.Bookings[rng.IntN(len(f.Bookings))]
+		room := resourceByID(f.Resources, b.RoomID)
+		fn, ln := firsts[rng.IntN(len(firsts))], lasts[rng.IntN(len(lasts))]
+		f.Visitors = append(f.Visitors, Visitor{ID: 9001 + i, FirstName: fn, LastName: ln,
+			Company: companies[rng.IntN(len(companies))], Email: strings.ToLower(fn+"."+ln) + "@visitor.example.com",
+			HostID: b.UserID, LocationID: room.LocationID, FloorNumber: room.FloorNumber, RoomID: room.ID,
+			BookingID: b.ID, Arrival: b.Start.Add(-10 * time.Minute), Status: visitorExpect, MeetingName: b.Title,
+			PassType: 1, Purpose: "Meeting", NotifyByEmail: true})
+	}
+
+	byCountry := map[string][]int{}
+	currency := map[string]string{}
+	for i, site := range demoSites() {
+		byCountry[site.country] = append(byCountry[site.country], 41+i)
+		currency[site.country] = site.currency
+	}
+	vendorID, serviceID := 60, 800
+	for _, c := range f.Countries {
+		for _, kind := range []struct {
+			name     string
+			services []string
+			prices   []float64
+		}{
+			{"Catering", []string{"Coffee and tea", "Sandwich platter", "Fruit bowl"}, []float64{4.5, 12, 6}},
+			{"AV Support", []string{"Technician on call", "Microphone set"}, []float64{80, 25}},
+		} {
+			vendorID++
+			v := Vendor{ID: vendorID, Name: c.Name + " " + kind.name, LocationIDs: byCountry[c.Name]}
+			for k, name := range kind.services {
+				serviceID++
+				v.Services = append(v.Services, Service{ID: serviceID, Name: name, Price: kind.prices[k], Currency: currency[c.Name]})
+			}
+			f.Vendors = append(f.Vendors, v)
+		}
+	}
+	return f
+}
+
+func pickAttrs(rng *rand.Rand, pool []int) []int {
+	out := []int{}
+	for _, a := range pool {
+		if rng.IntN(2) == 0 {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func resourceByID(rs []Resource, id int) Resource {
+	for _, r := range rs {
+		if r.ID == id {
+			return r
+		}
+	}
+	return Resource{}
+}

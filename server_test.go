@@ -105,8 +105,8 @@ func TestGatewayEndToEndOnEmbeddedSimulator(t *testing.T) {
 
 	resp := g.query(t, `{
 		countries { id name regions { id name locations { id name timeZone windowsTimeZone
-			rooms { id name capacity floor location { id } }
-			desks { id name floor }
+			rooms { id name capacity floor { number } location { id } }
+			desks { id name floor { number } }
 		} } }
 	}`, nil)
 	require.Empty(t, resp.Errors)
@@ -118,13 +118,14 @@ func TestGatewayEndToEndOnEmbeddedSimulator(t *testing.T) {
 				Locations []struct {
 					ID, Name, TimeZone, WindowsTimeZone string
 					Rooms                               []struct {
-						ID, Name        string
-						Capacity, Floor int
-						Location        struct{ ID string }
+						ID, Name string
+						Capacity int
+						Floor    struct{ Number int }
+						Location struct{ ID string }
 					}
 					Desks []struct {
 						ID, Name string
-						Floor    int
+						Floor    struct{ Number int }
 					}
 				}
 			}

@@ -2,5 +2,303 @@
 
 package graph
 
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"strconv"
+	"time"
+
+	"github.com/engagegql/gateway/workplace"
+)
+
+// Someone invited to a new booking.
+type AttendeeInput struct {
+	FirstName string `json:"firstName"`
+	LastName  string `json:"lastName"`
+	Email     string `json:"email"`
+	// Whether the attendee is from outside the organisation.
+	External *bool `json:"external,omitempty"`
+}
+
+type BookDeskInput struct {
+	ActingUserEmail string `json:"actingUserEmail"`
+	DeskID          string `json:"deskId"`
+	// The days to book; one desk booking is made per day.
+	Dates []workplace.Date `json:"dates"`
+	// The part of each day to book.
+	Period *workplace.DeskBookingType `json:"period,omitempty"`
+}
+
+// The outcome of booking a desk on several days.
+type BookDeskPayload struct {
+	// The new desk bookings, one per day, read back from Engage.
+	DeskBookings []workplace.DeskBooking `json:"deskBookings"`
+	Errors       []UserError             `json:"errors"`
+}
+
+type BookRoomInput struct {
+	// The email of the person making the booking; they become its host.
+	ActingUserEmail string `json:"actingUserEmail"`
+	// The room to book.
+	RoomID string    `json:"roomId"`
+	Start  time.Time `json:"start"`
+	End    time.Time `json:"end"`
+	Title  string    `json:"title"`
+	// How many people will attend; defaults to the number of attendees, or 1.
+	NumberOfAttendees *int            `json:"numberOfAttendees,omitempty"`
+	Attendees         []AttendeeInput `json:"attendees,omitempty"`
+}
+
+type BookingActionInput struct {
+	ActingUserEmail string `json:"actingUserEmail"`
+	BookingID       string `json:"bookingId"`
+}
+
+// The outcome of a mutation on a booking.
+type BookingPayload struct {
+	// The booking as it now stands, read back from Engage; null when the mutation failed.
+	Booking *workplace.Booking `json:"booking,omitempty"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
+}
+
+// The outcome of cancelling a booking.
+type CancelBookingPayload struct {
+	// The id of the cancelled booking; null when the cancellation failed.
+	CancelledBookingID *string     `json:"cancelledBookingId,omitempty"`
+	Errors             []UserError `json:"errors"`
+}
+
+// The outcome of cancelling a desk booking.
+type CancelDeskBookingPayload struct {
+	CancelledDeskBookingID *string     `json:"cancelledDeskBookingId,omitempty"`
+	Errors                 []UserError `json:"errors"`
+}
+
+// The outcome of cancelling a visit.
+type CancelVisitorPayload struct {
+	CancelledVisitorID *string     `json:"cancelledVisitorId,omitempty"`
+	Errors             []UserError `json:"errors"`
+}
+
+type CostCodeInput struct {
+	Code        string  `json:"code"`
+	Description *string `json:"description,omitempty"`
+	Active      *bool   `json:"active,omitempty"`
+}
+
+type CreateCostCodesInput struct {
+	ActingUserEmail string          `json:"actingUserEmail"`
+	LocationID      string          `json:"locationId"`
+	Codes           []CostCodeInput `json:"codes"`
+}
+
+// The outcome of creating cost codes.
+type CreateCostCodesPayload struct {
+	// The location's cost codes after the change, read back from Engage.
+	CostCodes []workplace.CostCode `json:"costCodes"`
+	Errors    []UserError          `json:"errors"`
+}
+
+type DeskBookingActionInput struct {
+	ActingUserEmail string `json:"actingUserEmail"`
+	DeskBookingID   string `json:"deskBookingId"`
+}
+
+// The outcome of a mutation on a desk booking.
+type DeskBookingPayload struct {
+	DeskBooking *workplace.DeskBooking `json:"deskBooking,omitempty"`
+	Errors      []UserError            `json:"errors"`
+}
+
+type ExtendMeetingInput struct {
+	ActingUserEmail string `json:"actingUserEmail"`
+	BookingID       string `json:"bookingId"`
+	// How many minutes to add to the end of the meeting.
+	Minutes int `json:"minutes"`
+}
+
+type Mutation struct {
+}
+
+type OrderVendorServiceInput struct {
+	ActingUserEmail string `json:"actingUserEmail"`
+	BookingID       string `json:"bookingId"`
+	ServiceID       string `json:"serviceId"`
+	Quantity        *int   `json:"quantity,omitempty"`
+}
+
+// The outcome of ordering a service.
+type OrderVendorServicePayload struct {
+	// The new order, read back from Engage; null when the order failed.
+	Order  *workplace.ServiceOrder `json:"order,omitempty"`
+	Errors []UserError             `json:"errors"`
+}
+
+// Where a page of a connection sits in the whole list.
+type PageInfo struct {
+	HasNextPage     bool    `json:"hasNextPage"`
+	HasPreviousPage bool    `json:"hasPreviousPage"`
+	StartCursor     *string `json:"startCursor,omitempty"`
+	EndCursor       *string `json:"endCursor,omitempty"`
+}
+
 type Query struct {
+}
+
+type RegisterVisitorInput struct {
+	// The email of the person registering the visitor; the host unless hostEmail says otherwise.
+	ActingUserEmail string `json:"actingUserEmail"`
+	// The host's email; defaults to the acting user.
+	HostEmail  *string `json:"hostEmail,omitempty"`
+	FirstName  string  `json:"firstName"`
+	LastName   string  `json:"lastName"`
+	Company    *string `json:"company,omitempty"`
+	Email      *string `json:"email,omitempty"`
+	LocationID string  `json:"locationId"`
+	// When the visitor is expected: today to 13 days ahead.
+	Arrival time.Time `json:"arrival"`
+	// The floor the visitor goes to.
+	Floor *int `json:"floor,omitempty"`
+	// The meeting the visitor attends.
+	BookingID      *string `json:"bookingId,omitempty"`
+	PurposeOfVisit *string `json:"purposeOfVisit,omitempty"`
+	// Whether the host is told by email when the visitor arrives.
+	NotifyByEmail *bool `json:"notifyByEmail,omitempty"`
+}
+
+type SetVisitorStatusInput struct {
+	ActingUserEmail string                  `json:"actingUserEmail"`
+	VisitorID       string                  `json:"visitorId"`
+	Change          workplace.VisitorAction `json:"change"`
+}
+
+type UpdateBookingInput struct {
+	ActingUserEmail string `json:"actingUserEmail"`
+	BookingID       string `json:"bookingId"`
+	// A new room; omitted keeps the room.
+	RoomID *string `json:"roomId,omitempty"`
+	// A new start; omitted keeps the start.
+	Start *time.Time `json:"start,omitempty"`
+	// A new end; omitted keeps the end.
+	End *time.Time `json:"end,omitempty"`
+	// A new title; omitted keeps the title.
+	Title *string `json:"title,omitempty"`
+}
+
+type UpdateVisitorInput struct {
+	ActingUserEmail string `json:"actingUserEmail"`
+	VisitorID       string `json:"visitorId"`
+	// A new first name; omitted keeps it. Likewise for every field below.
+	FirstName *string    `json:"firstName,omitempty"`
+	LastName  *string    `json:"lastName,omitempty"`
+	Company   *string    `json:"company,omitempty"`
+	Email     *string    `json:"email,omitempty"`
+	Arrival   *time.Time `json:"arrival,omitempty"`
+	Floor     *int       `json:"floor,omitempty"`
+	HostEmail *string    `json:"hostEmail,omitempty"`
+}
+
+// A mutation's failure that the client can act on. Failures of the gateway or
+// the upstream (rate limits, outages) are GraphQL errors instead.
+type UserError struct {
+	// What kind of failure this is.
+	Code string `json:"code"`
+	// A message for the developer, safe to show a user.
+	Message string `json:"message"`
+	// The path of the input field at fault, when one is, such as ["input", "start"].
+	Field []string `json:"field,omitempty"`
+}
+
+type VisitorActionInput struct {
+	ActingUserEmail string `json:"actingUserEmail"`
+	VisitorID       string `json:"visitorId"`
+}
+
+// A page of visitors, Relay style.
+type VisitorConnection struct {
+	Edges []VisitorEdge `json:"edges"`
+	// The visitors of this page, for clients that need no cursors.
+	Nodes    []workplace.Visitor `json:"nodes"`
+	PageInfo PageInfo            `json:"pageInfo"`
+	// How many visitors match, over all pages.
+	TotalCount int `json:"totalCount"`
+}
+
+// One visitor in a page of visitors.
+type VisitorEdge struct {
+	// Pass it as `after` to get the visitors after this one.
+	Cursor string            `json:"cursor"`
+	Node   workplace.Visitor `json:"node"`
+}
+
+// The outcome of a mutation on a visitor.
+type VisitorPayload struct {
+	// The visitor as they now stand, read back from Engage; null when the mutation failed.
+	Visitor *workplace.Visitor `json:"visitor,omitempty"`
+	Errors  []UserError        `json:"errors"`
+}
+
+// Where a service order stands.
+type ServiceOrderStatus string
+
+const (
+	ServiceOrderStatusPlaced    ServiceOrderStatus = "PLACED"
+	ServiceOrderStatusConfirmed ServiceOrderStatus = "CONFIRMED"
+	ServiceOrderStatusDelivered ServiceOrderStatus = "DELIVERED"
+	ServiceOrderStatusCancelled ServiceOrderStatus = "CANCELLED"
+	// A status this version of the gateway does not know yet.
+	ServiceOrderStatusOther ServiceOrderStatus = "OTHER"
+)
+
+var AllServiceOrderStatus = []ServiceOrderStatus{
+	ServiceOrderStatusPlaced,
+	ServiceOrderStatusConfirmed,
+	ServiceOrderStatusDelivered,
+	ServiceOrderStatusCancelled,
+	ServiceOrderStatusOther,
+}
+
+func (e ServiceOrderStatus) IsValid() bool {
+	switch e {
+	case ServiceOrderStatusPlaced, ServiceOrderStatusConfirmed, ServiceOrderStatusDelivered, ServiceOrderStatusCancelled, ServiceOrderStatusOther:
+		return true
+	}
+	return false
+}
+
+func (e ServiceOrderStatus) String() string {
+	return string(e)
+}
+
+func (e *ServiceOrderStatus) UnmarshalGQL(v any) error {
+	str, ok := v.(string)
+	if !ok {
+		return fmt.Errorf("enums must be strings")
+	}
+
+	*e = ServiceOrderStatus(str)
+	if !e.IsValid() {
+		return fmt.Errorf("%s is not a valid ServiceOrderStatus", str)
+	}
+	return nil
+}
+
+func (e ServiceOrderStatus) MarshalGQL(w io.Writer) {
+	_, _ = fmt.Fprint(w, strconv.Quote(e.String()))
+}
+
+func (e *ServiceOrderStatus) UnmarshalJSON(b []byte) error {
+	s, err := strconv.Unquote(string(b))
+	if err != nil {
+		return err
+	}
+	return e.UnmarshalGQL(s)
+}
+
+func (e ServiceOrderStatus) MarshalJSON() ([]byte, error) {
+	var buf bytes.Buffer
+	e.MarshalGQL(&buf)
+	return buf.Bytes(), nil
 }

@@ -8,8 +8,10 @@ import (
 	"embed"
 	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/workplace"
 	gqlparser "github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -22,61 +24,206 @@ func NewExecutableSchema(cfg Config) graphql.ExecutableSchema {
 type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
+	Booking() BookingResolver
+	CostCode() CostCodeResolver
 	Country() CountryResolver
 	Desk() DeskResolver
+	DeskBooking() DeskBookingResolver
+	Floor() FloorResolver
+	Group() GroupResolver
 	Location() LocationResolver
+	Mutation() MutationResolver
 	Query() QueryResolver
 	Region() RegionResolver
 	Room() RoomResolver
+	ServiceOrder() ServiceOrderResolver
+	User() UserResolver
+	Vendor() VendorResolver
+	VendorService() VendorServiceResolver
+	Visitor() VisitorResolver
 }
 
 type DirectiveRoot struct {
 }
 
 type ComplexityRoot struct {
+	BookDeskPayload struct {
+		DeskBookings func(childComplexity int) int
+		Errors       func(childComplexity int) int
+	}
+
+	Booking struct {
+		ActualEnd     func(childComplexity int) int
+		ActualStart   func(childComplexity int) int
+		CostCode      func(childComplexity int) int
+		Creator       func(childComplexity int) int
+		End           func(childComplexity int) int
+		EngageID      func(childComplexity int) int
+		Host          func(childComplexity int) int
+		ID            func(childComplexity int) int
+		Location      func(childComplexity int) int
+		Private       func(childComplexity int) int
+		Progress      func(childComplexity int) int
+		Requestor     func(childComplexity int) int
+		Room          func(childComplexity int) int
+		ServiceOrders func(childComplexity int) int
+		Source        func(childComplexity int) int
+		Start         func(childComplexity int) int
+		Title         func(childComplexity int) int
+		Visitors      func(childComplexity int) int
+	}
+
+	BookingPayload struct {
+		Booking func(childComplexity int) int
+		Errors  func(childComplexity int) int
+	}
+
+	CancelBookingPayload struct {
+		CancelledBookingID func(childComplexity int) int
+		Errors             func(childComplexity int) int
+	}
+
+	CancelDeskBookingPayload struct {
+		CancelledDeskBookingID func(childComplexity int) int
+		Errors                 func(childComplexity int) int
+	}
+
+	CancelVisitorPayload struct {
+		CancelledVisitorID func(childComplexity int) int
+		Errors             func(childComplexity int) int
+	}
+
+	CostCode struct {
+		Active      func(childComplexity int) int
+		Code        func(childComplexity int) int
+		Description func(childComplexity int) int
+		ID          func(childComplexity int) int
+		Location    func(childComplexity int) int
+	}
+
 	Country struct {
 		ID      func(childComplexity int) int
 		Name    func(childComplexity int) int
 		Regions func(childComplexity int) int
 	}
 
+	CreateCostCodesPayload struct {
+		CostCodes func(childComplexity int) int
+		Errors    func(childComplexity int) int
+	}
+
 	Desk struct {
 		Attributes func(childComplexity int) int
+		Bookings   func(childComplexity int, from *workplace.Date, to *workplace.Date) int
 		Floor      func(childComplexity int) int
-		FloorName  func(childComplexity int) int
+		Group      func(childComplexity int) int
 		ID         func(childComplexity int) int
 		Location   func(childComplexity int) int
 		Name       func(childComplexity int) int
+	}
+
+	DeskBooking struct {
+		Date               func(childComplexity int) int
+		Desk               func(childComplexity int) int
+		EngageID           func(childComplexity int) int
+		ID                 func(childComplexity int) int
+		Status             func(childComplexity int) int
+		Type               func(childComplexity int) int
+		UntilFurtherNotice func(childComplexity int) int
+		User               func(childComplexity int) int
+	}
+
+	DeskBookingPayload struct {
+		DeskBooking func(childComplexity int) int
+		Errors      func(childComplexity int) int
+	}
+
+	Floor struct {
+		Desks    func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Location func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Number   func(childComplexity int) int
+		Rooms    func(childComplexity int) int
+	}
+
+	Group struct {
+		ID   func(childComplexity int) int
+		Name func(childComplexity int) int
 	}
 
 	Location struct {
 		Address           func(childComplexity int) int
 		City              func(childComplexity int) int
 		CostCodeMandatory func(childComplexity int) int
+		CostCodes         func(childComplexity int) int
 		Country           func(childComplexity int) int
 		Desks             func(childComplexity int) int
+		Floors            func(childComplexity int) int
 		FloorsAboveGround func(childComplexity int) int
 		FloorsBelowGround func(childComplexity int) int
+		Groups            func(childComplexity int) int
 		ID                func(childComplexity int) int
 		Name              func(childComplexity int) int
 		PostCode          func(childComplexity int) int
 		Region            func(childComplexity int) int
 		Rooms             func(childComplexity int) int
 		TimeZone          func(childComplexity int) int
+		VendorServices    func(childComplexity int) int
 		WindowsTimeZone   func(childComplexity int) int
 	}
 
+	Mutation struct {
+		BookDesk           func(childComplexity int, input BookDeskInput) int
+		BookRoom           func(childComplexity int, input BookRoomInput) int
+		CancelBooking      func(childComplexity int, input BookingActionInput) int
+		CancelDeskBooking  func(childComplexity int, input DeskBookingActionInput) int
+		CancelVisitor      func(childComplexity int, input VisitorActionInput) int
+		CheckInDesk        func(childComplexity int, input DeskBookingActionInput) int
+		CreateCostCodes    func(childComplexity int, input CreateCostCodesInput) int
+		EndMeeting         func(childComplexity int, input BookingActionInput) int
+		ExtendMeeting      func(childComplexity int, input ExtendMeetingInput) int
+		OrderVendorService func(childComplexity int, input OrderVendorServiceInput) int
+		RegisterVisitor    func(childComplexity int, input RegisterVisitorInput) int
+		ReleaseDesk        func(childComplexity int, input DeskBookingActionInput) int
+		SetVisitorStatus   func(childComplexity int, input SetVisitorStatusInput) int
+		StartMeeting       func(childComplexity int, input BookingActionInput) int
+		UpdateBooking      func(childComplexity int, input UpdateBookingInput) int
+		UpdateVisitor      func(childComplexity int, input UpdateVisitorInput) int
+	}
+
+	OrderVendorServicePayload struct {
+		Errors func(childComplexity int) int
+		Order  func(childComplexity int) int
+	}
+
+	PageInfo struct {
+		EndCursor       func(childComplexity int) int
+		HasNextPage     func(childComplexity int) int
+		HasPreviousPage func(childComplexity int) int
+		StartCursor     func(childComplexity int) int
+	}
+
 	Query struct {
-		Countries func(childComplexity int) int
-		Desk      func(childComplexity int, id string) int
-		Desks     func(childComplexity int, locationID string) int
-		Location  func(childComplexity int, id string) int
-		Locations func(childComplexity int, regionID *string) int
-		Node      func(childComplexity int, id string) int
-		Nodes     func(childComplexity int, ids []string) int
-		Regions   func(childComplexity int, countryID *string) int
-		Room      func(childComplexity int, id string) int
-		Rooms     func(childComplexity int, locationID string) int
+		Booking        func(childComplexity int, id string) int
+		Bookings       func(childComplexity int, locationID *string, roomIds []string, from time.Time, to time.Time, hostEmail *string) int
+		CostCodes      func(childComplexity int, locationID string) int
+		Countries      func(childComplexity int) int
+		Desk           func(childComplexity int, id string) int
+		DeskBooking    func(childComplexity int, id string) int
+		DeskBookings   func(childComplexity int, locationID *string, deskIds []string, from workplace.Date, to workplace.Date, userEmail *string) int
+		Desks          func(childComplexity int, locationID string, floor *int, groupID *string, freeOn *workplace.Date) int
+		Location       func(childComplexity int, id string) int
+		Locations      func(childComplexity int, regionID *string) int
+		Node           func(childComplexity int, id string) int
+		Nodes          func(childComplexity int, ids []string) int
+		Regions        func(childComplexity int, countryID *string) int
+		Room           func(childComplexity int, id string) int
+		Rooms          func(childComplexity int, locationID string, floor *int, groupID *string, minCapacity *int, attributes []int, freeFrom *time.Time, freeTo *time.Time) int
+		User           func(childComplexity int, email string) int
+		VendorServices func(childComplexity int, locationID string) int
+		Visitor        func(childComplexity int, id string) int
+		Visitors       func(childComplexity int, date workplace.Date, locationID *string, status *workplace.VisitorStatus, hostEmail *string, first *int, after *string) int
 	}
 
 	Region struct {
@@ -88,12 +235,90 @@ type ComplexityRoot struct {
 
 	Room struct {
 		Attributes func(childComplexity int) int
+		Bookings   func(childComplexity int, from *time.Time, to *time.Time) int
 		Capacity   func(childComplexity int) int
 		Floor      func(childComplexity int) int
-		FloorName  func(childComplexity int) int
+		FreeSlots  func(childComplexity int, from *time.Time, to *time.Time) int
+		Group      func(childComplexity int) int
 		ID         func(childComplexity int) int
 		Location   func(childComplexity int) int
 		Name       func(childComplexity int) int
+	}
+
+	ServiceOrder struct {
+		Booking  func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Quantity func(childComplexity int) int
+		Service  func(childComplexity int) int
+		Status   func(childComplexity int) int
+	}
+
+	TimeSlot struct {
+		End   func(childComplexity int) int
+		Start func(childComplexity int) int
+	}
+
+	User struct {
+		Email     func(childComplexity int) int
+		EngageID  func(childComplexity int) int
+		FirstName func(childComplexity int) int
+		ID        func(childComplexity int) int
+		LastName  func(childComplexity int) int
+		Name      func(childComplexity int) int
+	}
+
+	UserError struct {
+		Code    func(childComplexity int) int
+		Field   func(childComplexity int) int
+		Message func(childComplexity int) int
+	}
+
+	Vendor struct {
+		ID       func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Services func(childComplexity int) int
+	}
+
+	VendorService struct {
+		Currency func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Price    func(childComplexity int) int
+	}
+
+	Visitor struct {
+		Arrival     func(childComplexity int) int
+		Booking     func(childComplexity int) int
+		Company     func(childComplexity int) int
+		Departure   func(childComplexity int) int
+		Email       func(childComplexity int) int
+		EngageID    func(childComplexity int) int
+		FirstName   func(childComplexity int) int
+		Floor       func(childComplexity int) int
+		Host        func(childComplexity int) int
+		ID          func(childComplexity int) int
+		LastName    func(childComplexity int) int
+		Location    func(childComplexity int) int
+		MeetingName func(childComplexity int) int
+		Room        func(childComplexity int) int
+		Status      func(childComplexity int) int
+	}
+
+	VisitorConnection struct {
+		Edges      func(childComplexity int) int
+		Nodes      func(childComplexity int) int
+		PageInfo   func(childComplexity int) int
+		TotalCount func(childComplexity int) int
+	}
+
+	VisitorEdge struct {
+		Cursor func(childComplexity int) int
+		Node   func(childComplexity int) int
+	}
+
+	VisitorPayload struct {
+		Errors  func(childComplexity int) int
+		Visitor func(childComplexity int) int
 	}
 }
 
@@ -110,6 +335,211 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 	ec := newExecutionContext(nil, e, nil)
 	_ = ec
 	switch typeName + "." + field {
+
+	case "BookDeskPayload.deskBookings":
+		if e.ComplexityRoot.BookDeskPayload.DeskBookings == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookDeskPayload.DeskBookings(childComplexity), true
+	case "BookDeskPayload.errors":
+		if e.ComplexityRoot.BookDeskPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookDeskPayload.Errors(childComplexity), true
+
+	case "Booking.actualEnd":
+		if e.ComplexityRoot.Booking.ActualEnd == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.ActualEnd(childComplexity), true
+	case "Booking.actualStart":
+		if e.ComplexityRoot.Booking.ActualStart == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.ActualStart(childComplexity), true
+	case "Booking.costCode":
+		if e.ComplexityRoot.Booking.CostCode == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.CostCode(childComplexity), true
+	case "Booking.creator":
+		if e.ComplexityRoot.Booking.Creator == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Creator(childComplexity), true
+	case "Booking.end":
+		if e.ComplexityRoot.Booking.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.End(childComplexity), true
+	case "Booking.engageId":
+		if e.ComplexityRoot.Booking.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.EngageID(childComplexity), true
+	case "Booking.host":
+		if e.ComplexityRoot.Booking.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Host(childComplexity), true
+	case "Booking.id":
+		if e.ComplexityRoot.Booking.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.ID(childComplexity), true
+	case "Booking.location":
+		if e.ComplexityRoot.Booking.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Location(childComplexity), true
+	case "Booking.private":
+		if e.ComplexityRoot.Booking.Private == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Private(childComplexity), true
+	case "Booking.progress":
+		if e.ComplexityRoot.Booking.Progress == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Progress(childComplexity), true
+	case "Booking.requestor":
+		if e.ComplexityRoot.Booking.Requestor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Requestor(childComplexity), true
+	case "Booking.room":
+		if e.ComplexityRoot.Booking.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Room(childComplexity), true
+	case "Booking.serviceOrders":
+		if e.ComplexityRoot.Booking.ServiceOrders == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.ServiceOrders(childComplexity), true
+	case "Booking.source":
+		if e.ComplexityRoot.Booking.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Source(childComplexity), true
+	case "Booking.start":
+		if e.ComplexityRoot.Booking.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Start(childComplexity), true
+	case "Booking.title":
+		if e.ComplexityRoot.Booking.Title == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Title(childComplexity), true
+	case "Booking.visitors":
+		if e.ComplexityRoot.Booking.Visitors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Booking.Visitors(childComplexity), true
+
+	case "BookingPayload.booking":
+		if e.ComplexityRoot.BookingPayload.Booking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPayload.Booking(childComplexity), true
+	case "BookingPayload.errors":
+		if e.ComplexityRoot.BookingPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingPayload.Errors(childComplexity), true
+
+	case "CancelBookingPayload.cancelledBookingId":
+		if e.ComplexityRoot.CancelBookingPayload.CancelledBookingID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelBookingPayload.CancelledBookingID(childComplexity), true
+	case "CancelBookingPayload.errors":
+		if e.ComplexityRoot.CancelBookingPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelBookingPayload.Errors(childComplexity), true
+
+	case "CancelDeskBookingPayload.cancelledDeskBookingId":
+		if e.ComplexityRoot.CancelDeskBookingPayload.CancelledDeskBookingID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelDeskBookingPayload.CancelledDeskBookingID(childComplexity), true
+	case "CancelDeskBookingPayload.errors":
+		if e.ComplexityRoot.CancelDeskBookingPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelDeskBookingPayload.Errors(childComplexity), true
+
+	case "CancelVisitorPayload.cancelledVisitorId":
+		if e.ComplexityRoot.CancelVisitorPayload.CancelledVisitorID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelVisitorPayload.CancelledVisitorID(childComplexity), true
+	case "CancelVisitorPayload.errors":
+		if e.ComplexityRoot.CancelVisitorPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CancelVisitorPayload.Errors(childComplexity), true
+
+	case "CostCode.active":
+		if e.ComplexityRoot.CostCode.Active == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostCode.Active(childComplexity), true
+	case "CostCode.code":
+		if e.ComplexityRoot.CostCode.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostCode.Code(childComplexity), true
+	case "CostCode.description":
+		if e.ComplexityRoot.CostCode.Description == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostCode.Description(childComplexity), true
+	case "CostCode.id":
+		if e.ComplexityRoot.CostCode.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostCode.ID(childComplexity), true
+	case "CostCode.location":
+		if e.ComplexityRoot.CostCode.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostCode.Location(childComplexity), true
 
 	case "Country.id":
 		if e.ComplexityRoot.Country.ID == nil {
@@ -130,24 +560,48 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Country.Regions(childComplexity), true
 
+	case "CreateCostCodesPayload.costCodes":
+		if e.ComplexityRoot.CreateCostCodesPayload.CostCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateCostCodesPayload.CostCodes(childComplexity), true
+	case "CreateCostCodesPayload.errors":
+		if e.ComplexityRoot.CreateCostCodesPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CreateCostCodesPayload.Errors(childComplexity), true
+
 	case "Desk.attributes":
 		if e.ComplexityRoot.Desk.Attributes == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Desk.Attributes(childComplexity), true
+	case "Desk.bookings":
+		if e.ComplexityRoot.Desk.Bookings == nil {
+			break
+		}
+
+		args, err := ec.field_Desk_bookings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Desk.Bookings(childComplexity, args["from"].(*workplace.Date), args["to"].(*workplace.Date)), true
 	case "Desk.floor":
 		if e.ComplexityRoot.Desk.Floor == nil {
 			break
 		}
 
 		return e.ComplexityRoot.Desk.Floor(childComplexity), true
-	case "Desk.floorName":
-		if e.ComplexityRoot.Desk.FloorName == nil {
+	case "Desk.group":
+		if e.ComplexityRoot.Desk.Group == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Desk.FloorName(childComplexity), true
+		return e.ComplexityRoot.Desk.Group(childComplexity), true
 	case "Desk.id":
 		if e.ComplexityRoot.Desk.ID == nil {
 			break
@@ -167,6 +621,118 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Desk.Name(childComplexity), true
 
+	case "DeskBooking.date":
+		if e.ComplexityRoot.DeskBooking.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBooking.Date(childComplexity), true
+	case "DeskBooking.desk":
+		if e.ComplexityRoot.DeskBooking.Desk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBooking.Desk(childComplexity), true
+	case "DeskBooking.engageId":
+		if e.ComplexityRoot.DeskBooking.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBooking.EngageID(childComplexity), true
+	case "DeskBooking.id":
+		if e.ComplexityRoot.DeskBooking.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBooking.ID(childComplexity), true
+	case "DeskBooking.status":
+		if e.ComplexityRoot.DeskBooking.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBooking.Status(childComplexity), true
+	case "DeskBooking.period":
+		if e.ComplexityRoot.DeskBooking.Type == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBooking.Type(childComplexity), true
+	case "DeskBooking.untilFurtherNotice":
+		if e.ComplexityRoot.DeskBooking.UntilFurtherNotice == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBooking.UntilFurtherNotice(childComplexity), true
+	case "DeskBooking.user":
+		if e.ComplexityRoot.DeskBooking.User == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBooking.User(childComplexity), true
+
+	case "DeskBookingPayload.deskBooking":
+		if e.ComplexityRoot.DeskBookingPayload.DeskBooking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBookingPayload.DeskBooking(childComplexity), true
+	case "DeskBookingPayload.errors":
+		if e.ComplexityRoot.DeskBookingPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBookingPayload.Errors(childComplexity), true
+
+	case "Floor.desks":
+		if e.ComplexityRoot.Floor.Desks == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Floor.Desks(childComplexity), true
+	case "Floor.id":
+		if e.ComplexityRoot.Floor.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Floor.ID(childComplexity), true
+	case "Floor.location":
+		if e.ComplexityRoot.Floor.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Floor.Location(childComplexity), true
+	case "Floor.name":
+		if e.ComplexityRoot.Floor.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Floor.Name(childComplexity), true
+	case "Floor.number":
+		if e.ComplexityRoot.Floor.Number == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Floor.Number(childComplexity), true
+	case "Floor.rooms":
+		if e.ComplexityRoot.Floor.Rooms == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Floor.Rooms(childComplexity), true
+
+	case "Group.id":
+		if e.ComplexityRoot.Group.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.ID(childComplexity), true
+	case "Group.name":
+		if e.ComplexityRoot.Group.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.Name(childComplexity), true
+
 	case "Location.address":
 		if e.ComplexityRoot.Location.Address == nil {
 			break
@@ -185,6 +751,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Location.CostCodeMandatory(childComplexity), true
+	case "Location.costCodes":
+		if e.ComplexityRoot.Location.CostCodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.CostCodes(childComplexity), true
 	case "Location.country":
 		if e.ComplexityRoot.Location.Country == nil {
 			break
@@ -197,6 +769,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Location.Desks(childComplexity), true
+	case "Location.floors":
+		if e.ComplexityRoot.Location.Floors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Floors(childComplexity), true
 	case "Location.floorsAboveGround":
 		if e.ComplexityRoot.Location.FloorsAboveGround == nil {
 			break
@@ -209,6 +787,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Location.FloorsBelowGround(childComplexity), true
+	case "Location.groups":
+		if e.ComplexityRoot.Location.Groups == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.Groups(childComplexity), true
 	case "Location.id":
 		if e.ComplexityRoot.Location.ID == nil {
 			break
@@ -245,6 +829,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Location.TimeZone(childComplexity), true
+	case "Location.vendorServices":
+		if e.ComplexityRoot.Location.VendorServices == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.VendorServices(childComplexity), true
 	case "Location.windowsTimeZone":
 		if e.ComplexityRoot.Location.WindowsTimeZone == nil {
 			break
@@ -252,6 +842,254 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Location.WindowsTimeZone(childComplexity), true
 
+	case "Mutation.bookDesk":
+		if e.ComplexityRoot.Mutation.BookDesk == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bookDesk_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BookDesk(childComplexity, args["input"].(BookDeskInput)), true
+	case "Mutation.bookRoom":
+		if e.ComplexityRoot.Mutation.BookRoom == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_bookRoom_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.BookRoom(childComplexity, args["input"].(BookRoomInput)), true
+	case "Mutation.cancelBooking":
+		if e.ComplexityRoot.Mutation.CancelBooking == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelBooking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelBooking(childComplexity, args["input"].(BookingActionInput)), true
+	case "Mutation.cancelDeskBooking":
+		if e.ComplexityRoot.Mutation.CancelDeskBooking == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelDeskBooking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelDeskBooking(childComplexity, args["input"].(DeskBookingActionInput)), true
+	case "Mutation.cancelVisitor":
+		if e.ComplexityRoot.Mutation.CancelVisitor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_cancelVisitor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CancelVisitor(childComplexity, args["input"].(VisitorActionInput)), true
+	case "Mutation.checkInDesk":
+		if e.ComplexityRoot.Mutation.CheckInDesk == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_checkInDesk_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CheckInDesk(childComplexity, args["input"].(DeskBookingActionInput)), true
+	case "Mutation.createCostCodes":
+		if e.ComplexityRoot.Mutation.CreateCostCodes == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_createCostCodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.CreateCostCodes(childComplexity, args["input"].(CreateCostCodesInput)), true
+	case "Mutation.endMeeting":
+		if e.ComplexityRoot.Mutation.EndMeeting == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_endMeeting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.EndMeeting(childComplexity, args["input"].(BookingActionInput)), true
+	case "Mutation.extendMeeting":
+		if e.ComplexityRoot.Mutation.ExtendMeeting == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_extendMeeting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ExtendMeeting(childComplexity, args["input"].(ExtendMeetingInput)), true
+	case "Mutation.orderVendorService":
+		if e.ComplexityRoot.Mutation.OrderVendorService == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_orderVendorService_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.OrderVendorService(childComplexity, args["input"].(OrderVendorServiceInput)), true
+	case "Mutation.registerVisitor":
+		if e.ComplexityRoot.Mutation.RegisterVisitor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_registerVisitor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.RegisterVisitor(childComplexity, args["input"].(RegisterVisitorInput)), true
+	case "Mutation.releaseDesk":
+		if e.ComplexityRoot.Mutation.ReleaseDesk == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_releaseDesk_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.ReleaseDesk(childComplexity, args["input"].(DeskBookingActionInput)), true
+	case "Mutation.setVisitorStatus":
+		if e.ComplexityRoot.Mutation.SetVisitorStatus == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_setVisitorStatus_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.SetVisitorStatus(childComplexity, args["input"].(SetVisitorStatusInput)), true
+	case "Mutation.startMeeting":
+		if e.ComplexityRoot.Mutation.StartMeeting == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_startMeeting_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.StartMeeting(childComplexity, args["input"].(BookingActionInput)), true
+	case "Mutation.updateBooking":
+		if e.ComplexityRoot.Mutation.UpdateBooking == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateBooking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateBooking(childComplexity, args["input"].(UpdateBookingInput)), true
+	case "Mutation.updateVisitor":
+		if e.ComplexityRoot.Mutation.UpdateVisitor == nil {
+			break
+		}
+
+		args, err := ec.field_Mutation_updateVisitor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Mutation.UpdateVisitor(childComplexity, args["input"].(UpdateVisitorInput)), true
+
+	case "OrderVendorServicePayload.errors":
+		if e.ComplexityRoot.OrderVendorServicePayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderVendorServicePayload.Errors(childComplexity), true
+	case "OrderVendorServicePayload.order":
+		if e.ComplexityRoot.OrderVendorServicePayload.Order == nil {
+			break
+		}
+
+		return e.ComplexityRoot.OrderVendorServicePayload.Order(childComplexity), true
+
+	case "PageInfo.endCursor":
+		if e.ComplexityRoot.PageInfo.EndCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.EndCursor(childComplexity), true
+	case "PageInfo.hasNextPage":
+		if e.ComplexityRoot.PageInfo.HasNextPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasNextPage(childComplexity), true
+	case "PageInfo.hasPreviousPage":
+		if e.ComplexityRoot.PageInfo.HasPreviousPage == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.HasPreviousPage(childComplexity), true
+	case "PageInfo.startCursor":
+		if e.ComplexityRoot.PageInfo.StartCursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.PageInfo.StartCursor(childComplexity), true
+
+	case "Query.booking":
+		if e.ComplexityRoot.Query.Booking == nil {
+			break
+		}
+
+		args, err := ec.field_Query_booking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Booking(childComplexity, args["id"].(string)), true
+	case "Query.bookings":
+		if e.ComplexityRoot.Query.Bookings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_bookings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Bookings(childComplexity, args["locationId"].(*string), args["roomIds"].([]string), args["from"].(time.Time), args["to"].(time.Time), args["hostEmail"].(*string)), true
+	case "Query.costCodes":
+		if e.ComplexityRoot.Query.CostCodes == nil {
+			break
+		}
+
+		args, err := ec.field_Query_costCodes_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.CostCodes(childComplexity, args["locationId"].(string)), true
 	case "Query.countries":
 		if e.ComplexityRoot.Query.Countries == nil {
 			break
@@ -269,6 +1107,28 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Query.Desk(childComplexity, args["id"].(string)), true
+	case "Query.deskBooking":
+		if e.ComplexityRoot.Query.DeskBooking == nil {
+			break
+		}
+
+		args, err := ec.field_Query_deskBooking_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeskBooking(childComplexity, args["id"].(string)), true
+	case "Query.deskBookings":
+		if e.ComplexityRoot.Query.DeskBookings == nil {
+			break
+		}
+
+		args, err := ec.field_Query_deskBookings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.DeskBookings(childComplexity, args["locationId"].(*string), args["deskIds"].([]string), args["from"].(workplace.Date), args["to"].(workplace.Date), args["userEmail"].(*string)), true
 	case "Query.desks":
 		if e.ComplexityRoot.Query.Desks == nil {
 			break
@@ -279,7 +1139,7 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Desks(childComplexity, args["locationId"].(string)), true
+		return e.ComplexityRoot.Query.Desks(childComplexity, args["locationId"].(string), args["floor"].(*int), args["groupId"].(*string), args["freeOn"].(*workplace.Date)), true
 
 	case "Query.location":
 		if e.ComplexityRoot.Query.Location == nil {
@@ -357,7 +1217,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 			return 0, false
 		}
 
-		return e.ComplexityRoot.Query.Rooms(childComplexity, args["locationId"].(string)), true
+		return e.ComplexityRoot.Query.Rooms(childComplexity, args["locationId"].(string), args["floor"].(*int), args["groupId"].(*string), args["minCapacity"].(*int), args["attributes"].([]int), args["freeFrom"].(*time.Time), args["freeTo"].(*time.Time)), true
+	case "Query.user":
+		if e.ComplexityRoot.Query.User == nil {
+			break
+		}
+
+		args, err := ec.field_Query_user_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.User(childComplexity, args["email"].(string)), true
+	case "Query.vendorServices":
+		if e.ComplexityRoot.Query.VendorServices == nil {
+			break
+		}
+
+		args, err := ec.field_Query_vendorServices_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.VendorServices(childComplexity, args["locationId"].(string)), true
+	case "Query.visitor":
+		if e.ComplexityRoot.Query.Visitor == nil {
+			break
+		}
+
+		args, err := ec.field_Query_visitor_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Visitor(childComplexity, args["id"].(string)), true
+	case "Query.visitors":
+		if e.ComplexityRoot.Query.Visitors == nil {
+			break
+		}
+
+		args, err := ec.field_Query_visitors_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Query.Visitors(childComplexity, args["date"].(workplace.Date), args["locationId"].(*string), args["status"].(*workplace.VisitorStatus), args["hostEmail"].(*string), args["first"].(*int), args["after"].(*string)), true
 
 	case "Region.country":
 		if e.ComplexityRoot.Region.Country == nil {
@@ -390,6 +1294,17 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Room.Attributes(childComplexity), true
+	case "Room.bookings":
+		if e.ComplexityRoot.Room.Bookings == nil {
+			break
+		}
+
+		args, err := ec.field_Room_bookings_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Room.Bookings(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time)), true
 	case "Room.capacity":
 		if e.ComplexityRoot.Room.Capacity == nil {
 			break
@@ -402,12 +1317,23 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Room.Floor(childComplexity), true
-	case "Room.floorName":
-		if e.ComplexityRoot.Room.FloorName == nil {
+	case "Room.freeSlots":
+		if e.ComplexityRoot.Room.FreeSlots == nil {
 			break
 		}
 
-		return e.ComplexityRoot.Room.FloorName(childComplexity), true
+		args, err := ec.field_Room_freeSlots_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Room.FreeSlots(childComplexity, args["from"].(*time.Time), args["to"].(*time.Time)), true
+	case "Room.group":
+		if e.ComplexityRoot.Room.Group == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.Group(childComplexity), true
 	case "Room.id":
 		if e.ComplexityRoot.Room.ID == nil {
 			break
@@ -427,6 +1353,292 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Room.Name(childComplexity), true
 
+	case "ServiceOrder.booking":
+		if e.ComplexityRoot.ServiceOrder.Booking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceOrder.Booking(childComplexity), true
+	case "ServiceOrder.id":
+		if e.ComplexityRoot.ServiceOrder.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceOrder.ID(childComplexity), true
+	case "ServiceOrder.quantity":
+		if e.ComplexityRoot.ServiceOrder.Quantity == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceOrder.Quantity(childComplexity), true
+	case "ServiceOrder.service":
+		if e.ComplexityRoot.ServiceOrder.Service == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceOrder.Service(childComplexity), true
+	case "ServiceOrder.status":
+		if e.ComplexityRoot.ServiceOrder.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceOrder.Status(childComplexity), true
+
+	case "TimeSlot.end":
+		if e.ComplexityRoot.TimeSlot.End == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlot.End(childComplexity), true
+	case "TimeSlot.start":
+		if e.ComplexityRoot.TimeSlot.Start == nil {
+			break
+		}
+
+		return e.ComplexityRoot.TimeSlot.Start(childComplexity), true
+
+	case "User.email":
+		if e.ComplexityRoot.User.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Email(childComplexity), true
+	case "User.engageId":
+		if e.ComplexityRoot.User.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.EngageID(childComplexity), true
+	case "User.firstName":
+		if e.ComplexityRoot.User.FirstName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.FirstName(childComplexity), true
+	case "User.id":
+		if e.ComplexityRoot.User.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.ID(childComplexity), true
+	case "User.lastName":
+		if e.ComplexityRoot.User.LastName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.LastName(childComplexity), true
+	case "User.name":
+		if e.ComplexityRoot.User.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.User.Name(childComplexity), true
+
+	case "UserError.code":
+		if e.ComplexityRoot.UserError.Code == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserError.Code(childComplexity), true
+	case "UserError.field":
+		if e.ComplexityRoot.UserError.Field == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserError.Field(childComplexity), true
+	case "UserError.message":
+		if e.ComplexityRoot.UserError.Message == nil {
+			break
+		}
+
+		return e.ComplexityRoot.UserError.Message(childComplexity), true
+
+	case "Vendor.id":
+		if e.ComplexityRoot.Vendor.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.ID(childComplexity), true
+	case "Vendor.name":
+		if e.ComplexityRoot.Vendor.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.Name(childComplexity), true
+	case "Vendor.services":
+		if e.ComplexityRoot.Vendor.Services == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.Services(childComplexity), true
+
+	case "VendorService.currency":
+		if e.ComplexityRoot.VendorService.Currency == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorService.Currency(childComplexity), true
+	case "VendorService.id":
+		if e.ComplexityRoot.VendorService.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorService.ID(childComplexity), true
+	case "VendorService.name":
+		if e.ComplexityRoot.VendorService.Name == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorService.Name(childComplexity), true
+	case "VendorService.price":
+		if e.ComplexityRoot.VendorService.Price == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorService.Price(childComplexity), true
+
+	case "Visitor.arrival":
+		if e.ComplexityRoot.Visitor.Arrival == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Arrival(childComplexity), true
+	case "Visitor.booking":
+		if e.ComplexityRoot.Visitor.Booking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Booking(childComplexity), true
+	case "Visitor.company":
+		if e.ComplexityRoot.Visitor.Company == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Company(childComplexity), true
+	case "Visitor.departure":
+		if e.ComplexityRoot.Visitor.Departure == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Departure(childComplexity), true
+	case "Visitor.email":
+		if e.ComplexityRoot.Visitor.Email == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Email(childComplexity), true
+	case "Visitor.engageId":
+		if e.ComplexityRoot.Visitor.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.EngageID(childComplexity), true
+	case "Visitor.firstName":
+		if e.ComplexityRoot.Visitor.FirstName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.FirstName(childComplexity), true
+	case "Visitor.floor":
+		if e.ComplexityRoot.Visitor.Floor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Floor(childComplexity), true
+	case "Visitor.host":
+		if e.ComplexityRoot.Visitor.Host == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Host(childComplexity), true
+	case "Visitor.id":
+		if e.ComplexityRoot.Visitor.ID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.ID(childComplexity), true
+	case "Visitor.lastName":
+		if e.ComplexityRoot.Visitor.LastName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.LastName(childComplexity), true
+	case "Visitor.location":
+		if e.ComplexityRoot.Visitor.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Location(childComplexity), true
+	case "Visitor.meetingName":
+		if e.ComplexityRoot.Visitor.MeetingName == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.MeetingName(childComplexity), true
+	case "Visitor.room":
+		if e.ComplexityRoot.Visitor.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Room(childComplexity), true
+	case "Visitor.status":
+		if e.ComplexityRoot.Visitor.Status == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Visitor.Status(childComplexity), true
+
+	case "VisitorConnection.edges":
+		if e.ComplexityRoot.VisitorConnection.Edges == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorConnection.Edges(childComplexity), true
+	case "VisitorConnection.nodes":
+		if e.ComplexityRoot.VisitorConnection.Nodes == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorConnection.Nodes(childComplexity), true
+	case "VisitorConnection.pageInfo":
+		if e.ComplexityRoot.VisitorConnection.PageInfo == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorConnection.PageInfo(childComplexity), true
+	case "VisitorConnection.totalCount":
+		if e.ComplexityRoot.VisitorConnection.TotalCount == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorConnection.TotalCount(childComplexity), true
+
+	case "VisitorEdge.cursor":
+		if e.ComplexityRoot.VisitorEdge.Cursor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorEdge.Cursor(childComplexity), true
+	case "VisitorEdge.node":
+		if e.ComplexityRoot.VisitorEdge.Node == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorEdge.Node(childComplexity), true
+
+	case "VisitorPayload.errors":
+		if e.ComplexityRoot.VisitorPayload.Errors == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPayload.Errors(childComplexity), true
+	case "VisitorPayload.visitor":
+		if e.ComplexityRoot.VisitorPayload.Visitor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorPayload.Visitor(childComplexity), true
+
 	}
 	return 0, false
 }
@@ -435,7 +1647,22 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 	opCtx := graphql.GetOperationContext(ctx)
 	ec := newExecutionContext(opCtx, e, make(chan graphql.DeferredResult))
 	inputUnmarshalers := func() *graphql.InputUnmarshalerIndex {
-		return graphql.NewInputUnmarshalerIndex()
+		return graphql.NewInputUnmarshalerIndex(
+			graphql.NewInputUnmarshaler("AttendeeInput", ec.unmarshalInputAttendeeInput),
+			graphql.NewInputUnmarshaler("BookDeskInput", ec.unmarshalInputBookDeskInput),
+			graphql.NewInputUnmarshaler("BookRoomInput", ec.unmarshalInputBookRoomInput),
+			graphql.NewInputUnmarshaler("BookingActionInput", ec.unmarshalInputBookingActionInput),
+			graphql.NewInputUnmarshaler("CostCodeInput", ec.unmarshalInputCostCodeInput),
+			graphql.NewInputUnmarshaler("CreateCostCodesInput", ec.unmarshalInputCreateCostCodesInput),
+			graphql.NewInputUnmarshaler("DeskBookingActionInput", ec.unmarshalInputDeskBookingActionInput),
+			graphql.NewInputUnmarshaler("ExtendMeetingInput", ec.unmarshalInputExtendMeetingInput),
+			graphql.NewInputUnmarshaler("OrderVendorServiceInput", ec.unmarshalInputOrderVendorServiceInput),
+			graphql.NewInputUnmarshaler("RegisterVisitorInput", ec.unmarshalInputRegisterVisitorInput),
+			graphql.NewInputUnmarshaler("SetVisitorStatusInput", ec.unmarshalInputSetVisitorStatusInput),
+			graphql.NewInputUnmarshaler("UpdateBookingInput", ec.unmarshalInputUpdateBookingInput),
+			graphql.NewInputUnmarshaler("UpdateVisitorInput", ec.unmarshalInputUpdateVisitorInput),
+			graphql.NewInputUnmarshaler("VisitorActionInput", ec.unmarshalInputVisitorActionInput),
+		)
 	}
 	first := true
 
@@ -470,6 +1697,21 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 
 			return &response
 		}
+	case ast.Mutation:
+		return func(ctx context.Context) *graphql.Response {
+			if !first {
+				return nil
+			}
+			first = false
+			ctx = graphql.WithLazyInputUnmarshalerIndex(ctx, inputUnmarshalers)
+			data := ec._Mutation(ctx, opCtx.Operation.SelectionSet)
+			var buf bytes.Buffer
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -495,7 +1737,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "hierarchy.graphqls" "node.graphqls"
+//go:embed "booking.graphqls" "catalog.graphqls" "hierarchy.graphqls" "node.graphqls" "visitor.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -507,14 +1749,125 @@ func sourceData(filename string) string {
 }
 
 var sources = []*ast.Source{
+	{Name: "booking.graphqls", Input: sourceData("booking.graphqls"), BuiltIn: false},
+	{Name: "catalog.graphqls", Input: sourceData("catalog.graphqls"), BuiltIn: false},
 	{Name: "hierarchy.graphqls", Input: sourceData("hierarchy.graphqls"), BuiltIn: false},
 	{Name: "node.graphqls", Input: sourceData("node.graphqls"), BuiltIn: false},
+	{Name: "visitor.graphqls", Input: sourceData("visitor.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
 
 // childFields_* functions provide shared child field context lookups.
 // Each function is generated once per unique object type, deduplicating the
 // switch statements that were previously inlined in every fieldContext_* function.
+
+func (ec *executionContext) childFields_BookDeskPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deskBookings":
+		return ec.fieldContext_BookDeskPayload_deskBookings(ctx, field)
+	case "errors":
+		return ec.fieldContext_BookDeskPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BookDeskPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Booking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Booking_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Booking_engageId(ctx, field)
+	case "title":
+		return ec.fieldContext_Booking_title(ctx, field)
+	case "start":
+		return ec.fieldContext_Booking_start(ctx, field)
+	case "end":
+		return ec.fieldContext_Booking_end(ctx, field)
+	case "actualStart":
+		return ec.fieldContext_Booking_actualStart(ctx, field)
+	case "actualEnd":
+		return ec.fieldContext_Booking_actualEnd(ctx, field)
+	case "progress":
+		return ec.fieldContext_Booking_progress(ctx, field)
+	case "private":
+		return ec.fieldContext_Booking_private(ctx, field)
+	case "source":
+		return ec.fieldContext_Booking_source(ctx, field)
+	case "room":
+		return ec.fieldContext_Booking_room(ctx, field)
+	case "location":
+		return ec.fieldContext_Booking_location(ctx, field)
+	case "host":
+		return ec.fieldContext_Booking_host(ctx, field)
+	case "requestor":
+		return ec.fieldContext_Booking_requestor(ctx, field)
+	case "creator":
+		return ec.fieldContext_Booking_creator(ctx, field)
+	case "costCode":
+		return ec.fieldContext_Booking_costCode(ctx, field)
+	case "visitors":
+		return ec.fieldContext_Booking_visitors(ctx, field)
+	case "serviceOrders":
+		return ec.fieldContext_Booking_serviceOrders(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Booking", field.Name)
+}
+
+func (ec *executionContext) childFields_BookingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "booking":
+		return ec.fieldContext_BookingPayload_booking(ctx, field)
+	case "errors":
+		return ec.fieldContext_BookingPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BookingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CancelBookingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cancelledBookingId":
+		return ec.fieldContext_CancelBookingPayload_cancelledBookingId(ctx, field)
+	case "errors":
+		return ec.fieldContext_CancelBookingPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CancelBookingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CancelDeskBookingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cancelledDeskBookingId":
+		return ec.fieldContext_CancelDeskBookingPayload_cancelledDeskBookingId(ctx, field)
+	case "errors":
+		return ec.fieldContext_CancelDeskBookingPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CancelDeskBookingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CancelVisitorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cancelledVisitorId":
+		return ec.fieldContext_CancelVisitorPayload_cancelledVisitorId(ctx, field)
+	case "errors":
+		return ec.fieldContext_CancelVisitorPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CancelVisitorPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_CostCode(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_CostCode_id(ctx, field)
+	case "code":
+		return ec.fieldContext_CostCode_code(ctx, field)
+	case "description":
+		return ec.fieldContext_CostCode_description(ctx, field)
+	case "active":
+		return ec.fieldContext_CostCode_active(ctx, field)
+	case "location":
+		return ec.fieldContext_CostCode_location(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CostCode", field.Name)
+}
 
 func (ec *executionContext) childFields_Country(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
@@ -528,6 +1881,16 @@ func (ec *executionContext) childFields_Country(ctx context.Context, field graph
 	return nil, fmt.Errorf("no field named %q was found under type Country", field.Name)
 }
 
+func (ec *executionContext) childFields_CreateCostCodesPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "costCodes":
+		return ec.fieldContext_CreateCostCodesPayload_costCodes(ctx, field)
+	case "errors":
+		return ec.fieldContext_CreateCostCodesPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type CreateCostCodesPayload", field.Name)
+}
+
 func (ec *executionContext) childFields_Desk(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "id":
@@ -536,14 +1899,76 @@ func (ec *executionContext) childFields_Desk(ctx context.Context, field graphql.
 		return ec.fieldContext_Desk_name(ctx, field)
 	case "floor":
 		return ec.fieldContext_Desk_floor(ctx, field)
-	case "floorName":
-		return ec.fieldContext_Desk_floorName(ctx, field)
 	case "attributes":
 		return ec.fieldContext_Desk_attributes(ctx, field)
 	case "location":
 		return ec.fieldContext_Desk_location(ctx, field)
+	case "group":
+		return ec.fieldContext_Desk_group(ctx, field)
+	case "bookings":
+		return ec.fieldContext_Desk_bookings(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Desk", field.Name)
+}
+
+func (ec *executionContext) childFields_DeskBooking(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_DeskBooking_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_DeskBooking_engageId(ctx, field)
+	case "date":
+		return ec.fieldContext_DeskBooking_date(ctx, field)
+	case "period":
+		return ec.fieldContext_DeskBooking_period(ctx, field)
+	case "untilFurtherNotice":
+		return ec.fieldContext_DeskBooking_untilFurtherNotice(ctx, field)
+	case "status":
+		return ec.fieldContext_DeskBooking_status(ctx, field)
+	case "desk":
+		return ec.fieldContext_DeskBooking_desk(ctx, field)
+	case "user":
+		return ec.fieldContext_DeskBooking_user(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeskBooking", field.Name)
+}
+
+func (ec *executionContext) childFields_DeskBookingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "deskBooking":
+		return ec.fieldContext_DeskBookingPayload_deskBooking(ctx, field)
+	case "errors":
+		return ec.fieldContext_DeskBookingPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeskBookingPayload", field.Name)
+}
+
+func (ec *executionContext) childFields_Floor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Floor_id(ctx, field)
+	case "number":
+		return ec.fieldContext_Floor_number(ctx, field)
+	case "name":
+		return ec.fieldContext_Floor_name(ctx, field)
+	case "location":
+		return ec.fieldContext_Floor_location(ctx, field)
+	case "rooms":
+		return ec.fieldContext_Floor_rooms(ctx, field)
+	case "desks":
+		return ec.fieldContext_Floor_desks(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Floor", field.Name)
+}
+
+func (ec *executionContext) childFields_Group(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Group_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Group_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Group", field.Name)
 }
 
 func (ec *executionContext) childFields_Location(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -572,12 +1997,44 @@ func (ec *executionContext) childFields_Location(ctx context.Context, field grap
 		return ec.fieldContext_Location_region(ctx, field)
 	case "country":
 		return ec.fieldContext_Location_country(ctx, field)
+	case "groups":
+		return ec.fieldContext_Location_groups(ctx, field)
+	case "floors":
+		return ec.fieldContext_Location_floors(ctx, field)
 	case "rooms":
 		return ec.fieldContext_Location_rooms(ctx, field)
 	case "desks":
 		return ec.fieldContext_Location_desks(ctx, field)
+	case "costCodes":
+		return ec.fieldContext_Location_costCodes(ctx, field)
+	case "vendorServices":
+		return ec.fieldContext_Location_vendorServices(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Location", field.Name)
+}
+
+func (ec *executionContext) childFields_OrderVendorServicePayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "order":
+		return ec.fieldContext_OrderVendorServicePayload_order(ctx, field)
+	case "errors":
+		return ec.fieldContext_OrderVendorServicePayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type OrderVendorServicePayload", field.Name)
+}
+
+func (ec *executionContext) childFields_PageInfo(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "hasNextPage":
+		return ec.fieldContext_PageInfo_hasNextPage(ctx, field)
+	case "hasPreviousPage":
+		return ec.fieldContext_PageInfo_hasPreviousPage(ctx, field)
+	case "startCursor":
+		return ec.fieldContext_PageInfo_startCursor(ctx, field)
+	case "endCursor":
+		return ec.fieldContext_PageInfo_endCursor(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type PageInfo", field.Name)
 }
 
 func (ec *executionContext) childFields_Region(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -604,14 +2061,170 @@ func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.
 		return ec.fieldContext_Room_capacity(ctx, field)
 	case "floor":
 		return ec.fieldContext_Room_floor(ctx, field)
-	case "floorName":
-		return ec.fieldContext_Room_floorName(ctx, field)
 	case "attributes":
 		return ec.fieldContext_Room_attributes(ctx, field)
 	case "location":
 		return ec.fieldContext_Room_location(ctx, field)
+	case "group":
+		return ec.fieldContext_Room_group(ctx, field)
+	case "bookings":
+		return ec.fieldContext_Room_bookings(ctx, field)
+	case "freeSlots":
+		return ec.fieldContext_Room_freeSlots(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Room", field.Name)
+}
+
+func (ec *executionContext) childFields_ServiceOrder(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_ServiceOrder_id(ctx, field)
+	case "quantity":
+		return ec.fieldContext_ServiceOrder_quantity(ctx, field)
+	case "status":
+		return ec.fieldContext_ServiceOrder_status(ctx, field)
+	case "service":
+		return ec.fieldContext_ServiceOrder_service(ctx, field)
+	case "booking":
+		return ec.fieldContext_ServiceOrder_booking(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ServiceOrder", field.Name)
+}
+
+func (ec *executionContext) childFields_TimeSlot(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "start":
+		return ec.fieldContext_TimeSlot_start(ctx, field)
+	case "end":
+		return ec.fieldContext_TimeSlot_end(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type TimeSlot", field.Name)
+}
+
+func (ec *executionContext) childFields_User(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_User_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_User_engageId(ctx, field)
+	case "firstName":
+		return ec.fieldContext_User_firstName(ctx, field)
+	case "lastName":
+		return ec.fieldContext_User_lastName(ctx, field)
+	case "email":
+		return ec.fieldContext_User_email(ctx, field)
+	case "name":
+		return ec.fieldContext_User_name(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type User", field.Name)
+}
+
+func (ec *executionContext) childFields_UserError(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "code":
+		return ec.fieldContext_UserError_code(ctx, field)
+	case "message":
+		return ec.fieldContext_UserError_message(ctx, field)
+	case "field":
+		return ec.fieldContext_UserError_field(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type UserError", field.Name)
+}
+
+func (ec *executionContext) childFields_Vendor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Vendor_id(ctx, field)
+	case "name":
+		return ec.fieldContext_Vendor_name(ctx, field)
+	case "services":
+		return ec.fieldContext_Vendor_services(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Vendor", field.Name)
+}
+
+func (ec *executionContext) childFields_VendorService(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_VendorService_id(ctx, field)
+	case "name":
+		return ec.fieldContext_VendorService_name(ctx, field)
+	case "price":
+		return ec.fieldContext_VendorService_price(ctx, field)
+	case "currency":
+		return ec.fieldContext_VendorService_currency(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VendorService", field.Name)
+}
+
+func (ec *executionContext) childFields_Visitor(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "id":
+		return ec.fieldContext_Visitor_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Visitor_engageId(ctx, field)
+	case "firstName":
+		return ec.fieldContext_Visitor_firstName(ctx, field)
+	case "lastName":
+		return ec.fieldContext_Visitor_lastName(ctx, field)
+	case "company":
+		return ec.fieldContext_Visitor_company(ctx, field)
+	case "email":
+		return ec.fieldContext_Visitor_email(ctx, field)
+	case "arrival":
+		return ec.fieldContext_Visitor_arrival(ctx, field)
+	case "departure":
+		return ec.fieldContext_Visitor_departure(ctx, field)
+	case "status":
+		return ec.fieldContext_Visitor_status(ctx, field)
+	case "floor":
+		return ec.fieldContext_Visitor_floor(ctx, field)
+	case "meetingName":
+		return ec.fieldContext_Visitor_meetingName(ctx, field)
+	case "host":
+		return ec.fieldContext_Visitor_host(ctx, field)
+	case "location":
+		return ec.fieldContext_Visitor_location(ctx, field)
+	case "room":
+		return ec.fieldContext_Visitor_room(ctx, field)
+	case "booking":
+		return ec.fieldContext_Visitor_booking(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type Visitor", field.Name)
+}
+
+func (ec *executionContext) childFields_VisitorConnection(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "edges":
+		return ec.fieldContext_VisitorConnection_edges(ctx, field)
+	case "nodes":
+		return ec.fieldContext_VisitorConnection_nodes(ctx, field)
+	case "pageInfo":
+		return ec.fieldContext_VisitorConnection_pageInfo(ctx, field)
+	case "totalCount":
+		return ec.fieldContext_VisitorConnection_totalCount(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisitorConnection", field.Name)
+}
+
+func (ec *executionContext) childFields_VisitorEdge(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "cursor":
+		return ec.fieldContext_VisitorEdge_cursor(ctx, field)
+	case "node":
+		return ec.fieldContext_VisitorEdge_node(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisitorEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_VisitorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "visitor":
+		return ec.fieldContext_VisitorPayload_visitor(ctx, field)
+	case "errors":
+		return ec.fieldContext_VisitorPayload_errors(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisitorPayload", field.Name)
 }
 
 func (ec *executionContext) childFields___Directive(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

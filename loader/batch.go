@@ -2,7 +2,10 @@ package loader
 
 import (
 	"context"
+	"strings"
 	"sync"
+
+	"github.com/engagegql/gateway/workplace"
 
 	"github.com/graph-gophers/dataloader/v7"
 )
@@ -58,4 +61,40 @@ func fanOut[K comparable, V any](list func(context.Context, K) (V, error), limit
 		wg.Wait()
 		return out
 	}
+}
+
+// usersByEmail batches user lookups: a few emails cost one call each, more
+// cost one call listing every user, whichever is fewer upstream calls.
+func usersByEmail(svc workplace.Hierarchy, listAll, limit int) dataloader.BatchFunc[string, workplace.User] {
+	return func(ctx context.Context, emails []string) []*dataloader.Result[workplace.User] {
+		if len(emails) < listAll {
+			return fanOut(func(ctx context.Context, email string) (workplace.User, error) {
+				us, err := svc.Users(ctx, email)
+				if err != nil {
+					return workplace.User{}, err
+				}
+				return matchEmail(us, email)
+			}, limit)(ctx, emails)
+		}
+		out := make([]*dataloader.Result[workplace.User], len(emails))
+		us, err := svc.Users(ctx, "")
+		for i, email := range emails {
+			if err != nil {
+				out[i] = &dataloader.Result[workplace.User]{Error: err}
+				continue
+			}
+			u, err := matchEmail(us, email)
+			out[i] = &dataloader.Result[workplace.User]{Data: u, Error: err}
+		}
+		return out
+	}
+}
+
+func matchEmail(us []workplace.User, email string) (workplace.User, error) {
+	for _, u := range us {
+		if strings.EqualFold(u.Email, email) {
+			return u, nil
+		}
+	}
+	return workplace.User{}, workplace.Errorf(workplace.ENOTFOUND, "no user has the email %q", email)
 }

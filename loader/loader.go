@@ -23,6 +23,10 @@ type Options struct {
 	// FanOut bounds how many upstream calls one batch makes at once where the
 	// upstream lists by one parent at a time (rooms per location). Zero means 8.
 	FanOut int
+	// UsersListAll is how many distinct emails one batch must hold before the
+	// loader lists every user in one call instead of one call per email.
+	// Zero means 3.
+	UsersListAll int
 }
 
 func (o Options) withDefaults() Options {
@@ -31,6 +35,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FanOut <= 0 {
 		o.FanOut = 8
+	}
+	if o.UsersListAll <= 0 {
+		o.UsersListAll = 3
 	}
 	return o
 }
@@ -43,8 +50,22 @@ type Loaders struct {
 	countries *dataloader.Loader[all, []workplace.Country]
 	regions   *dataloader.Loader[workplace.CountryID, []workplace.Region]
 	locations *dataloader.Loader[workplace.RegionID, []workplace.Location]
+	groups    *dataloader.Loader[all, []workplace.Group]
 	rooms     *dataloader.Loader[workplace.LocationID, []workplace.Room]
 	desks     *dataloader.Loader[workplace.LocationID, []workplace.Desk]
+	users     *dataloader.Loader[string, workplace.User]
+	allUsers  *dataloader.Loader[all, []workplace.User]
+
+	roomBookings   *dataloader.Loader[roomWindow, []workplace.Booking]
+	booking        *dataloader.Loader[workplace.BookingID, workplace.Booking]
+	deskBookings   *dataloader.Loader[deskWindow, []workplace.DeskBooking]
+	visitors       *dataloader.Loader[visitDay, []workplace.Visitor]
+	freeSlots      *dataloader.Loader[slotQuery, []workplace.ResourceFreeSlots]
+	availableRooms *dataloader.Loader[roomsQuery, []workplace.AvailableRoom]
+	availableDesks *dataloader.Loader[desksQuery, []workplace.AvailableDesk]
+	costCodes      *dataloader.Loader[workplace.LocationID, []workplace.CostCode]
+	vendors        *dataloader.Loader[workplace.LocationID, []workplace.Vendor]
+	orders         *dataloader.Loader[workplace.BookingID, []workplace.ServiceOrder]
 }
 
 // New returns a fresh set of loaders reading from svc.
@@ -57,10 +78,79 @@ func New(svc workplace.Service, opts Options) *Loaders {
 		}, opts),
 		regions:   newLoader(byParentOrAll(svc.Regions, func(r workplace.Region) workplace.CountryID { return r.CountryID }), opts),
 		locations: newLoader(byParentOrAll(svc.Locations, func(l workplace.Location) workplace.RegionID { return l.RegionID }), opts),
-		rooms:     newLoader(fanOut(svc.Rooms, opts.FanOut), opts),
-		desks:     newLoader(fanOut(svc.Desks, opts.FanOut), opts),
+		groups: newLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.Group] {
+			v, err := svc.Groups(ctx, 0)
+			return []*dataloader.Result[[]workplace.Group]{{Data: v, Error: err}}
+		}, opts),
+		rooms: newLoader(fanOut(svc.Rooms, opts.FanOut), opts),
+		desks: newLoader(fanOut(svc.Desks, opts.FanOut), opts),
+		users: newLoader(usersByEmail(svc, opts.UsersListAll, opts.FanOut), opts),
+		allUsers: newLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {
+			v, err := svc.Users(ctx, "")
+			return []*dataloader.Result[[]workplace.User]{{Data: v, Error: err}}
+		}, opts),
+		roomBookings: newLoader(fanOut(func(ctx context.Context, k roomWindow) ([]workplace.Booking, error) {
+			return svc.Bookings(ctx, k.room, k.from, k.to)
+		}, opts.FanOut), opts),
+		booking: newLoader(fanOut(svc.Booking, opts.FanOut), opts),
+		deskBookings: newLoader(fanOut(func(ctx context.Context, k deskWindow) ([]workplace.DeskBooking, error) {
+			return svc.DeskBookings(ctx, k.desk, k.from, k.to)
+		}, opts.FanOut), opts),
+		visitors: newLoader(fanOut(func(ctx context.Context, k visitDay) ([]workplace.Visitor, error) {
+			page, err := svc.Visitors(ctx, workplace.VisitorQuery{Date: k.date, LocationID: k.location})
+			return page.Visitors, err
+		}, opts.FanOut), opts),
+		freeSlots: newLoader(fanOut(func(ctx context.Context, k slotQuery) ([]workplace.ResourceFreeSlots, error) {
+			return svc.FreeSlots(ctx, workplace.FreeSlotQuery{LocationID: k.location, From: k.from, To: k.to, WorkspaceType: workplace.WorkspaceRoom})
+		}, opts.FanOut), opts),
+		availableRooms: newLoader(fanOut(func(ctx context.Context, k roomsQuery) ([]workplace.AvailableRoom, error) {
+			return svc.AvailableRooms(ctx, workplace.AvailableRoomsQuery{LocationID: k.location, From: k.from, To: k.to})
+		}, opts.FanOut), opts),
+		availableDesks: newLoader(fanOut(func(ctx context.Context, k desksQuery) ([]workplace.AvailableDesk, error) {
+			return svc.AvailableDesks(ctx, workplace.AvailableDesksQuery{LocationID: k.location, Days: []workplace.DeskDay{{Date: k.date, Type: workplace.DeskAllDay}}})
+		}, opts.FanOut), opts),
+		costCodes: newLoader(fanOut(svc.CostCodes, opts.FanOut), opts),
+		vendors: newLoader(fanOut(func(ctx context.Context, loc workplace.LocationID) ([]workplace.Vendor, error) {
+			vs, err := svc.Vendors(ctx, loc)
+			for i := range vs {
+				vs[i].LocationID = loc
+				for j := range vs[i].Services {
+					vs[i].Services[j].LocationID = loc
+				}
+			}
+			return vs, err
+		}, opts.FanOut), opts),
+		orders: newLoader(fanOut(svc.Orders, opts.FanOut), opts),
 	}
 }
+
+// Keys of the loaders whose upstream route takes more than an id.
+type (
+	roomWindow struct {
+		room     workplace.RoomID
+		from, to workplace.Date
+	}
+	deskWindow struct {
+		desk     workplace.DeskID
+		from, to workplace.Date
+	}
+	visitDay struct {
+		date     workplace.Date
+		location workplace.LocationID
+	}
+	slotQuery struct {
+		location workplace.LocationID
+		from, to time.Time
+	}
+	roomsQuery struct {
+		location workplace.LocationID
+		from, to time.Time
+	}
+	desksQuery struct {
+		location workplace.LocationID
+		date     workplace.Date
+	}
+)
 
 func newLoader[K comparable, V any](fn dataloader.BatchFunc[K, V], opts Options) *dataloader.Loader[K, V] {
 	return dataloader.NewBatchedLoader(fn, dataloader.WithWait[K, V](opts.Wait))

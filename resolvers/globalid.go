@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/engagegql/gateway/workplace"
 )
@@ -29,21 +30,37 @@ func (g globalID) String() string {
 
 // Entity types as global ids name them; the same as the schema's type names.
 const (
-	typeCountry  = "Country"
-	typeRegion   = "Region"
-	typeLocation = "Location"
-	typeRoom     = "Room"
-	typeDesk     = "Desk"
+	typeCountry       = "Country"
+	typeRegion        = "Region"
+	typeLocation      = "Location"
+	typeGroup         = "Group"
+	typeFloor         = "Floor"
+	typeRoom          = "Room"
+	typeDesk          = "Desk"
+	typeBooking       = "Booking"
+	typeDeskBooking   = "DeskBooking"
+	typeVisitor       = "Visitor"
+	typeUser          = "User"
+	typeCostCode      = "CostCode"
+	typeVendor        = "Vendor"
+	typeVendorService = "VendorService"
+	typeServiceOrder  = "ServiceOrder"
 )
 
 // partsOf tells how many integers an entity type's id carries, and whether
 // the type is one this API issues ids for.
 func partsOf(typ string) (int, bool) {
 	switch typ {
-	case typeCountry, typeRegion, typeLocation:
+	case typeCountry, typeRegion, typeLocation, typeGroup, typeBooking, typeUser:
 		return 1, true
-	case typeRoom, typeDesk:
+	case typeRoom, typeDesk, typeFloor, typeCostCode, typeVendor, typeVendorService, typeServiceOrder:
 		return 2, true
+	case typeVisitor:
+		// location, day, id: visitors are listed by day and location only.
+		return 3, true
+	case typeDeskBooking:
+		// location, desk, day, id: desk bookings are listed by desk and day only.
+		return 4, true
 	}
 	return 0, false
 }
@@ -66,7 +83,7 @@ func parseID(id string) (globalID, error) {
 	g := globalID{Type: fields[0], Parts: make([]int64, n)}
 	for i, f := range fields[1:] {
 		v, err := strconv.ParseInt(f, 10, 64)
-		if err != nil || v <= 0 {
+		if err != nil {
 			return globalID{}, badID(id)
 		}
 		g.Parts[i] = v
@@ -102,8 +119,38 @@ func optionalID(id *string, typ string) (int64, error) {
 	return g.Parts[0], nil
 }
 
+// dayPart packs a day into one id part as YYYYMMDD.
+func dayPart(d workplace.Date) int64 {
+	return int64(d.Year)*10000 + int64(d.Month)*100 + int64(d.Day)
+}
+
+// partDay unpacks dayPart.
+func partDay(v int64) workplace.Date {
+	return workplace.Date{Year: int(v / 10000), Month: time.Month(v / 100 % 100), Day: int(v % 100)}
+}
+
 func countryID(c workplace.Country) string   { return newID(typeCountry, int64(c.ID)) }
 func regionID(r workplace.Region) string     { return newID(typeRegion, int64(r.ID)) }
 func locationID(l workplace.Location) string { return newID(typeLocation, int64(l.ID)) }
 func roomID(r workplace.Room) string         { return newID(typeRoom, int64(r.LocationID), int64(r.ID)) }
 func deskID(d workplace.Desk) string         { return newID(typeDesk, int64(d.LocationID), int64(d.ID)) }
+func groupID(g workplace.Group) string       { return newID(typeGroup, int64(g.ID)) }
+func floorID(f workplace.Floor) string       { return newID(typeFloor, int64(f.LocationID), int64(f.Number)) }
+func bookingID(b workplace.Booking) string   { return newID(typeBooking, int64(b.ID)) }
+func userID(u workplace.User) string         { return newID(typeUser, int64(u.ID)) }
+func costCodeID(c workplace.CostCode) string {
+	return newID(typeCostCode, int64(c.LocationID), int64(c.ID))
+}
+func vendorID(v workplace.Vendor) string { return newID(typeVendor, int64(v.LocationID), int64(v.ID)) }
+func vendorServiceID(s workplace.VendorService) string {
+	return newID(typeVendorService, int64(s.LocationID), int64(s.ID))
+}
+func serviceOrderID(o workplace.ServiceOrder) string {
+	return newID(typeServiceOrder, int64(o.BookingID), int64(o.ID))
+}
+func visitorID(v workplace.Visitor) string {
+	return newID(typeVisitor, int64(v.LocationID), dayPart(workplace.DateOf(v.Arrival)), int64(v.ID))
+}
+func deskBookingID(d workplace.DeskBooking) string {
+	return newID(typeDeskBooking, int64(d.LocationID), int64(d.DeskID), dayPart(d.Date), int64(d.ID))
+}

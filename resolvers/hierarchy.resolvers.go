@@ -7,6 +7,8 @@ package resolvers
 
 import (
 	"context"
+	"slices"
+	"time"
 
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/loader"
@@ -25,8 +27,56 @@ func (r *deskResolver) ID(ctx context.Context, obj *workplace.Desk) (string, err
 	return deskID(*obj), nil
 }
 
+func (r *deskResolver) Floor(ctx context.Context, obj *workplace.Desk) (workplace.Floor, error) {
+	return floor(ctx, obj.LocationID, obj.Floor)
+}
+
 func (r *deskResolver) Location(ctx context.Context, obj *workplace.Desk) (*workplace.Location, error) {
 	return ptr(loader.Location(ctx, obj.LocationID))
+}
+
+func (r *deskResolver) Group(ctx context.Context, obj *workplace.Desk) (*workplace.Group, error) {
+	if obj.GroupID == 0 {
+		return nil, nil
+	}
+	return ptr(loader.Group(ctx, obj.GroupID))
+}
+
+func (r *deskResolver) Bookings(ctx context.Context, obj *workplace.Desk, from *workplace.Date, to *workplace.Date) ([]workplace.DeskBooking, error) {
+	zone, err := zoneOf(ctx, obj.LocationID)
+	if err != nil {
+		return nil, err
+	}
+	today := workplace.DateOf(time.Now().In(zone))
+	f, t := today, today
+	setIf(&f, from)
+	setIf(&t, to)
+	if t.Before(f) {
+		return nil, workplace.Errorf(workplace.EINVALID, "to (%s) must not be before from (%s)", t, f)
+	}
+	return loader.DeskBookings(ctx, obj.LocationID, obj.ID, f, t)
+}
+
+func (r *floorResolver) ID(ctx context.Context, obj *workplace.Floor) (string, error) {
+	return floorID(*obj), nil
+}
+
+func (r *floorResolver) Location(ctx context.Context, obj *workplace.Floor) (*workplace.Location, error) {
+	return ptr(loader.Location(ctx, obj.LocationID))
+}
+
+func (r *floorResolver) Rooms(ctx context.Context, obj *workplace.Floor) ([]workplace.Room, error) {
+	n := obj.Number
+	return filterRooms(ctx, newID(typeLocation, int64(obj.LocationID)), &n, nil, nil, nil, nil, nil)
+}
+
+func (r *floorResolver) Desks(ctx context.Context, obj *workplace.Floor) ([]workplace.Desk, error) {
+	n := obj.Number
+	return filterDesks(ctx, newID(typeLocation, int64(obj.LocationID)), &n, nil, nil)
+}
+
+func (r *groupResolver) ID(ctx context.Context, obj *workplace.Group) (string, error) {
+	return groupID(*obj), nil
 }
 
 func (r *locationResolver) ID(ctx context.Context, obj *workplace.Location) (string, error) {
@@ -49,12 +99,38 @@ func (r *locationResolver) Country(ctx context.Context, obj *workplace.Location)
 	return ptr(loader.Country(ctx, region.CountryID))
 }
 
+func (r *locationResolver) Groups(ctx context.Context, obj *workplace.Location) ([]workplace.Group, error) {
+	gs, err := loader.Groups(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []workplace.Group{}
+	for _, g := range gs {
+		if slices.Contains(obj.GroupIDs, g.ID) {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+func (r *locationResolver) Floors(ctx context.Context, obj *workplace.Location) ([]workplace.Floor, error) {
+	return floorsOf(ctx, obj.ID)
+}
+
 func (r *locationResolver) Rooms(ctx context.Context, obj *workplace.Location) ([]workplace.Room, error) {
 	return loader.Rooms(ctx, obj.ID)
 }
 
 func (r *locationResolver) Desks(ctx context.Context, obj *workplace.Location) ([]workplace.Desk, error) {
 	return loader.Desks(ctx, obj.ID)
+}
+
+func (r *locationResolver) CostCodes(ctx context.Context, obj *workplace.Location) ([]workplace.CostCode, error) {
+	return loader.CostCodes(ctx, obj.ID)
+}
+
+func (r *locationResolver) VendorServices(ctx context.Context, obj *workplace.Location) ([]workplace.Vendor, error) {
+	return loader.Vendors(ctx, obj.ID)
 }
 
 func (r *queryResolver) Countries(ctx context.Context) ([]workplace.Country, error) {
@@ -85,12 +161,8 @@ func (r *queryResolver) Location(ctx context.Context, id string) (*workplace.Loc
 	return ptr(loader.Location(ctx, workplace.LocationID(g.Parts[0])))
 }
 
-func (r *queryResolver) Rooms(ctx context.Context, locationID string) ([]workplace.Room, error) {
-	g, err := parseIDOf(locationID, typeLocation)
-	if err != nil {
-		return nil, err
-	}
-	return loader.Rooms(ctx, workplace.LocationID(g.Parts[0]))
+func (r *queryResolver) Rooms(ctx context.Context, locationID string, floor *int, groupID *string, minCapacity *int, attributes []int, freeFrom *time.Time, freeTo *time.Time) ([]workplace.Room, error) {
+	return filterRooms(ctx, locationID, floor, groupID, minCapacity, attributes, freeFrom, freeTo)
 }
 
 func (r *queryResolver) Room(ctx context.Context, id string) (*workplace.Room, error) {
@@ -101,12 +173,8 @@ func (r *queryResolver) Room(ctx context.Context, id string) (*workplace.Room, e
 	return ptr(loader.Room(ctx, workplace.LocationID(g.Parts[0]), workplace.RoomID(g.Parts[1])))
 }
 
-func (r *queryResolver) Desks(ctx context.Context, locationID string) ([]workplace.Desk, error) {
-	g, err := parseIDOf(locationID, typeLocation)
-	if err != nil {
-		return nil, err
-	}
-	return loader.Desks(ctx, workplace.LocationID(g.Parts[0]))
+func (r *queryResolver) Desks(ctx context.Context, locationID string, floor *int, groupID *string, freeOn *workplace.Date) ([]workplace.Desk, error) {
+	return filterDesks(ctx, locationID, floor, groupID, freeOn)
 }
 
 func (r *queryResolver) Desk(ctx context.Context, id string) (*workplace.Desk, error) {
@@ -133,13 +201,40 @@ func (r *roomResolver) ID(ctx context.Context, obj *workplace.Room) (string, err
 	return roomID(*obj), nil
 }
 
+func (r *roomResolver) Floor(ctx context.Context, obj *workplace.Room) (workplace.Floor, error) {
+	return floor(ctx, obj.LocationID, obj.Floor)
+}
+
 func (r *roomResolver) Location(ctx context.Context, obj *workplace.Room) (*workplace.Location, error) {
 	return ptr(loader.Location(ctx, obj.LocationID))
+}
+
+func (r *roomResolver) Group(ctx context.Context, obj *workplace.Room) (*workplace.Group, error) {
+	if obj.GroupID == 0 {
+		return nil, nil
+	}
+	return ptr(loader.Group(ctx, obj.GroupID))
+}
+
+func (r *roomResolver) Bookings(ctx context.Context, obj *workplace.Room, from *time.Time, to *time.Time) ([]workplace.Booking, error) {
+	f, t, zone, err := window(ctx, obj.LocationID, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return roomBookingsIn(ctx, *obj, f, t, zone)
+}
+
+func (r *roomResolver) FreeSlots(ctx context.Context, obj *workplace.Room, from *time.Time, to *time.Time) ([]workplace.TimeSlot, error) {
+	return roomFreeSlots(ctx, *obj, from, to)
 }
 
 func (r *Resolver) Country() graph.CountryResolver { return &countryResolver{r} }
 
 func (r *Resolver) Desk() graph.DeskResolver { return &deskResolver{r} }
+
+func (r *Resolver) Floor() graph.FloorResolver { return &floorResolver{r} }
+
+func (r *Resolver) Group() graph.GroupResolver { return &groupResolver{r} }
 
 func (r *Resolver) Location() graph.LocationResolver { return &locationResolver{r} }
 
@@ -150,6 +245,8 @@ func (r *Resolver) Room() graph.RoomResolver { return &roomResolver{r} }
 type (
 	countryResolver  struct{ *Resolver }
 	deskResolver     struct{ *Resolver }
+	floorResolver    struct{ *Resolver }
+	groupResolver    struct{ *Resolver }
 	locationResolver struct{ *Resolver }
 	regionResolver   struct{ *Resolver }
 	roomResolver     struct{ *Resolver }

@@ -29,6 +29,26 @@ func lookupNode(ctx context.Context, id string) (graph.Node, error) {
 		n, err = ptr(loader.Room(ctx, workplace.LocationID(p[0]), workplace.RoomID(p[1])))
 	case typeDesk:
 		n, err = ptr(loader.Desk(ctx, workplace.LocationID(p[0]), workplace.DeskID(p[1])))
+	case typeGroup:
+		n, err = ptr(loader.Group(ctx, workplace.GroupID(p[0])))
+	case typeFloor:
+		n, err = ptr(floor(ctx, workplace.LocationID(p[0]), int(p[1])))
+	case typeBooking:
+		n, err = ptr(loader.Booking(ctx, workplace.BookingID(p[0])))
+	case typeDeskBooking:
+		n, err = ptr(findDeskBooking(ctx, g))
+	case typeVisitor:
+		n, err = ptr(findVisitor(ctx, g))
+	case typeUser:
+		n, err = ptr(loader.User(ctx, workplace.UserID(p[0])))
+	case typeCostCode:
+		n, err = ptr(loader.CostCode(ctx, workplace.LocationID(p[0]), workplace.CostCodeID(p[1])))
+	case typeVendor:
+		n, err = ptr(loader.Vendor(ctx, workplace.LocationID(p[0]), workplace.VendorID(p[1])))
+	case typeVendorService:
+		n, err = ptr(loader.VendorService(ctx, workplace.LocationID(p[0]), workplace.ServiceID(p[1])))
+	case typeServiceOrder:
+		n, err = ptr(findOrder(ctx, g))
 	default:
 		return nil, badID(id)
 	}

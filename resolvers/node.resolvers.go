@@ -19,6 +19,11 @@ func (r *queryResolver) Nodes(ctx context.Context, ids []string) ([]graph.Node, 
 	return lookupNodes(ctx, ids), nil
 }
 
+func (r *Resolver) Mutation() graph.MutationResolver { return &mutationResolver{r} }
+
 func (r *Resolver) Query() graph.QueryResolver { return &queryResolver{r} }
 
-type queryResolver struct{ *Resolver }
+type (
+	mutationResolver struct{ *Resolver }
+	queryResolver    struct{ *Resolver }
+)

@@ -150,8 +150,11 @@ const (
 
 // DeskBooking is one desk on one day.
 type DeskBooking struct {
-	ID                 DeskBookingID
-	DeskID             DeskID
+	ID     DeskBookingID
+	DeskID DeskID
+	// LocationID is the desk's location; the upstream's desk bookings do not
+	// carry it, so whoever lists them by desk fills it in.
+	LocationID         LocationID
 	UserID             UserID
 	Date               Date
 	Type               DeskBookingType

@@ -97,17 +97,21 @@ type NewCostCode struct {
 
 // Vendor sells services (catering, AV) at a location.
 type Vendor struct {
-	ID       VendorID
-	Name     string
-	Services []VendorService
+	ID   VendorID
+	Name string
+	// LocationID is the location the vendor was listed for.
+	LocationID LocationID
+	Services   []VendorService
 }
 
 // VendorService is something a vendor sells, at a price.
 type VendorService struct {
-	ID       ServiceID
-	Name     string
-	Price    float64
-	Currency string
+	ID ServiceID
+	// LocationID is the location the service was listed for.
+	LocationID LocationID
+	Name       string
+	Price      float64
+	Currency   string
 }
 
 // ServiceOrder is a service ordered for a booking.

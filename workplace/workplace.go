@@ -105,6 +105,14 @@ type Desk struct {
 	Attributes []int
 }
 
+// Floor is a floor of a location, as its rooms and desks name it; the
+// upstream has no list of floors of its own.
+type Floor struct {
+	LocationID LocationID
+	Number     int
+	Name       string
+}
+
 // FloorPlanItem is one workspace on a floor plan.
 type FloorPlanItem struct {
 	ID            int64

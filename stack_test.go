@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/engagegql/gateway/engage"
+	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/loader"
+	"github.com/stretchr/testify/require"
+)
+
+// stack is a gateway wired to its own engagesim over real HTTP, with the
+// simulator's admin routes in reach: what tests of the GraphQL API need to
+// set the clock, inject faults and count upstream calls.
+type stack struct {
+	sim    *engagesim.Sim
+	simURL string
+	gwURL  string
+	client *engage.Client
+}
+
+// newStack starts an engagesim with cfg (zero value: the demo tenant with
+// defaults) and a gateway in front of it, both stopped when the test ends.
+// Each edit may change the gateway's upstream client settings (a wrong key
+// for one product, say) before it is built.
+func newStack(t testing.TB, cfg engagesim.Config, opts loader.Options, edits ...func(*engage.Config)) *stack {
+	t.Helper()
+	sim, err := engagesim.New(cfg)
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+
+	tenant := cfg.Tenant
+	if tenant == "" {
+		tenant = engagesim.DefaultTenant
+	}
+	keys := map[engage.Product]string{}
+	for p, k := range engagesim.DefaultKeys() {
+		keys[engage.Product(p)] = k
+	}
+	for p, k := range cfg.Keys {
+		keys[engage.Product(p)] = k
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ecfg := engage.Config{
+		TokenURL: simSrv.URL + "/tokenproviderapi/token",
+		APIURL:   simSrv.URL + "/" + tenant + "/api/V1",
+		ClientID: engagesim.DefaultClientID,
+		Password: engagesim.DefaultPassword,
+		Keys:     keys,
+		Logger:   log,
+	}
+	for _, edit := range edits {
+		edit(&ecfg)
+	}
+	client, err := engage.New(ecfg)
+	require.NoError(t, err)
+	gw := httptest.NewServer(newServer(serverDeps{log: log, service: client, token: client, loaders: opts}))
+	t.Cleanup(gw.Close)
+	return &stack{sim: sim, simURL: simSrv.URL, gwURL: gw.URL, client: client}
+}
+
+// query posts one GraphQL operation and decodes the response.
+func (s *stack) query(t testing.TB, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	resp, err := http.Post(s.gwURL+"/graphql", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out gqlResponse
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
+}
+
+// admin calls a /_sim admin route with a JSON body (nil for none) and
+// decodes the answer into out (nil to ignore it).
+func (s *stack) admin(t testing.TB, method, path string, body, out any) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, s.simURL+path, r)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Less(t, resp.StatusCode, 300, "%s %s: %s", method, path, raw)
+	if out != nil {
+		require.NoError(t, json.Unmarshal(raw, out))
+	}
+}
+
+// stats reads the simulator's call counts over HTTP.
+func (s *stack) stats(t testing.TB) engagesim.Stats {
+	t.Helper()
+	var st engagesim.Stats
+	s.admin(t, http.MethodGet, "/_sim/stats", nil, &st)
+	return st
+}
+
+// resetStats zeroes the simulator's call counts.
+func (s *stack) resetStats(t testing.TB) {
+	t.Helper()
+	s.admin(t, http.MethodPost, "/_sim/stats/reset", nil, nil)
+}

@@ -4,3 +4,4 @@
 package graph
 
 //go:generate go -C .. run github.com/99designs/gqlgen generate
+//go:generate go -C .. run ./cmd/schemaexport -dir graph -out schema.graphql

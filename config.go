@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/engagegql/gateway/engage"
@@ -29,6 +30,9 @@ type config struct {
 	redisOptions     *redis.UniversalOptions
 	webhookPublicURL string
 	webhookSecret    string
+	// fanOut bounds the upstream calls one batch of a GraphQL operation
+	// makes at once (one bookings call per room, say).
+	fanOut int
 }
 
 // productKeyVars names the per-product subscription key variables.
@@ -61,6 +65,14 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if c.listenAddr == "" {
 		c.listenAddr = ":8080"
+	}
+	c.fanOut = 8
+	if v := get("UPSTREAM_CONCURRENCY"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 256 {
+			return c, fmt.Errorf("UPSTREAM_CONCURRENCY %q is not a whole number from 1 to 256", v)
+		}
+		c.fanOut = n
 	}
 	if _, _, err := net.SplitHostPort(c.listenAddr); err != nil {
 		return c, fmt.Errorf("LISTEN_ADDR %q is not host:port (for example :8080)", c.listenAddr)

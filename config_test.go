@@ -47,6 +47,8 @@ func TestLoadConfig(t *testing.T) {
 		{"missing client id", with(upstream, "ENGAGE_CLIENT_ID", ""), "ENGAGE_CLIENT_ID is required"},
 		{"missing password", with(upstream, "ENGAGE_PASSWORD", ""), "ENGAGE_PASSWORD is required"},
 		{"bad listen addr", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR"},
+		{"bad upstream concurrency", map[string]string{"UPSTREAM_CONCURRENCY": "0"}, "UPSTREAM_CONCURRENCY"},
+		{"non-numeric upstream concurrency", map[string]string{"UPSTREAM_CONCURRENCY": "lots"}, "UPSTREAM_CONCURRENCY"},
 		{"bad redis url", map[string]string{"REDIS_URL": "http://user:pw@host:6379"}, "REDIS_URL"},
 		{"webhook url without secret", map[string]string{"WEBHOOK_PUBLIC_URL": "https://gw.example.test"}, "WEBHOOK_SECRET is required"},
 		{"malformed webhook url", map[string]string{"WEBHOOK_PUBLIC_URL": "gw.example.test", "WEBHOOK_SECRET": "x"}, "WEBHOOK_PUBLIC_URL"},
@@ -70,6 +72,11 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, ":8080", c.listenAddr)
 	assert.False(t, c.embedded)
 	assert.Equal(t, "one-key", c.defaultKey)
+	assert.Equal(t, 8, c.fanOut)
+
+	c, err = loadConfig(func(k string) string { return map[string]string{"UPSTREAM_CONCURRENCY": "16"}[k] })
+	require.NoError(t, err)
+	assert.Equal(t, 16, c.fanOut)
 
 	c, err = loadConfig(func(k string) string { return map[string]string{"REDIS_URL": "redis://:pw@127.0.0.1:6390/2"}[k] })
 	require.NoError(t, err)

@@ -23,6 +23,7 @@ import (
 
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/loader"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -84,6 +85,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		service: client,
 		token:   client,
 		redis:   rdb,
+		loaders: loader.Options{FanOut: cfg.fanOut},
 	})
 
 	ln, err := net.Listen("tcp", cfg.listenAddr)

@@ -86,3 +86,29 @@ type Service interface {
 	VendorServices
 	Listeners
 }
+
+// RoomWindow is one room's bookings on the days From..To (inclusive, at most
+// MaxWindowDays days).
+type RoomWindow struct {
+	Room     RoomID
+	From, To Date
+}
+
+// DeskWindow is one desk's bookings on the days From..To (inclusive, at most
+// MaxWindowDays days).
+type DeskWindow struct {
+	Desk     DeskID
+	From, To Date
+}
+
+// ManyReader is implemented by a service that answers many keys in one round
+// trip (the cache: one MGET, then the upstream for the misses only). The
+// loaders use it when the service has it and fan out one call per key
+// otherwise. Results and errors are in the order of the keys.
+type ManyReader interface {
+	RoomsMany(ctx context.Context, locations []LocationID) ([][]Room, []error)
+	DesksMany(ctx context.Context, locations []LocationID) ([][]Desk, []error)
+	BookingsMany(ctx context.Context, windows []RoomWindow) ([][]Booking, []error)
+	DeskBookingsMany(ctx context.Context, windows []DeskWindow) ([][]DeskBooking, []error)
+	BookingMany(ctx context.Context, ids []BookingID) ([]Booking, []error)
+}

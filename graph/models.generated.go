@@ -174,6 +174,12 @@ type SetVisitorStatusInput struct {
 	Change          workplace.VisitorAction `json:"change"`
 }
 
+// Live changes, as Engage announces them. Each event carries the affected
+// entity read fresh. If a client falls too far behind, its subscription ends
+// with an error saying so; resubscribe and re-query.
+type Subscription struct {
+}
+
 type UpdateBookingInput struct {
 	ActingUserEmail string `json:"actingUserEmail"`
 	BookingID       string `json:"bookingId"`

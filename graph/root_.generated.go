@@ -25,22 +25,27 @@ type Config = graphql.Config[ResolverRoot, DirectiveRoot, ComplexityRoot]
 
 type ResolverRoot interface {
 	Booking() BookingResolver
+	BookingEvent() BookingEventResolver
 	CostCode() CostCodeResolver
 	Country() CountryResolver
 	Desk() DeskResolver
 	DeskBooking() DeskBookingResolver
+	DeskBookingEvent() DeskBookingEventResolver
 	Floor() FloorResolver
 	Group() GroupResolver
 	Location() LocationResolver
 	Mutation() MutationResolver
 	Query() QueryResolver
 	Region() RegionResolver
+	ResourceEvent() ResourceEventResolver
 	Room() RoomResolver
 	ServiceOrder() ServiceOrderResolver
+	Subscription() SubscriptionResolver
 	User() UserResolver
 	Vendor() VendorResolver
 	VendorService() VendorServiceResolver
 	Visitor() VisitorResolver
+	VisitorEvent() VisitorEventResolver
 }
 
 type DirectiveRoot struct {
@@ -71,6 +76,15 @@ type ComplexityRoot struct {
 		Start         func(childComplexity int) int
 		Title         func(childComplexity int) int
 		Visitors      func(childComplexity int) int
+	}
+
+	BookingEvent struct {
+		Action    func(childComplexity int) int
+		At        func(childComplexity int) int
+		Booking   func(childComplexity int) int
+		BookingID func(childComplexity int) int
+		Room      func(childComplexity int) int
+		Source    func(childComplexity int) int
 	}
 
 	BookingPayload struct {
@@ -131,6 +145,15 @@ type ComplexityRoot struct {
 		Type               func(childComplexity int) int
 		UntilFurtherNotice func(childComplexity int) int
 		User               func(childComplexity int) int
+	}
+
+	DeskBookingEvent struct {
+		Action      func(childComplexity int) int
+		At          func(childComplexity int) int
+		Date        func(childComplexity int) int
+		Desk        func(childComplexity int) int
+		DeskBooking func(childComplexity int) int
+		Source      func(childComplexity int) int
 	}
 
 	DeskBookingPayload struct {
@@ -233,6 +256,15 @@ type ComplexityRoot struct {
 		Name      func(childComplexity int) int
 	}
 
+	ResourceEvent struct {
+		Action   func(childComplexity int) int
+		At       func(childComplexity int) int
+		Desk     func(childComplexity int) int
+		Location func(childComplexity int) int
+		Room     func(childComplexity int) int
+		Source   func(childComplexity int) int
+	}
+
 	Room struct {
 		Attributes func(childComplexity int) int
 		Bookings   func(childComplexity int, from *time.Time, to *time.Time) int
@@ -251,6 +283,13 @@ type ComplexityRoot struct {
 		Quantity func(childComplexity int) int
 		Service  func(childComplexity int) int
 		Status   func(childComplexity int) int
+	}
+
+	Subscription struct {
+		BookingChanged     func(childComplexity int, locationID *string, roomIds []string) int
+		DeskBookingChanged func(childComplexity int, locationID *string, deskIds []string) int
+		ResourceChanged    func(childComplexity int, locationID *string) int
+		VisitorChanged     func(childComplexity int, locationID *string) int
 	}
 
 	TimeSlot struct {
@@ -314,6 +353,15 @@ type ComplexityRoot struct {
 	VisitorEdge struct {
 		Cursor func(childComplexity int) int
 		Node   func(childComplexity int) int
+	}
+
+	VisitorEvent struct {
+		Action   func(childComplexity int) int
+		At       func(childComplexity int) int
+		Date     func(childComplexity int) int
+		Location func(childComplexity int) int
+		Source   func(childComplexity int) int
+		Visitor  func(childComplexity int) int
 	}
 
 	VisitorPayload struct {
@@ -457,6 +505,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Booking.Visitors(childComplexity), true
+
+	case "BookingEvent.action":
+		if e.ComplexityRoot.BookingEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingEvent.Action(childComplexity), true
+	case "BookingEvent.at":
+		if e.ComplexityRoot.BookingEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingEvent.At(childComplexity), true
+	case "BookingEvent.booking":
+		if e.ComplexityRoot.BookingEvent.Booking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingEvent.Booking(childComplexity), true
+	case "BookingEvent.bookingId":
+		if e.ComplexityRoot.BookingEvent.BookingID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingEvent.BookingID(childComplexity), true
+	case "BookingEvent.room":
+		if e.ComplexityRoot.BookingEvent.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingEvent.Room(childComplexity), true
+	case "BookingEvent.source":
+		if e.ComplexityRoot.BookingEvent.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.BookingEvent.Source(childComplexity), true
 
 	case "BookingPayload.booking":
 		if e.ComplexityRoot.BookingPayload.Booking == nil {
@@ -669,6 +754,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.DeskBooking.User(childComplexity), true
+
+	case "DeskBookingEvent.action":
+		if e.ComplexityRoot.DeskBookingEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBookingEvent.Action(childComplexity), true
+	case "DeskBookingEvent.at":
+		if e.ComplexityRoot.DeskBookingEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBookingEvent.At(childComplexity), true
+	case "DeskBookingEvent.date":
+		if e.ComplexityRoot.DeskBookingEvent.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBookingEvent.Date(childComplexity), true
+	case "DeskBookingEvent.desk":
+		if e.ComplexityRoot.DeskBookingEvent.Desk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBookingEvent.Desk(childComplexity), true
+	case "DeskBookingEvent.deskBooking":
+		if e.ComplexityRoot.DeskBookingEvent.DeskBooking == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBookingEvent.DeskBooking(childComplexity), true
+	case "DeskBookingEvent.source":
+		if e.ComplexityRoot.DeskBookingEvent.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.DeskBookingEvent.Source(childComplexity), true
 
 	case "DeskBookingPayload.deskBooking":
 		if e.ComplexityRoot.DeskBookingPayload.DeskBooking == nil {
@@ -1288,6 +1410,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Region.Name(childComplexity), true
 
+	case "ResourceEvent.action":
+		if e.ComplexityRoot.ResourceEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceEvent.Action(childComplexity), true
+	case "ResourceEvent.at":
+		if e.ComplexityRoot.ResourceEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceEvent.At(childComplexity), true
+	case "ResourceEvent.desk":
+		if e.ComplexityRoot.ResourceEvent.Desk == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceEvent.Desk(childComplexity), true
+	case "ResourceEvent.location":
+		if e.ComplexityRoot.ResourceEvent.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceEvent.Location(childComplexity), true
+	case "ResourceEvent.room":
+		if e.ComplexityRoot.ResourceEvent.Room == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceEvent.Room(childComplexity), true
+	case "ResourceEvent.source":
+		if e.ComplexityRoot.ResourceEvent.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ResourceEvent.Source(childComplexity), true
+
 	case "Room.attributes":
 		if e.ComplexityRoot.Room.Attributes == nil {
 			break
@@ -1383,6 +1542,51 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceOrder.Status(childComplexity), true
+
+	case "Subscription.bookingChanged":
+		if e.ComplexityRoot.Subscription.BookingChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_bookingChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.BookingChanged(childComplexity, args["locationId"].(*string), args["roomIds"].([]string)), true
+	case "Subscription.deskBookingChanged":
+		if e.ComplexityRoot.Subscription.DeskBookingChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_deskBookingChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.DeskBookingChanged(childComplexity, args["locationId"].(*string), args["deskIds"].([]string)), true
+	case "Subscription.resourceChanged":
+		if e.ComplexityRoot.Subscription.ResourceChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_resourceChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.ResourceChanged(childComplexity, args["locationId"].(*string)), true
+	case "Subscription.visitorChanged":
+		if e.ComplexityRoot.Subscription.VisitorChanged == nil {
+			break
+		}
+
+		args, err := ec.field_Subscription_visitorChanged_args(ctx, rawArgs)
+		if err != nil {
+			return 0, false
+		}
+
+		return e.ComplexityRoot.Subscription.VisitorChanged(childComplexity, args["locationId"].(*string)), true
 
 	case "TimeSlot.end":
 		if e.ComplexityRoot.TimeSlot.End == nil {
@@ -1626,6 +1830,43 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.VisitorEdge.Node(childComplexity), true
 
+	case "VisitorEvent.action":
+		if e.ComplexityRoot.VisitorEvent.Action == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorEvent.Action(childComplexity), true
+	case "VisitorEvent.at":
+		if e.ComplexityRoot.VisitorEvent.At == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorEvent.At(childComplexity), true
+	case "VisitorEvent.date":
+		if e.ComplexityRoot.VisitorEvent.Date == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorEvent.Date(childComplexity), true
+	case "VisitorEvent.location":
+		if e.ComplexityRoot.VisitorEvent.Location == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorEvent.Location(childComplexity), true
+	case "VisitorEvent.source":
+		if e.ComplexityRoot.VisitorEvent.Source == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorEvent.Source(childComplexity), true
+	case "VisitorEvent.visitor":
+		if e.ComplexityRoot.VisitorEvent.Visitor == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VisitorEvent.Visitor(childComplexity), true
+
 	case "VisitorPayload.errors":
 		if e.ComplexityRoot.VisitorPayload.Errors == nil {
 			break
@@ -1712,6 +1953,23 @@ func (e *executableSchema) Exec(ctx context.Context) graphql.ResponseHandler {
 				Data: buf.Bytes(),
 			}
 		}
+	case ast.Subscription:
+		next := ec._Subscription(ctx, opCtx.Operation.SelectionSet)
+
+		var buf bytes.Buffer
+		return func(ctx context.Context) *graphql.Response {
+			buf.Reset()
+			data := next(ctx)
+
+			if data == nil {
+				return nil
+			}
+			data.MarshalGQL(&buf)
+
+			return &graphql.Response{
+				Data: buf.Bytes(),
+			}
+		}
 
 	default:
 		return graphql.OneShot(graphql.ErrorResponse(ctx, "unsupported GraphQL operation"))
@@ -1737,7 +1995,7 @@ func newExecutionContext(
 	}
 }
 
-//go:embed "booking.graphqls" "catalog.graphqls" "hierarchy.graphqls" "node.graphqls" "visitor.graphqls"
+//go:embed "booking.graphqls" "catalog.graphqls" "hierarchy.graphqls" "node.graphqls" "subscription.graphqls" "visitor.graphqls"
 var sourcesFS embed.FS
 
 func sourceData(filename string) string {
@@ -1753,6 +2011,7 @@ var sources = []*ast.Source{
 	{Name: "catalog.graphqls", Input: sourceData("catalog.graphqls"), BuiltIn: false},
 	{Name: "hierarchy.graphqls", Input: sourceData("hierarchy.graphqls"), BuiltIn: false},
 	{Name: "node.graphqls", Input: sourceData("node.graphqls"), BuiltIn: false},
+	{Name: "subscription.graphqls", Input: sourceData("subscription.graphqls"), BuiltIn: false},
 	{Name: "visitor.graphqls", Input: sourceData("visitor.graphqls"), BuiltIn: false},
 }
 var parsedSchema = gqlparser.MustLoadSchema(sources...)
@@ -1811,6 +2070,24 @@ func (ec *executionContext) childFields_Booking(ctx context.Context, field graph
 		return ec.fieldContext_Booking_serviceOrders(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Booking", field.Name)
+}
+
+func (ec *executionContext) childFields_BookingEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_BookingEvent_action(ctx, field)
+	case "source":
+		return ec.fieldContext_BookingEvent_source(ctx, field)
+	case "at":
+		return ec.fieldContext_BookingEvent_at(ctx, field)
+	case "bookingId":
+		return ec.fieldContext_BookingEvent_bookingId(ctx, field)
+	case "booking":
+		return ec.fieldContext_BookingEvent_booking(ctx, field)
+	case "room":
+		return ec.fieldContext_BookingEvent_room(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type BookingEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_BookingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -1933,6 +2210,24 @@ func (ec *executionContext) childFields_DeskBooking(ctx context.Context, field g
 	return nil, fmt.Errorf("no field named %q was found under type DeskBooking", field.Name)
 }
 
+func (ec *executionContext) childFields_DeskBookingEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_DeskBookingEvent_action(ctx, field)
+	case "source":
+		return ec.fieldContext_DeskBookingEvent_source(ctx, field)
+	case "at":
+		return ec.fieldContext_DeskBookingEvent_at(ctx, field)
+	case "deskBooking":
+		return ec.fieldContext_DeskBookingEvent_deskBooking(ctx, field)
+	case "desk":
+		return ec.fieldContext_DeskBookingEvent_desk(ctx, field)
+	case "date":
+		return ec.fieldContext_DeskBookingEvent_date(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type DeskBookingEvent", field.Name)
+}
+
 func (ec *executionContext) childFields_DeskBookingPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
 	switch field.Name {
 	case "deskBooking":
@@ -2049,6 +2344,24 @@ func (ec *executionContext) childFields_Region(ctx context.Context, field graphq
 		return ec.fieldContext_Region_locations(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type Region", field.Name)
+}
+
+func (ec *executionContext) childFields_ResourceEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_ResourceEvent_action(ctx, field)
+	case "source":
+		return ec.fieldContext_ResourceEvent_source(ctx, field)
+	case "at":
+		return ec.fieldContext_ResourceEvent_at(ctx, field)
+	case "room":
+		return ec.fieldContext_ResourceEvent_room(ctx, field)
+	case "desk":
+		return ec.fieldContext_ResourceEvent_desk(ctx, field)
+	case "location":
+		return ec.fieldContext_ResourceEvent_location(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type ResourceEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
@@ -2215,6 +2528,24 @@ func (ec *executionContext) childFields_VisitorEdge(ctx context.Context, field g
 		return ec.fieldContext_VisitorEdge_node(ctx, field)
 	}
 	return nil, fmt.Errorf("no field named %q was found under type VisitorEdge", field.Name)
+}
+
+func (ec *executionContext) childFields_VisitorEvent(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+	switch field.Name {
+	case "action":
+		return ec.fieldContext_VisitorEvent_action(ctx, field)
+	case "source":
+		return ec.fieldContext_VisitorEvent_source(ctx, field)
+	case "at":
+		return ec.fieldContext_VisitorEvent_at(ctx, field)
+	case "visitor":
+		return ec.fieldContext_VisitorEvent_visitor(ctx, field)
+	case "location":
+		return ec.fieldContext_VisitorEvent_location(ctx, field)
+	case "date":
+		return ec.fieldContext_VisitorEvent_date(ctx, field)
+	}
+	return nil, fmt.Errorf("no field named %q was found under type VisitorEvent", field.Name)
 }
 
 func (ec *executionContext) childFields_VisitorPayload(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {

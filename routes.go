@@ -12,8 +12,8 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
-	"github.com/99designs/gqlgen/graphql/playground"
 	"github.com/engagegql/gateway/graph"
+	"github.com/engagegql/gateway/graphiql"
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/resolvers"
 	"github.com/engagegql/gateway/workplace"
@@ -35,6 +35,8 @@ type serverDeps struct {
 	// redis is nil when REDIS_URL is not set.
 	redis   redis.UniversalClient
 	loaders loader.Options
+	// feed streams changes to subscriptions; nil disables them.
+	feed resolvers.ChangeFeed
 }
 
 // maxBodyBytes bounds a GraphQL request body; real operations are a few KiB.
@@ -44,7 +46,8 @@ const maxBodyBytes = 1 << 20
 func newServer(d serverDeps) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/graphql", limitBody(maxBodyBytes, newGraphQL(d)))
-	mux.Handle("GET /{$}", playground.Handler("Engage GraphQL Gateway", "/graphql"))
+	mux.Handle("GET /{$}", graphiql.Page(graphiql.Config{Title: "Engage GraphQL Gateway", Endpoint: "/graphql", DefaultQuery: graphiql.ExampleQuery}))
+	mux.Handle("GET "+graphiql.AssetsPath, graphiql.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -57,11 +60,12 @@ func newServer(d serverDeps) http.Handler {
 // same path.
 func newGraphQL(d serverDeps) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
-		Resolvers: &resolvers.Resolver{Service: d.service},
+		Resolvers: &resolvers.Resolver{Service: d.service, Feed: d.feed, Loaders: d.loaders, Logger: d.log},
 	}))
 	// The websocket accepts same-origin browsers (GraphiQL) and non-browser
 	// clients; cross-origin pages are refused until an allow-list exists.
 	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
+	srv.AddTransport(transport.SSE{})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

@@ -18,6 +18,15 @@ if ! command -v redis-server >/dev/null 2>&1; then
 	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 fi
 
+# GraphiQL is tested in a real browser, Debian's chromium; with BROWSER_TESTS
+# set, browser_test.go fails rather than skips when it is missing.
+if [ ! -x /usr/bin/chromium ]; then
+	log "installing chromium (Debian package) for the browser tests"
+	as_root apt-get update -qq
+	as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+export BROWSER_TESTS=1
+
 work=$(mktemp -d)
 redis_pid=""
 cleanup() {
@@ -55,6 +64,8 @@ start_redis() {
 
 start_redis
 export REDIS_URL="redis://127.0.0.1:${REDIS_PORT}/0"
+# Tests that need Redis fail, rather than skip, when it is missing.
+export REQUIRE_REDIS=1
 log "redis-server $(redis-server --version | awk '{print $3}') on $REDIS_URL"
 
 log "gofmt"

@@ -1,0 +1,311 @@
+// Package cache is a read-through cache over workplace.Service: a decorator
+// with the same interface as the engage client it wraps, so neither knows
+// the other. Entries live in a Store: Redis (shared by every replica) when
+// configured, memory otherwise.
+//
+// Three properties hold whatever the store:
+//   - Precise invalidation. Room and desk bookings are cached per room (desk)
+//     per local day, and answers that cannot be enumerated (availability,
+//     floor plans) carry an epoch in their keys, so a change drops exactly
+//     what it touches and nothing else (see Invalidate).
+//   - No stale write-back. Every key has a generation; a reader notes it
+//     before going upstream and writes back only if it is unchanged, so a
+//     read that started before an invalidation never puts the old value back,
+//     on this replica or another.
+//   - Fail open. Every store call is bounded by Options.OpTimeout; when the
+//     store fails, reads are served by the wrapped service, the failure is
+//     logged once, and caching resumes by itself when the store answers again.
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/engagegql/gateway/workplace"
+	"golang.org/x/sync/singleflight"
+)
+
+// TTLs say how long each kind of entry lives. A zero field takes its
+// default (DefaultTTLs): long for what changes rarely and is announced by
+// resource notifications, short for what changes all day.
+type TTLs struct {
+	// Hierarchy covers countries, regions, locations and groups. Default 1h.
+	Hierarchy time.Duration
+	// Resources covers rooms, desks and floor plans. Default 1h.
+	Resources time.Duration
+	// Users covers the user list and users by email. Default 1h.
+	Users time.Duration
+	// Bookings covers room-days and bookings by id. Default 5m.
+	Bookings time.Duration
+	// DeskBookings covers desk-days. Default 5m.
+	DeskBookings time.Duration
+	// Visitors covers visitor lists of a day. Default 2m.
+	Visitors time.Duration
+	// Catalog covers cost codes and vendors. Default 15m.
+	Catalog time.Duration
+	// Orders covers a booking's service orders. Default 5m.
+	Orders time.Duration
+	// Availability covers free slots, available rooms and available desks,
+	// which no notification names precisely. Default 1m.
+	Availability time.Duration
+}
+
+// DefaultTTLs are the TTLs a zero TTLs field takes.
+func DefaultTTLs() TTLs {
+	return TTLs{
+		Hierarchy:    time.Hour,
+		Resources:    time.Hour,
+		Users:        time.Hour,
+		Bookings:     5 * time.Minute,
+		DeskBookings: 5 * time.Minute,
+		Visitors:     2 * time.Minute,
+		Catalog:      15 * time.Minute,
+		Orders:       5 * time.Minute,
+		Availability: time.Minute,
+	}
+}
+
+// Options tune a Service. The zero value is usable.
+type Options struct {
+	TTLs TTLs
+	// OpTimeout bounds each store round trip. Zero means 150ms: a store
+	// slower than that costs more than it saves.
+	OpTimeout time.Duration
+	// RetryInterval is how often a failed store is probed again; in
+	// between, the cache steps aside instead of paying OpTimeout per call.
+	// Zero means 1s.
+	RetryInterval time.Duration
+	// FanOut bounds the concurrent upstream calls of one many-key read.
+	// Zero means 8.
+	FanOut int
+	// Logger receives store failures and recoveries. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	d := DefaultTTLs()
+	for _, f := range []struct {
+		dst *time.Duration
+		def time.Duration
+	}{
+		{&o.TTLs.Hierarchy, d.Hierarchy}, {&o.TTLs.Resources, d.Resources}, {&o.TTLs.Users, d.Users},
+		{&o.TTLs.Bookings, d.Bookings}, {&o.TTLs.DeskBookings, d.DeskBookings}, {&o.TTLs.Visitors, d.Visitors},
+		{&o.TTLs.Catalog, d.Catalog}, {&o.TTLs.Orders, d.Orders}, {&o.TTLs.Availability, d.Availability},
+		{&o.OpTimeout, 150 * time.Millisecond}, {&o.RetryInterval, time.Second},
+	} {
+		if *f.dst <= 0 {
+			*f.dst = f.def
+		}
+	}
+	if o.FanOut <= 0 {
+		o.FanOut = 8
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}
+
+// Service is a workplace.Service that reads through a Store. It also
+// implements workplace.ManyReader, so the loaders read many keys in one
+// store round trip. It is safe for concurrent use.
+type Service struct {
+	inner  workplace.Service
+	store  Store
+	opts   Options
+	ttl    TTLs
+	log    *slog.Logger
+	zones  *zones
+	codecs codecs
+	flight singleflight.Group
+	health health
+	// now is the clock of the fallback windows of invalidation.
+	now func() time.Time
+	// joined, when set (by tests), is called once a caller has started or
+	// joined an upstream call.
+	joined func(flightKey string)
+}
+
+var (
+	_ workplace.Service    = (*Service)(nil)
+	_ workplace.ManyReader = (*Service)(nil)
+)
+
+// New returns a Service reading through store to inner.
+func New(inner workplace.Service, store Store, opts Options) *Service {
+	opts = opts.withDefaults()
+	z := &zones{}
+	s := &Service{inner: inner, store: store, opts: opts, ttl: opts.TTLs, log: opts.Logger, zones: z, codecs: newCodecs(z), now: time.Now}
+	s.health.pending = map[string]struct{}{}
+	return s
+}
+
+// Check reports whether the store answers, for /readyz. It is nil for the
+// memory store. A failing Check does not make the gateway unable to serve
+// (reads fail open), but it is worth an operator's attention.
+func (s *Service) Check(ctx context.Context) error {
+	_, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.store.Ping(ctx)
+	})
+	s.report(ctx, err)
+	if err != nil {
+		return fmt.Errorf("cache store: %w", err)
+	}
+	return nil
+}
+
+// errStepAside is returned by store calls skipped while the store is down.
+var errStepAside = errors.New("cache store is down; not retried yet")
+
+// health is the fail-open state: whether the store is down, when to probe
+// it again, and the invalidations it missed meanwhile.
+type health struct {
+	mu        sync.Mutex
+	down      bool
+	nextProbe time.Time
+	// pending holds keys whose invalidation failed; they are invalidated
+	// as soon as the store answers again, so an outage does not leave
+	// values cached that were announced stale meanwhile.
+	pending map[string]struct{}
+}
+
+// maxPending bounds the invalidations remembered across an outage.
+const maxPending = 10000
+
+// allow says whether to try the store: always when it is up; once per
+// RetryInterval when it is down.
+func (s *Service) allow() bool {
+	h := &s.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.down {
+		return true
+	}
+	now := time.Now()
+	if now.Before(h.nextProbe) {
+		return false
+	}
+	h.nextProbe = now.Add(s.opts.RetryInterval)
+	return true
+}
+
+// report records the outcome of a store call, logging only transitions.
+func (s *Service) report(ctx context.Context, err error) {
+	h := &s.health
+	h.mu.Lock()
+	switch {
+	case err == nil && h.down:
+		h.down = false
+		pending := make([]string, 0, len(h.pending))
+		for k := range h.pending {
+			pending = append(pending, k)
+		}
+		clear(h.pending)
+		h.mu.Unlock()
+		s.log.Info("cache store is reachable again; caching resumed", "replayed_invalidations", len(pending))
+		if len(pending) > 0 {
+			if _, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) (struct{}, error) {
+				return struct{}{}, s.store.Invalidate(ctx, pending)
+			}); err != nil {
+				s.remember(pending)
+				s.report(ctx, err)
+			}
+		}
+		return
+	case err != nil && !h.down:
+		h.down = true
+		h.nextProbe = time.Now().Add(s.opts.RetryInterval)
+		h.mu.Unlock()
+		s.log.Warn("cache store failed; serving from upstream until it answers again", "err", err)
+		return
+	case err != nil:
+		h.nextProbe = time.Now().Add(s.opts.RetryInterval)
+	}
+	h.mu.Unlock()
+}
+
+func (s *Service) remember(keys []string) {
+	h := &s.health
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, k := range keys {
+		if len(h.pending) >= maxPending {
+			return
+		}
+		h.pending[k] = struct{}{}
+	}
+}
+
+// bounded runs fn with a deadline and returns at the deadline even if fn
+// does not (a client created without ContextTimeoutEnabled blocks until its
+// own ReadTimeout). The caller's cancellation does not cut a store call
+// short: an invalidation must not be skipped because a client went away.
+func bounded[T any](ctx context.Context, d time.Duration, fn func(context.Context) (T, error)) (T, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d)
+	defer cancel()
+	type result struct {
+		v   T
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		v, err := fn(ctx)
+		done <- result{v, err}
+	}()
+	select {
+	case r := <-done:
+		return r.v, r.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// storeGet reads keys; ok is false when the store is down or failed, and
+// then nothing may be written back (the generations are unknown).
+func (s *Service) storeGet(ctx context.Context, keys []string) ([]Entry, bool) {
+	if len(keys) == 0 {
+		return nil, true
+	}
+	if !s.allow() {
+		return nil, false
+	}
+	es, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) ([]Entry, error) { return s.store.Get(ctx, keys) })
+	s.report(ctx, err)
+	return es, err == nil
+}
+
+func (s *Service) storeSet(ctx context.Context, items []Item) {
+	if len(items) == 0 || !s.allow() {
+		return
+	}
+	_, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.store.Set(ctx, items)
+	})
+	s.report(ctx, err)
+}
+
+// storeInvalidate invalidates keys, remembering them for replay when the
+// store is down.
+func (s *Service) storeInvalidate(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
+	if !s.allow() {
+		s.remember(keys)
+		return errStepAside
+	}
+	_, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) (struct{}, error) {
+		return struct{}{}, s.store.Invalidate(ctx, keys)
+	})
+	if err != nil {
+		s.remember(keys)
+	}
+	s.report(ctx, err)
+	return err
+}

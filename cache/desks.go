@@ -1,0 +1,111 @@
+package cache
+
+// Desk bookings: cached per desk per day, available desks per location; the
+// writes invalidate what they touch before they return.
+
+import (
+	"context"
+	"slices"
+
+	"github.com/engagegql/gateway/workplace"
+)
+
+func (s *Service) deskItems() dayItems[workplace.DeskBooking] {
+	return dayItems[workplace.DeskBooking]{
+		codec: s.codecs.deskBookings,
+		ttl:   s.ttl.DeskBookings,
+		// A desk booking is on its date; one until further notice is on
+		// every day from its date on.
+		days: func(b workplace.DeskBooking, from, to workplace.Date) []workplace.Date {
+			last := b.Date
+			if b.UntilFurtherNotice && last.Before(to) {
+				last = to
+			}
+			return clampDays(b.Date, last, from, to)
+		},
+		id: func(b workplace.DeskBooking) int64 { return int64(b.ID) },
+		less: func(a, b workplace.DeskBooking) int {
+			switch {
+			case a.Date.Before(b.Date):
+				return -1
+			case a.Date.After(b.Date):
+				return 1
+			}
+			return int(a.ID - b.ID)
+		},
+		index: func(bs []workplace.DeskBooking) []Item {
+			out := make([]Item, 0, len(bs))
+			for _, b := range bs {
+				out = append(out, s.indexItem(deskBookingIndexKey(b.ID), deskBookingIndex{Desk: b.DeskID, Date: b.Date}, s.ttl.DeskBookings))
+			}
+			return out
+		},
+	}
+}
+
+// DeskBookings implements workplace.DeskBookings from the desk's day
+// entries.
+func (s *Service) DeskBookings(ctx context.Context, deskID workplace.DeskID, from, to workplace.Date) ([]workplace.DeskBooking, error) {
+	v, errs := s.DeskBookingsMany(ctx, []workplace.DeskWindow{{Desk: deskID, From: from, To: to}})
+	return v[0], errs[0]
+}
+
+// DeskBookingsMany implements workplace.ManyReader like BookingsMany.
+func (s *Service) DeskBookingsMany(ctx context.Context, windows []workplace.DeskWindow) ([][]workplace.DeskBooking, []error) {
+	ws := make([]dayWindow, len(windows))
+	for i, w := range windows {
+		ws[i] = dayWindow{from: w.From, to: w.To,
+			key: func(d workplace.Date) string { return deskDayKey(w.Desk, d) },
+			fetch: func(ctx context.Context, from, to workplace.Date) (any, error) {
+				return s.inner.DeskBookings(ctx, w.Desk, from, to)
+			}}
+	}
+	return readDays(ctx, s, s.deskItems(), ws)
+}
+
+// AvailableDesks implements workplace.DeskBookings. Answers carry the
+// location's desk availability epoch and the tenant-wide one.
+func (s *Service) AvailableDesks(ctx context.Context, q workplace.AvailableDesksQuery) ([]workplace.AvailableDesk, error) {
+	ep, ok := s.epochs(ctx, deskAvailEpochKey(q.LocationID), tenantDeskAvailEpochKey())
+	if !ok {
+		return s.inner.AvailableDesks(ctx, q)
+	}
+	return readOne(ctx, s, s.codecs.availableDesks, fill[[]workplace.AvailableDesk]{key: availableDesksKey(ep, q), ttl: s.ttl.Availability,
+		fetch: func(ctx context.Context) ([]workplace.AvailableDesk, error) { return s.inner.AvailableDesks(ctx, q) }})
+}
+
+// CreateDeskBookings implements workplace.DeskBookings.
+func (s *Service) CreateDeskBookings(ctx context.Context, b workplace.NewDeskBooking) ([]workplace.DeskBookingID, error) {
+	ids, err := s.inner.CreateDeskBookings(ctx, b)
+	days := make([]workplace.Date, 0, len(b.Days))
+	for _, d := range b.Days {
+		days = append(days, d.Date)
+	}
+	ks := keyset{}
+	s.dropDeskDays(ctx, s.newKnown(), ks, b.DeskID, slices.Compact(days))
+	_ = s.storeInvalidate(ctx, ks.list())
+	return ids, err
+}
+
+// CancelDeskBooking implements workplace.DeskBookings. The desk comes from
+// the cache's index of desk bookings it has listed.
+func (s *Service) CancelDeskBooking(ctx context.Context, id workplace.DeskBookingID, userID workplace.UserID, date workplace.Date) error {
+	kn := s.newKnown()
+	kn.need(ctx, deskBookingIndexKey(id))
+	err := s.inner.CancelDeskBooking(ctx, id, userID, date)
+	ks := keyset{}
+	s.planDeskBooking(ctx, kn, ks, workplace.Change{Kind: workplace.KindDeskBooking, DeskBookingID: id, Date: date})
+	_ = s.storeInvalidate(ctx, ks.list())
+	return err
+}
+
+// ProgressDeskBooking implements workplace.DeskBookings.
+func (s *Service) ProgressDeskBooking(ctx context.Context, id workplace.DeskBookingID, userID workplace.UserID, action workplace.DeskAction) error {
+	kn := s.newKnown()
+	kn.need(ctx, deskBookingIndexKey(id))
+	err := s.inner.ProgressDeskBooking(ctx, id, userID, action)
+	ks := keyset{}
+	s.planDeskBooking(ctx, kn, ks, workplace.Change{Kind: workplace.KindDeskBooking, DeskBookingID: id})
+	_ = s.storeInvalidate(ctx, ks.list())
+	return err
+}

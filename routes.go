@@ -16,6 +16,7 @@ import (
 	"github.com/engagegql/gateway/graphiql"
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/resolvers"
+	"github.com/engagegql/gateway/webhook"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/redis/go-redis/v9"
 	"github.com/vektah/gqlparser/v2/ast"
@@ -37,7 +38,17 @@ type serverDeps struct {
 	loaders loader.Options
 	// feed streams changes to subscriptions; nil disables them.
 	feed resolvers.ChangeFeed
+	// hooks receives the upstream's notifications; nil when no
+	// WEBHOOK_SECRET is configured (the route then answers 404).
+	hooks http.Handler
+	// keepAlive is how often a subscription's connection is pinged while no
+	// event flows; zero means defaultKeepAlive.
+	keepAlive time.Duration
 }
+
+// defaultKeepAlive pings idle subscription connections well inside the idle
+// timeouts of common proxies and load balancers (60 s and up).
+const defaultKeepAlive = 10 * time.Second
 
 // maxBodyBytes bounds a GraphQL request body; real operations are a few KiB.
 const maxBodyBytes = 1 << 20
@@ -52,6 +63,9 @@ func newServer(d serverDeps) http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.Handle("GET /readyz", readyz(d))
+	if d.hooks != nil {
+		mux.Handle(webhook.MountPath, d.hooks)
+	}
 	return mux
 }
 
@@ -64,8 +78,16 @@ func newGraphQL(d serverDeps) http.Handler {
 	}))
 	// The websocket accepts same-origin browsers (GraphiQL) and non-browser
 	// clients; cross-origin pages are refused until an allow-list exists.
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: 10 * time.Second})
-	srv.AddTransport(transport.SSE{})
+	keepAlive := d.keepAlive
+	if keepAlive <= 0 {
+		keepAlive = defaultKeepAlive
+	}
+	// KeepAlivePingInterval only sends the legacy graphql-ws "ka";
+	// graphql-transport-ws connections are pinged by PingPongInterval, and a
+	// client that does not answer "pong" within two intervals is dropped
+	// (which frees its subscriptions). SSE gets ": ping" comments.
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: keepAlive, PingPongInterval: keepAlive})
+	srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

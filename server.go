@@ -21,10 +21,11 @@ import (
 	// hosts without a zoneinfo database (minimal container images).
 	_ "time/tzdata"
 
+	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"
 	"github.com/engagegql/gateway/loader"
-	"github.com/redis/go-redis/v9"
+	"github.com/engagegql/gateway/webhook"
 )
 
 func main() {
@@ -74,30 +75,57 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		return fmt.Errorf("engage client: %w", err)
 	}
 
-	var rdb redis.UniversalClient
-	if cfg.redisOptions != nil {
-		rdb = redis.NewUniversalClient(cfg.redisOptions)
-		defer rdb.Close()
+	eng, err := newEngine(ctx, cfg, log)
+	if err != nil {
+		return err
 	}
+	defer eng.close()
 
-	handler := newServer(serverDeps{
-		log:     log,
-		service: client,
-		token:   client,
-		redis:   rdb,
-		loaders: loader.Options{FanOut: cfg.fanOut},
-	})
+	// Reads go through the cache; the webhooks keep it exact and feed the
+	// subscriptions through the broker, on this replica and every other.
+	svc := cache.New(client, eng.store, cache.Options{Logger: log})
 
 	ln, err := net.Listen("tcp", cfg.listenAddr)
 	if err != nil {
 		return fmt.Errorf("LISTEN_ADDR %s: %w", cfg.listenAddr, err)
 	}
+	if cfg.embedded && cfg.webhookPublicURL == "" {
+		cfg.useLocalWebhooks(ln.Addr())
+	}
+
+	var hooks http.Handler
+	if cfg.webhookSecret != "" {
+		hooks, err = webhook.NewHandler(webhook.Options{
+			Secret:      cfg.webhookSecret,
+			Invalidator: svc,
+			Publisher:   eng.broker,
+			Deduper:     deliveryLog{eng.store},
+			Logger:      log,
+		})
+		if err != nil {
+			return fmt.Errorf("webhooks: %w", err)
+		}
+	}
+
+	handler := newServer(serverDeps{
+		log:     log,
+		service: svc,
+		token:   client,
+		redis:   eng.redis,
+		loaders: loader.Options{FanOut: cfg.fanOut},
+		feed:    brokerFeed{eng.broker},
+		hooks:   hooks,
+	})
 	srv := &http.Server{
 		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "graphql", "/graphql", "graphiql", "/")
+
+	if cfg.webhookPublicURL != "" {
+		go registerListeners(ctx, log, client, cfg.webhookPublicURL, cfg.webhookSecret)
+	}
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

@@ -230,18 +230,13 @@ func TestGatewayReadiness(t *testing.T) {
 	assert.Contains(t, string(html), "graphiql")
 }
 
-func TestGatewayNotReadyWithoutRedis(t *testing.T) {
-	// Nothing listens on port 1; the gateway must start and report it.
-	g := startGateway(t, map[string]string{"REDIS_URL": "redis://127.0.0.1:1/0"})
-	resp, err := http.Get(g.url + "/readyz")
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	assert.Equal(t, http.StatusServiceUnavailable, resp.StatusCode)
-	var body struct {
-		Status string
-		Checks map[string]string
-	}
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
-	assert.Equal(t, "unreachable", body.Checks["redis"])
-	assert.Equal(t, "ok", body.Checks["upstream"])
+func TestGatewayRefusesToStartWithoutItsRedis(t *testing.T) {
+	// Nothing listens on port 1: a replica that cannot reach the fleet's
+	// Redis must say so and stop, not run on state of its own.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "REDIS_URL": "redis://127.0.0.1:1/0"}
+	err := run(ctx, func(k string) string { return env[k] }, io.Discard)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "REDIS_URL")
 }

@@ -1,0 +1,129 @@
+package main
+
+// The shared engine of a fleet of replicas: with REDIS_URL, Redis holds the
+// cache, carries the changes between replicas and remembers which webhook
+// deliveries are done; without it, one replica keeps all three in memory.
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/engagegql/gateway/cache"
+	"github.com/engagegql/gateway/pubsub"
+	"github.com/engagegql/gateway/webhook"
+	"github.com/engagegql/gateway/workplace"
+	"github.com/redis/go-redis/v9"
+)
+
+// engine is the cache store, the change broker and, with Redis, its client.
+type engine struct {
+	redis  redis.UniversalClient // nil without REDIS_URL
+	store  cache.Store
+	broker pubsub.Broker
+}
+
+// redisStartupWait bounds how long start-up waits for Redis to answer.
+const redisStartupWait = 10 * time.Second
+
+// newEngine connects to Redis when it is configured, and falls back to
+// memory when it is not. Redis must answer at start-up (a replica that
+// cannot share the fleet's state should not join it); after that the
+// gateway survives Redis going away.
+func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, error) {
+	if cfg.redisOptions == nil {
+		log.Info("no REDIS_URL set: cache, events and webhook de-duplication are in memory; run one replica only")
+		return &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log})}, nil
+	}
+	opts := *cfg.redisOptions
+	// Lets a store call abandoned at the cache's timeout end at once.
+	opts.ContextTimeoutEnabled = true
+	rdb := redis.NewUniversalClient(&opts)
+	wait, cancel := context.WithTimeout(ctx, redisStartupWait)
+	defer cancel()
+	var err error
+	for {
+		if err = rdb.Ping(wait).Err(); err == nil {
+			break
+		}
+		select {
+		case <-wait.Done():
+			_ = rdb.Close()
+			return nil, fmt.Errorf("REDIS_URL: Redis did not answer within %s: %w", redisStartupWait, err)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	broker, err := pubsub.NewRedis(rdb, pubsub.Options{Logger: log})
+	if err != nil {
+		_ = rdb.Close()
+		return nil, fmt.Errorf("REDIS_URL: %w", err)
+	}
+	log.Info("using Redis for the cache, events across replicas and webhook de-duplication", "addr", opts.Addrs)
+	return &engine{redis: rdb, store: cache.NewRedisStore(rdb, cache.StoreOptions{}), broker: broker}, nil
+}
+
+func (e *engine) close() {
+	_ = e.broker.Close()
+	if e.redis != nil {
+		_ = e.redis.Close()
+	}
+}
+
+// deliveryLog keeps the webhook receiver's record of done deliveries in the
+// cache store, under the cache's key scheme.
+type deliveryLog struct{ s cache.Store }
+
+func (d deliveryLog) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	return d.s.Claim(ctx, cache.DeliveryKey(key), ttl)
+}
+
+func (d deliveryLog) Release(ctx context.Context, key string) error {
+	return d.s.Release(ctx, cache.DeliveryKey(key))
+}
+
+// registerListeners registers the gateway's webhooks with the upstream,
+// retrying until it succeeds or the gateway stops: without them the cache
+// only learns of changes when its entries expire.
+func registerListeners(ctx context.Context, log *slog.Logger, l workplace.Listeners, baseURL, secret string) {
+	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
+		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		added, err := webhook.Register(rctx, l, baseURL, secret)
+		cancel()
+		if err == nil {
+			urls := make([]string, len(added))
+			for i, a := range added {
+				urls[i] = a.NotificationURL
+			}
+			log.Info("webhook listeners registered with the upstream", "base", baseURL, "registered", urls, "alreadyPresent", len(webhook.Services())-len(added))
+			return
+		}
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return
+		}
+		log.Error("registering webhook listeners failed; retrying", "base", baseURL, "retryIn", wait.String(), "err", err)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
+}
+
+// useLocalWebhooks points the embedded simulator's notifications at this
+// gateway, with a fresh secret, so the default run is live.
+func (c *config) useLocalWebhooks(addr net.Addr) {
+	host := "127.0.0.1"
+	if tcp, ok := addr.(*net.TCPAddr); ok && !tcp.IP.IsUnspecified() {
+		host = tcp.IP.String()
+	}
+	port := addr.(*net.TCPAddr).Port
+	c.webhookPublicURL = fmt.Sprintf("http://%s", net.JoinHostPort(host, fmt.Sprint(port)))
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	c.webhookSecret = hex.EncodeToString(b)
+}

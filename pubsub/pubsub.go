@@ -1,0 +1,99 @@
+// Package pubsub carries workplace.Change events from the webhook handler to
+// GraphQL subscriptions: inside one process (Memory) and across the gateway's
+// replicas through one shared Redis (Redis).
+//
+// Both brokers share two pieces, each written once: an outbox, the bounded
+// buffer between Publish and the single goroutine that sends, so the webhook
+// handler is never held up by subscribers or by Redis; and a hub, the
+// non-blocking fan-out to local subscribers, which drops a subscriber that
+// falls behind rather than stall the others (after benbjohnson/wtf
+// inmem/event.go).
+//
+// Delivery is at most once. Redis pub/sub keeps nothing: a change published
+// while a replica is disconnected from Redis never reaches that replica's
+// subscribers, and a subscriber that falls behind is dropped. What must be
+// durable is the cache invalidation, which the webhook handler does before it
+// publishes; events only tell live clients to look again.
+package pubsub
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"github.com/engagegql/gateway/workplace"
+)
+
+// Broker hands changes from the webhook handler to subscribers. Memory and
+// Redis implement it; resolvers and the webhook handler depend on this
+// interface, never on Redis.
+type Broker interface {
+	// Publish hands a change to every subscriber on every replica exactly
+	// once. It never blocks the caller (the webhook handler) on slow
+	// subscribers or on Redis: it enqueues into a bounded buffer served by a
+	// goroutine; when the buffer is full it returns ErrBacklog (and logs).
+	Publish(ctx context.Context, c workplace.Change) error
+	// Subscribe returns a subscription receiving every change published from
+	// now on, on any replica, until ctx ends or Close.
+	Subscribe(ctx context.Context) *Subscription
+	// Close stops the broker's goroutines and ends every subscription.
+	Close() error
+}
+
+// Errors a caller may act on.
+var (
+	// ErrSlowSubscriber is a Subscription's Err when the broker dropped it for
+	// not keeping up: its buffer was full when a change arrived. The
+	// subscriber missed at least that change; a GraphQL subscription should
+	// end with an error so the client resubscribes and re-reads.
+	ErrSlowSubscriber = errors.New("pubsub: subscriber dropped for falling behind")
+	// ErrBacklog is returned by Publish when the publish buffer is full
+	// (Redis is down or slow): the change is dropped rather than block the
+	// webhook handler.
+	ErrBacklog = errors.New("pubsub: publish buffer full, change dropped")
+	// ErrClosed is returned by Publish after Close.
+	ErrClosed = errors.New("pubsub: broker closed")
+)
+
+// Defaults for the zero Options.
+const (
+	DefaultSubscriberBuffer = 64
+	DefaultPublishBuffer    = 1024
+	// DefaultChannel carries the wire format's version, so replicas of
+	// different versions during a rollout never read each other's events.
+	DefaultChannel = "egw:v1:changes"
+)
+
+// Options tune a broker; the zero value is ready to use.
+type Options struct {
+	// SubscriberBuffer is how many changes a subscriber may fall behind
+	// before it is dropped with ErrSlowSubscriber. Zero means
+	// DefaultSubscriberBuffer.
+	SubscriberBuffer int
+	// PublishBuffer is how many changes Publish may queue ahead of the
+	// sending goroutine (for Redis, through an outage) before it returns
+	// ErrBacklog. Zero means DefaultPublishBuffer.
+	PublishBuffer int
+	// Channel is the Redis channel every replica publishes to and subscribes
+	// on; Memory ignores it. Empty means DefaultChannel.
+	Channel string
+	// Logger receives drops, backlog and Redis trouble. Nil means
+	// slog.Default().
+	Logger *slog.Logger
+}
+
+func (o Options) withDefaults() Options {
+	if o.SubscriberBuffer <= 0 {
+		o.SubscriberBuffer = DefaultSubscriberBuffer
+	}
+	if o.PublishBuffer <= 0 {
+		o.PublishBuffer = DefaultPublishBuffer
+	}
+	if o.Channel == "" {
+		o.Channel = DefaultChannel
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	return o
+}

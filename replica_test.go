@@ -1,0 +1,319 @@
+package main
+
+// Several replicas, as a customer runs them: real gateway processes sharing
+// one real Redis and one engagesim, over real HTTP.
+
+import (
+	"bufio"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/engagegql/gateway/engagesim"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// replicaDB is the Redis database the replica tests own; the test flushes
+// it first. Redis pub/sub ignores databases, so these tests never run in
+// parallel with others that start gateways on Redis.
+const replicaDB = 3
+
+// redisForReplicas returns REDIS_URL with replicaDB, flushed.
+func redisForReplicas(t *testing.T) string {
+	t.Helper()
+	raw := os.Getenv("REDIS_URL")
+	if raw == "" {
+		if os.Getenv("CI") != "" || os.Getenv("REQUIRE_REDIS") != "" {
+			t.Fatal("REDIS_URL is not set; scripts/test.sh starts a redis-server and sets it")
+		}
+		t.Skip("REDIS_URL is not set")
+	}
+	opts, err := redis.ParseURL(raw)
+	require.NoError(t, err)
+	opts.DB = replicaDB
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	require.NoError(t, rdb.FlushDB(context.Background()).Err())
+	return fmt.Sprintf("redis://%s/%d", opts.Addr, replicaDB)
+}
+
+// buildGateway compiles the gateway once per test binary run.
+func buildGateway(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "gateway")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// replica is one gateway process.
+type replica struct {
+	url string
+	cmd *exec.Cmd
+}
+
+// startReplica runs the gateway binary with env on port, and stops it (with
+// SIGTERM) when the test ends.
+func startReplica(t *testing.T, bin string, port int, env map[string]string) *replica {
+	t.Helper()
+	cmd := exec.Command(bin)
+	cmd.Env = append(os.Environ(), "LISTEN_ADDR=127.0.0.1:"+fmt.Sprint(port))
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	logs, err := os.Create(filepath.Join(t.TempDir(), "gateway.log"))
+	require.NoError(t, err)
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-exited:
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logs.Name())
+			t.Logf("replica on %d logged:\n%s", port, b)
+		}
+	})
+	r := &replica{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(r.url + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	}, 30*time.Second, 50*time.Millisecond, "replica on %d did not come up", port)
+	return r
+}
+
+func (r *replica) query(t *testing.T, q string, vars map[string]any) gqlResponse {
+	t.Helper()
+	return (&gateway{url: r.url}).query(t, q, vars)
+}
+
+// sseEvents subscribes over server-sent events and returns the payloads of
+// the events as they arrive; the stream ends with the test.
+func sseEvents(t *testing.T, url, query string, vars map[string]any) <-chan json.RawMessage {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url+"/graphql", strings.NewReader(string(body)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+	out := make(chan json.RawMessage, 16)
+	go func() {
+		defer resp.Body.Close()
+		defer close(out)
+		sc := bufio.NewScanner(resp.Body)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+				out <- json.RawMessage(data)
+			}
+		}
+	}()
+	return out
+}
+
+func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
+	redisURL := redisForReplicas(t)
+	bin := buildGateway(t)
+
+	sim, err := engagesim.New(engagesim.Config{RetryDelays: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	s := &stack{sim: sim, simURL: simSrv.URL}
+
+	keys := engagesim.DefaultKeys()
+	portA, portB := freePort(t), freePort(t)
+	env := map[string]string{
+		"ENGAGE_API_URL":              simSrv.URL + "/" + engagesim.DefaultTenant + "/api/V1",
+		"ENGAGE_TOKEN_URL":            simSrv.URL + "/tokenproviderapi/token",
+		"ENGAGE_CLIENT_ID":            engagesim.DefaultClientID,
+		"ENGAGE_PASSWORD":             engagesim.DefaultPassword,
+		"ENGAGE_KEY_COSTCODE":         keys[engagesim.ProductCostCode],
+		"ENGAGE_KEY_EXTERNALBOOKINGS": keys[engagesim.ProductExternalBookings],
+		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
+		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
+		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
+		"REDIS_URL":                   redisURL,
+		// The fleet's public address: here replica A stands in for the
+		// load balancer, so every notification lands on A.
+		"WEBHOOK_PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", portA),
+		"WEBHOOK_SECRET":     "replica-test-secret",
+	}
+	a := startReplica(t, bin, portA, env)
+	b := startReplica(t, bin, portB, env)
+
+	// Both replicas register the same six listeners: idempotent.
+	require.Eventually(t, func() bool { return s.stats(t).Listeners == 6 }, 20*time.Second, 50*time.Millisecond)
+
+	// A room in London and one of its bookings tomorrow.
+	var locs struct {
+		Locations []struct {
+			ID    string
+			Name  string
+			Rooms []struct{ ID string }
+		}
+	}
+	resp := b.query(t, `{ locations { id name rooms { id } } }`, nil)
+	require.Empty(t, resp.Errors)
+	require.NoError(t, json.Unmarshal(resp.Data, &locs))
+	require.NotEmpty(t, locs.Locations[0].Rooms)
+	room := locs.Locations[0].Rooms[0].ID
+
+	const window = `query($room: ID!, $from: DateTime!, $to: DateTime!) {
+		bookings(roomIds: [$room], from: $from, to: $to) { id title start }
+	}`
+	from := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
+	vars := map[string]any{"room": room, "from": from.Format(time.RFC3339), "to": from.Add(3 * 24 * time.Hour).Format(time.RFC3339)}
+	type bookings struct {
+		Bookings []struct{ ID, Title, Start string }
+	}
+	read := func(r *replica) bookings {
+		t.Helper()
+		resp := r.query(t, window, vars)
+		require.Empty(t, resp.Errors)
+		var out bookings
+		require.NoError(t, json.Unmarshal(resp.Data, &out))
+		return out
+	}
+
+	// B reads (and caches) the room's bookings; A then answers the same
+	// query from the shared cache without a single upstream call.
+	before := read(b)
+	if len(before.Bookings) == 0 {
+		// Make sure there is a booking to change.
+		s.admin(t, http.MethodPost, "/_sim/bookings", map[string]any{
+			"userId": 1001, "roomId": mustRoomNumber(t, room),
+			"startDateTime": from.Add(10 * time.Hour).Format("2006-01-02 15:04"),
+			"endDateTime":   from.Add(11 * time.Hour).Format("2006-01-02 15:04"), "meetingTitle": "Seed",
+		}, nil)
+		require.Eventually(t, func() bool { return len(read(b).Bookings) > 0 }, 10*time.Second, 50*time.Millisecond)
+		before = read(b)
+	}
+	s.resetStats(t)
+	cached := read(a)
+	assert.Equal(t, before, cached)
+	assert.Zero(t, s.stats(t).TotalCalls, "a warm shared cache answers without the upstream")
+
+	// Subscribe on B; the change will land on A.
+	events := sseEvents(t, b.url, `subscription($room: ID!) {
+		bookingChanged(roomIds: [$room]) { action source bookingId booking { id title } }
+	}`, map[string]any{"room": room})
+
+	target := before.Bookings[0]
+	engageID := mustBookingNumber(t, target.ID)
+	// A change "from the web app".
+	require.Eventually(t, func() bool {
+		// The SSE subscription is registered asynchronously; a change made
+		// before it would be missed, so retry the change until an event
+		// comes (each retry is a real, new change).
+		s.admin(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", engageID), map[string]any{"meetingTitle": "Moved to the board room " + time.Now().Format("150405.000")}, nil)
+		select {
+		case ev := <-events:
+			var got struct {
+				Data struct {
+					BookingChanged struct {
+						Action, Source, BookingID string
+						Booking                   struct{ ID, Title string }
+					}
+				}
+			}
+			require.NoError(t, json.Unmarshal(ev, &got), "%s", ev)
+			bc := got.Data.BookingChanged
+			assert.Equal(t, target.ID, bc.BookingID)
+			assert.Equal(t, "UPDATED", bc.Action)
+			assert.True(t, strings.HasPrefix(bc.Booking.Title, "Moved to the board room"), "the event carries the booking read fresh: %s", ev)
+			return true
+		case <-time.After(2 * time.Second):
+			return false
+		}
+	}, 20*time.Second, 10*time.Millisecond)
+
+	// Both replicas now show the new title: the old cached window was
+	// invalidated, not merely cold.
+	for _, r := range []*replica{a, b} {
+		after := read(r)
+		var title string
+		for _, bk := range after.Bookings {
+			if bk.ID == target.ID {
+				title = bk.Title
+			}
+		}
+		assert.True(t, strings.HasPrefix(title, "Moved to the board room"), "replica %s shows %q", r.url, title)
+	}
+	// And only the invalidated room-day was read again: one bookings call
+	// covering the missing day, shared by both replicas.
+	st := s.stats(t)
+	var bookingCalls int
+	for _, c := range st.Calls {
+		if c.Route == "/bookings" {
+			bookingCalls += c.Count
+		}
+	}
+	assert.Equal(t, 1, bookingCalls, "exactly the re-read the invalidation needs: %+v", st.Calls)
+}
+
+// mustRoomNumber and mustBookingNumber read the Engage number out of a
+// global id; tests may look inside ids, clients must not.
+func mustRoomNumber(t *testing.T, id string) int64 {
+	t.Helper()
+	g, err := decodeTestID(id)
+	require.NoError(t, err)
+	return g[len(g)-1]
+}
+
+func mustBookingNumber(t *testing.T, id string) int64 { return mustRoomNumber(t, id) }
+
+// decodeTestID splits a global id into its numbers.
+func decodeTestID(id string) ([]int64, error) {
+	raw, err := base64.RawURLEncoding.DecodeString(id)
+	if err != nil {
+		return nil, err
+	}
+	parts := strings.Split(string(raw), ":")
+	out := make([]int64, 0, len(parts)-1)
+	for _, p := range parts[1:] {
+		n, err := strconv.ParseInt(p, 10, 64)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}

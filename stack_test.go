@@ -13,6 +13,7 @@ import (
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"
 	"github.com/engagegql/gateway/loader"
+	"github.com/engagegql/gateway/pubsub"
 	"github.com/stretchr/testify/require"
 )
 
@@ -31,6 +32,26 @@ type stack struct {
 // Each edit may change the gateway's upstream client settings (a wrong key
 // for one product, say) before it is built.
 func newStack(t testing.TB, cfg engagesim.Config, opts loader.Options, edits ...func(*engage.Config)) *stack {
+	t.Helper()
+	return newStackWithDeps(t, cfg, opts, nil, edits...)
+}
+
+// newStackWithFeed is newStack on the demo tenant with a gateway that serves
+// subscriptions from b (which the test publishes to); each edit may change
+// the gateway's other deps (its keep-alive interval, say) before it is built.
+func newStackWithFeed(t testing.TB, b pubsub.Broker, edits ...func(*serverDeps)) *stack {
+	t.Helper()
+	return newStackWithDeps(t, engagesim.Config{}, loader.Options{}, func(d *serverDeps) {
+		d.feed = brokerFeed{b: b}
+		for _, edit := range edits {
+			edit(d)
+		}
+	})
+}
+
+// newStackWithDeps is newStack with a hook that edits the gateway's deps
+// (nil for none) before it is built.
+func newStackWithDeps(t testing.TB, cfg engagesim.Config, opts loader.Options, deps func(*serverDeps), edits ...func(*engage.Config)) *stack {
 	t.Helper()
 	sim, err := engagesim.New(cfg)
 	require.NoError(t, err)
@@ -62,7 +83,11 @@ func newStack(t testing.TB, cfg engagesim.Config, opts loader.Options, edits ...
 	}
 	client, err := engage.New(ecfg)
 	require.NoError(t, err)
-	gw := httptest.NewServer(newServer(serverDeps{log: log, service: client, token: client, loaders: opts}))
+	d := serverDeps{log: log, service: client, token: client, loaders: opts}
+	if deps != nil {
+		deps(&d)
+	}
+	gw := httptest.NewServer(newServer(d))
 	t.Cleanup(gw.Close)
 	return &stack{sim: sim, simURL: simSrv.URL, gwURL: gw.URL, client: client}
 }

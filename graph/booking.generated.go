@@ -544,10 +544,10 @@ func (ec *executionContext) _Booking_visitors(ctx context.Context, field graphql
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workplace.Visitor) graphql.Marshaler {
-			return ec.marshalNVisitor2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVisitorᚄ(ctx, selections, v)
+			return ec.marshalOVisitor2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVisitorᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Booking_visitors(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -576,10 +576,10 @@ func (ec *executionContext) _Booking_serviceOrders(ctx context.Context, field gr
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workplace.ServiceOrder) graphql.Marshaler {
-			return ec.marshalNServiceOrder2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐServiceOrderᚄ(ctx, selections, v)
+			return ec.marshalOServiceOrder2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐServiceOrderᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Booking_serviceOrders(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1681,13 +1681,13 @@ func (ec *executionContext) _Booking(ctx context.Context, sel ast.SelectionSet, 
 				})
 		case "visitors":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Booking_visitors(ctx, field, obj)
 				})
 		case "serviceOrders":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Booking_serviceOrders(ctx, field, obj)
 				})
@@ -2152,22 +2152,6 @@ func (ec *executionContext) marshalNTimeSlot2githubᚗcomᚋengagegqlᚋgateway�
 	return ec._TimeSlot(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNTimeSlot2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐTimeSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.TimeSlot) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNTimeSlot2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐTimeSlot(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNUpdateBookingInput2githubᚗcomᚋengagegqlᚋgatewayᚋgraphᚐUpdateBookingInput(ctx context.Context, v any) (UpdateBookingInput, error) {
 	res, err := ec.unmarshalInputUpdateBookingInput(ctx, v)
 	return res, graphql.ErrorOnPath(ctx, err)
@@ -2190,11 +2174,49 @@ func (ec *executionContext) unmarshalOAttendeeInput2ᚕgithubᚗcomᚋengagegql�
 	return res, nil
 }
 
+func (ec *executionContext) marshalOBooking2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐBookingᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.Booking) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNBooking2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐBooking(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOBooking2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐBooking(ctx context.Context, sel ast.SelectionSet, v *workplace.Booking) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Booking(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalODeskBooking2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐDeskBookingᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.DeskBooking) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNDeskBooking2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐDeskBooking(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalODeskBooking2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐDeskBooking(ctx context.Context, sel ast.SelectionSet, v *workplace.DeskBooking) graphql.Marshaler {
@@ -2235,5 +2257,24 @@ var (
 		workplace.DeskAllDay:    "ALL_DAY",
 	}
 )
+
+func (ec *executionContext) marshalOTimeSlot2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐTimeSlotᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.TimeSlot) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNTimeSlot2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐTimeSlot(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
 
 // endregion ***************************** type.gotpl *****************************

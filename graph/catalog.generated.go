@@ -1346,22 +1346,6 @@ func (ec *executionContext) marshalNServiceOrder2githubᚗcomᚋengagegqlᚋgate
 	return ec._ServiceOrder(ctx, sel, &v)
 }
 
-func (ec *executionContext) marshalNServiceOrder2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐServiceOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.ServiceOrder) graphql.Marshaler {
-	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
-		fc := graphql.GetFieldContext(ctx)
-		fc.Result = &v[i]
-		return ec.marshalNServiceOrder2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐServiceOrder(ctx, sel, v[i])
-	})
-
-	for _, e := range ret {
-		if e == graphql.Null {
-			return graphql.Null
-		}
-	}
-
-	return ret
-}
-
 func (ec *executionContext) unmarshalNServiceOrderStatus2githubᚗcomᚋengagegqlᚋgatewayᚋgraphᚐServiceOrderStatus(ctx context.Context, v any) (ServiceOrderStatus, error) {
 	var res ServiceOrderStatus
 	err := res.UnmarshalGQL(v)
@@ -1412,11 +1396,49 @@ func (ec *executionContext) marshalNVendorService2ᚕgithubᚗcomᚋengagegqlᚋ
 	return ret
 }
 
+func (ec *executionContext) marshalOCostCode2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐCostCodeᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.CostCode) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNCostCode2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐCostCode(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOCostCode2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐCostCode(ctx context.Context, sel ast.SelectionSet, v *workplace.CostCode) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._CostCode(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOServiceOrder2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐServiceOrderᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.ServiceOrder) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNServiceOrder2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐServiceOrder(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOServiceOrder2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐServiceOrder(ctx context.Context, sel ast.SelectionSet, v *workplace.ServiceOrder) graphql.Marshaler {
@@ -1431,6 +1453,25 @@ func (ec *executionContext) marshalOUser2ᚖgithubᚗcomᚋengagegqlᚋgateway�
 		return graphql.Null
 	}
 	return ec._User(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOVendor2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVendorᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.Vendor) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVendor2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVendor(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
 }
 
 func (ec *executionContext) marshalOVendorService2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVendorService(ctx context.Context, sel ast.SelectionSet, v *workplace.VendorService) graphql.Marshaler {

@@ -402,10 +402,10 @@ func (ec *executionContext) _Desk_bookings(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workplace.DeskBooking) graphql.Marshaler {
-			return ec.marshalNDeskBooking2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐDeskBookingᚄ(ctx, selections, v)
+			return ec.marshalODeskBooking2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐDeskBookingᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Desk_bookings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1078,10 +1078,10 @@ func (ec *executionContext) _Location_costCodes(ctx context.Context, field graph
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workplace.CostCode) graphql.Marshaler {
-			return ec.marshalNCostCode2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐCostCodeᚄ(ctx, selections, v)
+			return ec.marshalOCostCode2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐCostCodeᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Location_costCodes(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1110,10 +1110,10 @@ func (ec *executionContext) _Location_vendorServices(ctx context.Context, field 
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workplace.Vendor) graphql.Marshaler {
-			return ec.marshalNVendor2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVendorᚄ(ctx, selections, v)
+			return ec.marshalOVendor2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVendorᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Location_vendorServices(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1441,10 +1441,10 @@ func (ec *executionContext) _Room_bookings(ctx context.Context, field graphql.Co
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workplace.Booking) graphql.Marshaler {
-			return ec.marshalNBooking2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐBookingᚄ(ctx, selections, v)
+			return ec.marshalOBooking2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐBookingᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Room_bookings(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1485,10 +1485,10 @@ func (ec *executionContext) _Room_freeSlots(ctx context.Context, field graphql.C
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v []workplace.TimeSlot) graphql.Marshaler {
-			return ec.marshalNTimeSlot2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐTimeSlotᚄ(ctx, selections, v)
+			return ec.marshalOTimeSlot2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐTimeSlotᚄ(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Room_freeSlots(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -1619,7 +1619,7 @@ func (ec *executionContext) _Desk(ctx context.Context, sel ast.SelectionSet, obj
 				})
 		case "bookings":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Desk_bookings(ctx, field, obj)
 				})
@@ -1842,13 +1842,13 @@ func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet,
 				})
 		case "costCodes":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Location_costCodes(ctx, field, obj)
 				})
 		case "vendorServices":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Location_vendorServices(ctx, field, obj)
 				})
@@ -1972,13 +1972,13 @@ func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj
 				})
 		case "bookings":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Room_bookings(ctx, field, obj)
 				})
 		case "freeSlots":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Room_freeSlots(ctx, field, obj)
 				})

@@ -55,7 +55,7 @@ type QueryResolver interface {
 	Room(ctx context.Context, id string) (*workplace.Room, error)
 	Desks(ctx context.Context, locationID string, floor *int, groupID *string, freeOn *workplace.Date) ([]workplace.Desk, error)
 	Desk(ctx context.Context, id string) (*workplace.Desk, error)
-	Visitors(ctx context.Context, date workplace.Date, locationID *string, status *workplace.VisitorStatus, hostEmail *string, first *int, after *string) (VisitorConnection, error)
+	Visitors(ctx context.Context, date workplace.Date, locationID *string, status *workplace.VisitorStatus, hostEmail *string, first *int, after *string) (*VisitorConnection, error)
 	Visitor(ctx context.Context, id string) (*workplace.Visitor, error)
 }
 
@@ -2186,11 +2186,11 @@ func (ec *executionContext) _Query_visitors(ctx context.Context, field graphql.C
 			return ec.Resolvers.Query().Visitors(ctx, fc.Args["date"].(workplace.Date), fc.Args["locationId"].(*string), fc.Args["status"].(*workplace.VisitorStatus), fc.Args["hostEmail"].(*string), fc.Args["first"].(*int), fc.Args["after"].(*string))
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v VisitorConnection) graphql.Marshaler {
-			return ec.marshalNVisitorConnection2githubᚗcomᚋengagegqlᚋgatewayᚋgraphᚐVisitorConnection(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v *VisitorConnection) graphql.Marshaler {
+			return ec.marshalOVisitorConnection2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋgraphᚐVisitorConnection(ctx, selections, v)
 		},
 		true,
-		true,
+		false,
 	)
 }
 func (ec *executionContext) fieldContext_Query_visitors(ctx context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
@@ -2807,7 +2807,7 @@ func (ec *executionContext) _Query(ctx context.Context, sel ast.SelectionSet) gr
 				})
 		case "visitors":
 			out.ResolveRootConcurrently(innerCtx, ec.OperationContext, i,
-				true, true,
+				true, false,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Query_visitors(ctx, field)
 				})

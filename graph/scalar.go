@@ -9,6 +9,11 @@ import (
 	"github.com/engagegql/gateway/workplace"
 )
 
+// dateTimeLayout is RFC 3339 with the offset always written as a number:
+// time.RFC3339 writes "Z" for any zero offset, which would show London's
+// winter time as UTC rather than as the location's own +00:00.
+const dateTimeLayout = "2006-01-02T15:04:05-07:00"
+
 // MarshalDateTime writes an instant as RFC 3339 in the zone the time carries,
 // which the engage client sets to the location's zone, so a front end shows
 // local times without knowing zones. A zero time is null.
@@ -17,7 +22,7 @@ func MarshalDateTime(t time.Time) graphql.Marshaler {
 		return graphql.Null
 	}
 	return graphql.WriterFunc(func(w io.Writer) {
-		_, _ = io.WriteString(w, strconv.Quote(t.Format(time.RFC3339)))
+		_, _ = io.WriteString(w, strconv.Quote(t.Format(dateTimeLayout)))
 	})
 }
 

@@ -1521,10 +1521,6 @@ func (ec *executionContext) unmarshalNVisitorActionInput2githubᚗcomᚋengagegq
 	return res, graphql.ErrorOnPath(ctx, err)
 }
 
-func (ec *executionContext) marshalNVisitorConnection2githubᚗcomᚋengagegqlᚋgatewayᚋgraphᚐVisitorConnection(ctx context.Context, sel ast.SelectionSet, v VisitorConnection) graphql.Marshaler {
-	return ec._VisitorConnection(ctx, sel, &v)
-}
-
 func (ec *executionContext) marshalNVisitorEdge2githubᚗcomᚋengagegqlᚋgatewayᚋgraphᚐVisitorEdge(ctx context.Context, sel ast.SelectionSet, v VisitorEdge) graphql.Marshaler {
 	return ec._VisitorEdge(ctx, sel, &v)
 }
@@ -1607,11 +1603,37 @@ var (
 	}
 )
 
+func (ec *executionContext) marshalOVisitor2ᚕgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVisitorᚄ(ctx context.Context, sel ast.SelectionSet, v []workplace.Visitor) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	ret := graphql.MarshalSliceConcurrently(ctx, len(v), 0, false, func(ctx context.Context, i int) graphql.Marshaler {
+		fc := graphql.GetFieldContext(ctx)
+		fc.Result = &v[i]
+		return ec.marshalNVisitor2githubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVisitor(ctx, sel, v[i])
+	})
+
+	for _, e := range ret {
+		if e == graphql.Null {
+			return graphql.Null
+		}
+	}
+
+	return ret
+}
+
 func (ec *executionContext) marshalOVisitor2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVisitor(ctx context.Context, sel ast.SelectionSet, v *workplace.Visitor) graphql.Marshaler {
 	if v == nil {
 		return graphql.Null
 	}
 	return ec._Visitor(ctx, sel, v)
+}
+
+func (ec *executionContext) marshalOVisitorConnection2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋgraphᚐVisitorConnection(ctx context.Context, sel ast.SelectionSet, v *VisitorConnection) graphql.Marshaler {
+	if v == nil {
+		return graphql.Null
+	}
+	return ec._VisitorConnection(ctx, sel, v)
 }
 
 func (ec *executionContext) unmarshalOVisitorStatus2ᚖgithubᚗcomᚋengagegqlᚋgatewayᚋworkplaceᚐVisitorStatus(ctx context.Context, v any) (*workplace.VisitorStatus, error) {

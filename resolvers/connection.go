@@ -85,11 +85,14 @@ func visitorConnection(ctx context.Context, date workplace.Date, locationID *str
 			HasNextPage:     end < len(matched),
 		},
 	}
+	hosts := make([]string, 0, end-start)
 	for i := start; i < end; i++ {
 		v := matched[i]
 		conn.Edges = append(conn.Edges, graph.VisitorEdge{Cursor: cursorAt(i), Node: v})
 		conn.Nodes = append(conn.Nodes, v)
+		hosts = append(hosts, v.Host.Email)
 	}
+	loader.ExpectUsers(ctx, hosts...)
 	if len(conn.Edges) > 0 {
 		s, e := conn.Edges[0].Cursor, conn.Edges[len(conn.Edges)-1].Cursor
 		conn.PageInfo.StartCursor, conn.PageInfo.EndCursor = &s, &e

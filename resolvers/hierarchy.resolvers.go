@@ -43,12 +43,17 @@ func (r *deskResolver) Group(ctx context.Context, obj *workplace.Desk) (*workpla
 }
 
 func (r *deskResolver) Bookings(ctx context.Context, obj *workplace.Desk, from *workplace.Date, to *workplace.Date) ([]workplace.DeskBooking, error) {
-	zone, err := zoneOf(ctx, obj.LocationID)
-	if err != nil {
-		return nil, err
+	var f, t workplace.Date
+	if from == nil || to == nil {
+		// Only a default needs the location's today, and so its zone: a
+		// window given in full costs no call for the location.
+		zone, err := zoneOf(ctx, obj.LocationID)
+		if err != nil {
+			return nil, err
+		}
+		today := workplace.DateOf(time.Now().In(zone))
+		f, t = today, today
 	}
-	today := workplace.DateOf(time.Now().In(zone))
-	f, t := today, today
 	setIf(&f, from)
 	setIf(&t, to)
 	if t.Before(f) {

@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 	"log/slog"
+	"time"
 
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/workplace"
@@ -71,8 +72,12 @@ func (r *Resolver) stream(ctx context.Context, kind workplace.ChangeKind, keep m
 			}
 		}
 		if err := sub.Err(); err != nil && ctx.Err() == nil {
+			// At and Source are non-null in every event type: left zero,
+			// each would add an INTERNAL error ahead of the one that says
+			// why the subscription ended.
+			ended := workplace.Change{Kind: kindEnded, Source: workplace.SourceUnknown, At: time.Now()}
 			select {
-			case out <- workplace.Change{Kind: kindEnded}:
+			case out <- ended:
 			case <-ctx.Done():
 			}
 		}
@@ -198,6 +203,9 @@ func changedBooking(ctx context.Context, c *workplace.Change) (*workplace.Bookin
 // roomAnywhere finds a room whose location is not known (a deleted
 // booking's room) by looking through every location's rooms.
 func roomAnywhere(ctx context.Context, id workplace.RoomID) (*workplace.Room, error) {
+	if id == 0 {
+		return nil, nil
+	}
 	locs, err := loader.Locations(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -218,6 +226,9 @@ func roomAnywhere(ctx context.Context, id workplace.RoomID) (*workplace.Room, er
 
 // deskAnywhere finds a desk whose location is not known.
 func deskAnywhere(ctx context.Context, id workplace.DeskID) (*workplace.Desk, error) {
+	if id == 0 {
+		return nil, nil
+	}
 	locs, err := loader.Locations(ctx, 0)
 	if err != nil {
 		return nil, err
@@ -255,6 +266,14 @@ func changedDeskBooking(ctx context.Context, c *workplace.Change) (*workplace.De
 		}
 	}
 	return nil, nil
+}
+
+// eventLocation reads the location a change names, if it names one.
+func eventLocation(ctx context.Context, c *workplace.Change) (*workplace.Location, error) {
+	if c.LocationID == 0 {
+		return nil, nil
+	}
+	return gone(ptr(loader.Location(ctx, c.LocationID)))
 }
 
 // changedVisitor reads a visitor change's visitor, fresh.

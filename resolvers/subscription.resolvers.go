@@ -70,7 +70,7 @@ func (r *resourceEventResolver) Desk(ctx context.Context, obj *workplace.Change)
 }
 
 func (r *resourceEventResolver) Location(ctx context.Context, obj *workplace.Change) (*workplace.Location, error) {
-	return gone(ptr(loader.Location(ctx, obj.LocationID)))
+	return eventLocation(ctx, obj)
 }
 
 func (r *subscriptionResolver) BookingChanged(ctx context.Context, locationID *string, roomIds []string) (<-chan workplace.Change, error) {
@@ -114,7 +114,7 @@ func (r *visitorEventResolver) Visitor(ctx context.Context, obj *workplace.Chang
 }
 
 func (r *visitorEventResolver) Location(ctx context.Context, obj *workplace.Change) (*workplace.Location, error) {
-	return gone(ptr(loader.Location(ctx, obj.LocationID)))
+	return eventLocation(ctx, obj)
 }
 
 func (r *visitorEventResolver) Date(ctx context.Context, obj *workplace.Change) (*workplace.Date, error) {

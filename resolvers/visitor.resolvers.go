@@ -29,8 +29,8 @@ func (r *mutationResolver) SetVisitorStatus(ctx context.Context, input graph.Set
 	return setVisitorStatus(ctx, r.Service, input)
 }
 
-func (r *queryResolver) Visitors(ctx context.Context, date workplace.Date, locationID *string, status *workplace.VisitorStatus, hostEmail *string, first *int, after *string) (graph.VisitorConnection, error) {
-	return visitorConnection(ctx, date, locationID, status, hostEmail, first, after)
+func (r *queryResolver) Visitors(ctx context.Context, date workplace.Date, locationID *string, status *workplace.VisitorStatus, hostEmail *string, first *int, after *string) (*graph.VisitorConnection, error) {
+	return ptr(visitorConnection(ctx, date, locationID, status, hostEmail, first, after))
 }
 
 func (r *queryResolver) Visitor(ctx context.Context, id string) (*workplace.Visitor, error) {

@@ -27,6 +27,25 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 export BROWSER_TESTS=1
 
+# Subscriptions are tested through npm's GraphQL clients (clients/), run by
+# node; they are installed as clients/package-lock.json pins them, again
+# whenever the lock file is newer than the install. With BROWSER_TESTS set,
+# subscription_test.go fails rather than skips when they are missing.
+if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
+	echo "node and npm are missing: the subscription tests need Node.js 20 or later (https://nodejs.org)" >&2
+	exit 1
+fi
+if ! node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)'; then
+	echo "node $(node --version) is too old: the subscription tests (graphql-ws 6) need Node.js 20 or later" >&2
+	exit 1
+fi
+if [ ! -f clients/node_modules/.package-lock.json ] \
+	|| [ clients/package-lock.json -nt clients/node_modules/.package-lock.json ] \
+	|| [ clients/package.json -nt clients/node_modules/.package-lock.json ]; then
+	log "installing the subscription test clients (npm ci --prefix clients)"
+	npm ci --prefix clients --no-audit --no-fund
+fi
+
 work=$(mktemp -d)
 redis_pid=""
 cleanup() {

@@ -1,5 +1,6 @@
 // GraphiQL at / as a person uses it: Debian's chromium, headless, loads the
-// page from a gateway on the embedded simulator and runs the example query.
+// page from a gateway on the embedded simulator, runs the example query, and
+// watches a booking made in the simulator arrive on a subscription.
 package main
 
 import (
@@ -151,8 +152,9 @@ func newTab(t *testing.T, listen func(ev any)) context.Context {
 	return tabCtx
 }
 
-// browserTimeout bounds a browser test; the one here takes a few seconds.
-const browserTimeout = 45 * time.Second
+// browserTimeout bounds a browser test; the one here takes a few seconds
+// on an idle machine.
+const browserTimeout = 60 * time.Second
 
 func TestGraphiQLInBrowser(t *testing.T) {
 	chromium(t)
@@ -229,31 +231,59 @@ func TestGraphiQLInBrowser(t *testing.T) {
 	// A subscription goes over graphql-transport-ws to the same path, on a
 	// websocket URL made from the page's location.
 	wsURL := "ws://" + strings.TrimPrefix(g.url, "http://") + "/graphql"
-	if field := subscriptionField(t, g); field != "" {
-		sub := fmt.Sprintf("subscription Watch { %s { __typename } }", field)
-		require.NoError(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
-			`document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue(%q)`, sub))))
-		// GraphiQL parses an edit a moment later; until then it would run
-		// the new text under the old operation's name.
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](
-			`document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.operationName === "Watch"`, poll))
-		require.NoError(t, err, "GraphiQL did not take in the subscription")
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer wcancel()
-		_, err = chromedp.Run(wctx, chromedp.WaitEvent(network.WebSocketFrameSent,
-			func(ev network.EventWebSocketFrameSent) bool {
-				return strings.Contains(string(ev.Response.PayloadData), `"type":"subscribe"`)
-			},
-			chromedp.Click(chromedp.CSS(".graphiql-execute-button"))))
-		requests, problems, received := pl.snapshot()
-		require.NoError(t, err, "GraphiQL sent no graphql-transport-ws subscribe message; requests %q, problems %q, received %q", requests, problems, received)
-		assert.Contains(t, requests, wsURL)
-		assert.Contains(t, strings.Join(received, "\n"), `"type":"connection_ack"`)
-	} else {
-		t.Log("the schema has no subscription without required arguments: websocket not exercised")
-	}
+	const sub = "subscription Watch { bookingChanged { action bookingId booking { title } } }"
+	require.NoError(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue(%q)`, sub))))
+	// GraphiQL parses an edit a moment later; until then it would run
+	// the new text under the old operation's name.
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](
+		`document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.operationName === "Watch"`, poll))
+	require.NoError(t, err, "GraphiQL did not take in the subscription")
+	wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
+	defer wcancel()
+	_, err = chromedp.Run(wctx, chromedp.WaitEvent(network.WebSocketFrameSent,
+		func(ev network.EventWebSocketFrameSent) bool {
+			return strings.Contains(string(ev.Response.PayloadData), `"type":"subscribe"`)
+		},
+		chromedp.Click(chromedp.CSS(".graphiql-execute-button"))))
+	requests, problems, received := pl.snapshot()
+	require.NoError(t, err, "GraphiQL sent no graphql-transport-ws subscribe message; requests %q, problems %q, received %q", requests, problems, received)
+	assert.Contains(t, requests, wsURL)
+	assert.Contains(t, strings.Join(received, "\n"), `"type":"connection_ack"`)
 
-	requests, problems, _ := pl.snapshot()
+	// Someone books a room in the Engage web app (the embedded simulator's
+	// admin route); the simulator's webhook reaches the gateway, and the
+	// event shows in the response pane. The subscription is registered a
+	// moment after the subscribe message, and a booking made before then
+	// sends no event, so each attempt books anew (bounded).
+	require.NotEmpty(t, g.simURL, "the embedded simulator's URL was not logged")
+	room := londonRooms(t, g.url)[0]
+	const booked = "Booked in the web app"
+	seen := ""
+	for attempt := 1; attempt <= 6 && seen == ""; attempt++ {
+		seedBooking(t, g.simURL, room, tomorrow().Add(24*time.Hour), fmt.Sprintf("%s #%d", booked, attempt))
+		seen, _ = chromedp.Run(ctx, chromedp.Poll[string](`(() => {
+			const v = `+editorText(".graphiql-response")+`;
+			return v.includes(`+fmt.Sprintf("%q", booked)+`) ? v : "";
+		})()`, chromedp.WithPollingTimeout(4*time.Second)))
+	}
+	_, _, received = pl.snapshot()
+	require.NotEmpty(t, seen, "no booking event showed in the response pane; frames received %q", received)
+	var event struct {
+		Data struct {
+			BookingChanged struct {
+				Action, BookingID string
+				Booking           struct{ Title string }
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal([]byte(seen), &event), "response pane: %s", seen)
+	assert.Equal(t, "UPDATED", event.Data.BookingChanged.Action)
+	assert.NotEmpty(t, event.Data.BookingChanged.BookingID)
+	assert.True(t, strings.HasPrefix(event.Data.BookingChanged.Booking.Title, booked+" #"), "response pane: %s", seen)
+	assert.Contains(t, strings.Join(received, "\n"), `"type":"next"`)
+
+	requests, problems, _ = pl.snapshot()
 	assert.Empty(t, problems, "the page reported problems")
 	var sawAsset, sawQuery bool
 	for _, u := range requests {
@@ -262,34 +292,6 @@ func TestGraphiQLInBrowser(t *testing.T) {
 		sawQuery = sawQuery || strings.HasSuffix(u, "/graphql")
 	}
 	assert.True(t, sawAsset && sawQuery, "the network listener missed the page's own requests: %v", requests)
-}
-
-// subscriptionField is the name of a Subscription field that needs no
-// arguments, or "" when the schema has none.
-func subscriptionField(t *testing.T, g *gateway) string {
-	t.Helper()
-	resp := g.query(t, `{ __schema { subscriptionType { fields { name args { type { kind } } } } } }`, nil)
-	require.Empty(t, resp.Errors)
-	var schema struct {
-		Schema struct {
-			SubscriptionType *struct {
-				Fields []struct {
-					Name string
-					Args []struct{ Type struct{ Kind string } }
-				}
-			}
-		} `json:"__schema"`
-	}
-	require.NoError(t, json.Unmarshal(resp.Data, &schema))
-	if schema.Schema.SubscriptionType == nil {
-		return ""
-	}
-	for _, f := range schema.Schema.SubscriptionType.Fields {
-		if !slices.ContainsFunc(f.Args, func(a struct{ Type struct{ Kind string } }) bool { return a.Type.Kind == "NON_NULL" }) {
-			return f.Name
-		}
-	}
-	return ""
 }
 
 // The example query must stay valid as the schema changes, also where no

@@ -19,6 +19,9 @@ import (
 // gateway is a gateway started as `go run .` starts it, on port 0.
 type gateway struct {
 	url string
+	// simURL is the embedded simulator's base URL (its /_sim admin routes
+	// included); "" when the gateway runs against a configured upstream.
+	simURL string
 }
 
 // startGateway runs the gateway with env (and LISTEN_ADDR on a free loopback
@@ -35,17 +38,27 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 		done <- run(ctx, func(k string) string { return env[k] }, pw)
 		_ = pw.Close()
 	}()
-	addr := make(chan string, 1)
+	type started struct{ addr, simURL string }
+	addr := make(chan started, 1)
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		// The embedded simulator's URL is logged before the listening line.
+		var simURL string
 		for sc.Scan() {
 			var line struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
+				Msg       string `json:"msg"`
+				Addr      string `json:"addr"`
+				Simulator string `json:"simulator"`
 			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "gateway listening" {
-				addr <- line.Addr
+			if json.Unmarshal(sc.Bytes(), &line) != nil {
+				continue
+			}
+			if line.Simulator != "" {
+				simURL = line.Simulator
+			}
+			if line.Msg == "gateway listening" {
+				addr <- started{line.Addr, simURL}
 			}
 		}
 	}()
@@ -58,7 +71,7 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 			t.Error("gateway did not stop within 20s")
 		}
 	})
-	var a string
+	var a started
 	select {
 	case a = <-addr:
 	case err := <-done:
@@ -66,7 +79,7 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 	case <-time.After(30 * time.Second):
 		t.Fatal("gateway did not log its address within 30s")
 	}
-	g := &gateway{url: "http://" + a}
+	g := &gateway{url: "http://" + a.addr, simURL: a.simURL}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(g.url + "/healthz")
 		if err != nil {

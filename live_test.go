@@ -1,0 +1,660 @@
+package main
+
+// The gateway live, as it runs in production: started with run() over real
+// HTTP to an engagesim, on a Redis server the test owns (and stops and
+// starts again), with the simulator's webhooks landing on the gateway's own
+// /webhooks/engage/ routes and the changes reaching subscribers over SSE.
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/webhook"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// tb is what the helpers here need of a test: *testing.T, or the
+// *assert.CollectT of one EventuallyWithT attempt.
+type tb interface {
+	require.TestingT
+	Helper()
+}
+
+// liveSecret is the webhook secret of the live gateways.
+const liveSecret = "live-test-secret"
+
+// live is a gateway run by run() in front of its own engagesim.
+type live struct {
+	*stack
+	// acks counts the webhook deliveries the test's changes cause; see
+	// awaitAcked.
+	acks int
+}
+
+// newLive starts an engagesim on httptest and a gateway in front of it with
+// env added to the upstream settings. With webhooks, the gateway registers
+// its listeners at its own address with liveSecret, and newLive returns once
+// all six are registered.
+func newLive(t *testing.T, env map[string]string, webhooks bool) *live {
+	t.Helper()
+	sim, err := engagesim.New(engagesim.Config{RetryDelays: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+
+	keys := engagesim.DefaultKeys()
+	full := map[string]string{
+		"ENGAGE_API_URL":              simSrv.URL + "/" + engagesim.DefaultTenant + "/api/V1",
+		"ENGAGE_TOKEN_URL":            simSrv.URL + "/tokenproviderapi/token",
+		"ENGAGE_CLIENT_ID":            engagesim.DefaultClientID,
+		"ENGAGE_PASSWORD":             engagesim.DefaultPassword,
+		"ENGAGE_KEY_COSTCODE":         keys[engagesim.ProductCostCode],
+		"ENGAGE_KEY_EXTERNALBOOKINGS": keys[engagesim.ProductExternalBookings],
+		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
+		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
+		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
+	}
+	if webhooks {
+		// The listeners are registered with the address, so it is chosen
+		// before the gateway starts.
+		port := freePort(t)
+		full["LISTEN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+		full["WEBHOOK_PUBLIC_URL"] = fmt.Sprintf("http://127.0.0.1:%d", port)
+		full["WEBHOOK_SECRET"] = liveSecret
+	}
+	for k, v := range env {
+		full[k] = v
+	}
+	g := startGateway(t, full)
+	l := &live{stack: &stack{sim: sim, simURL: simSrv.URL, gwURL: g.url}}
+	if webhooks {
+		require.Eventually(t, func() bool { return sim.Stats().Listeners == len(webhook.Services()) }, 20*time.Second, 20*time.Millisecond,
+			"the gateway did not register its listeners")
+	}
+	return l
+}
+
+// liveQuery is stack.query for any tb, so it may run inside EventuallyWithT.
+func liveQuery(t tb, gwURL, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	resp, err := http.Post(gwURL+"/graphql", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out gqlResponse
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
+}
+
+// simCall calls an admin route of the simulator at simURL and returns the
+// status and body, whatever the status.
+func simCall(t tb, simURL, method, path string, body any) (int, []byte) {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, simURL+path, r)
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, raw
+}
+
+// liveStats reads the simulator's counts; resetLiveStats zeroes them.
+func liveStats(t tb, simURL string) engagesim.Stats {
+	t.Helper()
+	code, raw := simCall(t, simURL, http.MethodGet, "/_sim/stats", nil)
+	require.Equal(t, http.StatusOK, code, "%s", raw)
+	var st engagesim.Stats
+	require.NoError(t, json.Unmarshal(raw, &st))
+	return st
+}
+
+func resetLiveStats(t tb, simURL string) {
+	t.Helper()
+	code, raw := simCall(t, simURL, http.MethodPost, "/_sim/stats/reset", nil)
+	require.Equal(t, http.StatusOK, code, "%s", raw)
+}
+
+// routeCalls counts the upstream calls to one route template.
+func routeCalls(st engagesim.Stats, route string) int {
+	n := 0
+	for _, c := range st.Calls {
+		if c.Route == route {
+			n += c.Count
+		}
+	}
+	return n
+}
+
+// tomorrow is the first day the tests book on: a whole day ahead of every
+// location's clock, so nothing booked on it has started.
+func tomorrow() time.Time { return time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour) }
+
+// londonRooms returns the ids of London HQ's rooms (Europe/London).
+func londonRooms(t tb, gwURL string) []string {
+	t.Helper()
+	resp := liveQuery(t, gwURL, `{ locations { name timeZone rooms { id } } }`, nil)
+	require.Empty(t, resp.Errors)
+	var out struct {
+		Locations []struct {
+			Name, TimeZone string
+			Rooms          []struct{ ID string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(resp.Data, &out))
+	for _, l := range out.Locations {
+		if l.Name == "London HQ" {
+			require.Equal(t, "Europe/London", l.TimeZone)
+			require.GreaterOrEqual(t, len(l.Rooms), 2)
+			ids := make([]string, len(l.Rooms))
+			for i, r := range l.Rooms {
+				ids[i] = r.ID
+			}
+			return ids
+		}
+	}
+	require.FailNow(t, "no London HQ", "%s", resp.Data)
+	return nil
+}
+
+// seedBooking books room "from the web app" for half an hour on day (local
+// wall clock), in the first free slot from 06:00, and returns the booking's
+// Engage number.
+func seedBooking(t tb, simURL, room string, day time.Time, title string) int64 {
+	t.Helper()
+	ids, err := decodeTestID(room)
+	require.NoError(t, err)
+	for start := day.Add(6 * time.Hour); start.Before(day.Add(21 * time.Hour)); start = start.Add(30 * time.Minute) {
+		code, raw := simCall(t, simURL, http.MethodPost, "/_sim/bookings", map[string]any{
+			"userId": 1001, "roomId": ids[len(ids)-1],
+			"startDateTime": start.Format("2006-01-02 15:04"),
+			"endDateTime":   start.Add(30 * time.Minute).Format("2006-01-02 15:04"),
+			"meetingTitle":  title,
+		})
+		if code == http.StatusConflict {
+			continue
+		}
+		require.Equal(t, http.StatusCreated, code, "%s", raw)
+		var out struct{ BookingID int64 }
+		require.NoError(t, json.Unmarshal(raw, &out))
+		return out.BookingID
+	}
+	require.FailNow(t, "no free half hour", "room %s on %s", room, day.Format(time.DateOnly))
+	return 0
+}
+
+// windowQuery reads a room's bookings over three days.
+const windowQuery = `query($room: ID!, $from: DateTime!, $to: DateTime!) {
+	bookings(roomIds: [$room], from: $from, to: $to) { id engageId title start }
+}`
+
+func windowVars(room string) map[string]any {
+	from := tomorrow()
+	return map[string]any{"room": room, "from": from.Format(time.RFC3339), "to": from.Add(3 * 24 * time.Hour).Format(time.RFC3339)}
+}
+
+// titleOf returns the title of booking id in a window's answer, "" when it
+// is not there.
+func titleOf(t tb, resp gqlResponse, id int64) string {
+	t.Helper()
+	require.Empty(t, resp.Errors)
+	var out struct {
+		Bookings []struct {
+			EngageID int64
+			Title    string
+		}
+	}
+	require.NoError(t, json.Unmarshal(resp.Data, &out))
+	for _, b := range out.Bookings {
+		if b.EngageID == id {
+			return b.Title
+		}
+	}
+	return ""
+}
+
+// change makes a change "from the web app" that the simulator announces in
+// one webhook delivery.
+func (l *live) change(t *testing.T, method, path string, body any) {
+	t.Helper()
+	l.admin(t, method, path, body, nil)
+	l.acks++
+}
+
+// awaitAcked waits until the gateway has acknowledged a delivery for every
+// change the test made, so no announcement is still in flight. It reads the
+// simulator's delivery log, which resetting the stats leaves alone.
+func (l *live) awaitAcked(t *testing.T) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		log := deliveries(c, l.simURL)
+		ids := map[string]bool{}
+		for _, d := range log {
+			if d.Status >= 200 && d.Status < 300 {
+				ids[d.DeliveryID] = true
+			}
+		}
+		require.GreaterOrEqual(c, len(ids), l.acks, "acknowledged deliveries: %+v", log)
+	}, 20*time.Second, 20*time.Millisecond, "the gateway did not acknowledge every change")
+}
+
+// deliveries reads the simulator's delivery log.
+func deliveries(t tb, simURL string) []engagesim.DeliveryRecord {
+	t.Helper()
+	code, raw := simCall(t, simURL, http.MethodGet, "/_sim/deliveries", nil)
+	require.Equal(t, http.StatusOK, code, "%s", raw)
+	var log struct{ Deliveries []engagesim.DeliveryRecord }
+	require.NoError(t, json.Unmarshal(raw, &log))
+	return log.Deliveries
+}
+
+// requireCached waits until query answers from the cache: a read followed
+// by the same read costing no upstream call at all.
+func (l *live) requireCached(t *testing.T, query string, vars map[string]any) gqlResponse {
+	t.Helper()
+	var cached gqlResponse
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		first := liveQuery(c, l.gwURL, query, vars)
+		require.Empty(c, first.Errors)
+		resetLiveStats(c, l.simURL)
+		again := liveQuery(c, l.gwURL, query, vars)
+		require.Empty(c, again.Errors)
+		require.JSONEq(c, string(first.Data), string(again.Data))
+		require.Zero(c, liveStats(c, l.simURL).TotalCalls, "a warm cache answers without the upstream")
+		cached = again
+	}, 20*time.Second, 100*time.Millisecond)
+	return cached
+}
+
+// changeEvent is one bookingChanged payload.
+type changeEvent struct {
+	Action, BookingID string
+	Booking           *struct{ Title string }
+}
+
+// warmUpTitle starts the titles of the changes that prove a subscription
+// live; nextEvent skips their events.
+const warmUpTitle = "warm-up "
+
+// subscribeLive subscribes over SSE to every booking change and returns once
+// the subscription is live: the SSE answer comes before the subscription is
+// registered, so it changes the booking warmUp (in a room the test does not
+// read) until an event for it arrives.
+func (l *live) subscribeLive(t *testing.T, warmUp int64) <-chan json.RawMessage {
+	t.Helper()
+	events := sseEvents(t, l.gwURL, `subscription { bookingChanged { action bookingId booking { title } } }`, nil)
+	// Each attempt is a real, new change; the loop runs on the test's
+	// goroutine so its failures stop the test.
+	deadline := time.Now().Add(25 * time.Second)
+	for n := 1; time.Now().Before(deadline); n++ {
+		l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", warmUp), map[string]any{"meetingTitle": fmt.Sprintf("%s%d", warmUpTitle, n)})
+		select {
+		case ev, ok := <-events:
+			require.True(t, ok, "the event stream ended")
+			require.Contains(t, string(ev), warmUpTitle, "an event nobody caused")
+			return events
+		case <-time.After(3 * time.Second):
+		}
+	}
+	require.FailNow(t, "no event arrived for the warm-up changes")
+	return nil
+}
+
+// nextEvent returns the next event that is not a warm-up's, or false when
+// none arrives within wait.
+func nextEvent(t *testing.T, events <-chan json.RawMessage, wait time.Duration) (changeEvent, bool) {
+	t.Helper()
+	timeout := time.After(wait)
+	for {
+		select {
+		case raw, ok := <-events:
+			require.True(t, ok, "the event stream ended")
+			var got struct {
+				Data   struct{ BookingChanged changeEvent }
+				Errors []struct{ Message string }
+			}
+			require.NoError(t, json.Unmarshal(raw, &got), "%s", raw)
+			require.Empty(t, got.Errors, "%s", raw)
+			ev := got.Data.BookingChanged
+			if ev.Booking != nil && strings.HasPrefix(ev.Booking.Title, warmUpTitle) {
+				continue
+			}
+			return ev, true
+		case <-timeout:
+			return changeEvent{}, false
+		}
+	}
+}
+
+// redisServer is a redis-server process the test owns, on a port that
+// stays the same across stop and start.
+type redisServer struct {
+	bin, dir string
+	port     int
+	cmd      *exec.Cmd
+	exited   chan struct{}
+}
+
+// startRedisServer starts a redis-server with no persistence; it is stopped
+// when the test ends. Without redis-server on PATH the test fails in CI (or
+// with REQUIRE_REDIS set) and is skipped elsewhere.
+func startRedisServer(t *testing.T) *redisServer {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		msg := "redis-server is not on PATH: install Debian's redis-server, as scripts/test.sh does"
+		if os.Getenv("CI") != "" || os.Getenv("REQUIRE_REDIS") != "" {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	r := &redisServer{bin: bin, dir: t.TempDir(), port: freePort(t)}
+	t.Cleanup(func() {
+		if r.cmd != nil {
+			r.stop(t)
+		}
+	})
+	r.start(t)
+	return r
+}
+
+func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+
+// start runs redis-server and waits until it answers.
+func (r *redisServer) start(t *testing.T) {
+	t.Helper()
+	require.Nil(t, r.cmd, "redis-server is already running")
+	cmd := exec.Command(r.bin, "--port", fmt.Sprint(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.dir)
+	logs, err := os.OpenFile(filepath.Join(r.dir, "redis.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	require.NoError(t, err)
+	defer logs.Close()
+	cmd.Stdout, cmd.Stderr = logs, logs
+	require.NoError(t, cmd.Start())
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	r.cmd, r.exited = cmd, exited
+
+	rdb := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port)})
+	defer rdb.Close()
+	require.Eventually(t, func() bool {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		return rdb.Ping(ctx).Err() == nil
+	}, 20*time.Second, 20*time.Millisecond, "redis-server did not answer on %d (log in %s)", r.port, r.dir)
+}
+
+// stop kills redis-server, as a crash or a lost host would, and waits for it
+// to exit.
+func (r *redisServer) stop(t *testing.T) {
+	t.Helper()
+	require.NotNil(t, r.cmd, "redis-server is not running")
+	_ = r.cmd.Process.Kill()
+	select {
+	case <-r.exited:
+	case <-time.After(20 * time.Second):
+		t.Fatalf("redis-server on %d did not exit", r.port)
+	}
+	r.cmd = nil
+}
+
+// readiness returns the gateway's readiness status code and its checks.
+func readiness(t tb, gwURL string) (int, map[string]string) {
+	t.Helper()
+	resp, err := http.Get(gwURL + "/readyz")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var body struct{ Checks map[string]string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&body))
+	return resp.StatusCode, body.Checks
+}
+
+func TestLiveCacheSurvivesRedisOutage(t *testing.T) {
+	rs := startRedisServer(t)
+	l := newLive(t, map[string]string{"REDIS_URL": rs.url()}, false)
+
+	rooms := londonRooms(t, l.gwURL)
+	// Without webhooks nothing announces a change: book before reading.
+	id := seedBooking(t, l.simURL, rooms[0], tomorrow(), "Before the outage")
+	const locations = `{ locations { id name timeZone rooms { id name } } }`
+	window := windowVars(rooms[0])
+
+	locs := l.requireCached(t, locations, nil)
+	before := l.requireCached(t, windowQuery, window)
+	require.Equal(t, "Before the outage", titleOf(t, before, id))
+	code, checks := readiness(t, l.gwURL)
+	require.Equal(t, http.StatusOK, code, "%v", checks)
+
+	rs.stop(t)
+
+	// The cache fails open: the same answers, now from the upstream.
+	resetLiveStats(t, l.simURL)
+	assert.JSONEq(t, string(locs.Data), string(liveQuery(t, l.gwURL, locations, nil).Data))
+	assert.JSONEq(t, string(before.Data), string(liveQuery(t, l.gwURL, windowQuery, window).Data))
+	assert.Positive(t, liveStats(t, l.simURL).TotalCalls, "with Redis down the answers come from the upstream")
+	// A query never cached answers too.
+	other := liveQuery(t, l.gwURL, windowQuery, windowVars(rooms[1]))
+	require.Empty(t, other.Errors)
+	// And the gateway tells its load balancer.
+	code, checks = readiness(t, l.gwURL)
+	assert.Equal(t, http.StatusServiceUnavailable, code)
+	assert.NotEqual(t, "ok", checks["redis"])
+	assert.Equal(t, "ok", checks["upstream"])
+
+	// Redis back (empty: it kept nothing) and caching resumes by itself.
+	rs.start(t)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, checks := readiness(c, l.gwURL)
+		assert.Equal(c, http.StatusOK, code, "%v", checks)
+	}, 20*time.Second, 100*time.Millisecond, "/readyz did not recover")
+	after := l.requireCached(t, windowQuery, window)
+	assert.JSONEq(t, string(before.Data), string(after.Data))
+	l.requireCached(t, locations, nil)
+}
+
+func TestLiveWebhookInvalidatesCachedBookings(t *testing.T) {
+	l := newLive(t, nil, true)
+	rooms := londonRooms(t, l.gwURL)
+	id := seedBooking(t, l.simURL, rooms[0], tomorrow(), "Quarterly planning")
+	l.acks++
+	l.awaitAcked(t)
+
+	window := windowVars(rooms[0])
+	cached := l.requireCached(t, windowQuery, window)
+	require.Equal(t, "Quarterly planning", titleOf(t, cached, id))
+
+	// Someone renames the meeting in the Engage web app; the cached day is
+	// dropped and the next read shows the new title (the entry would
+	// otherwise live for minutes).
+	l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", id), map[string]any{"meetingTitle": "Quarterly planning (moved online)"})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.Equal(c, "Quarterly planning (moved online)", titleOf(c, liveQuery(c, l.gwURL, windowQuery, window), id))
+	}, 20*time.Second, 50*time.Millisecond)
+	// And it is cached again.
+	l.awaitAcked(t)
+	l.requireCached(t, windowQuery, window)
+}
+
+func TestLiveWebhookDuplicateDeliveryIsOneEvent(t *testing.T) {
+	l := newLive(t, nil, true)
+	rooms := londonRooms(t, l.gwURL)
+	id := seedBooking(t, l.simURL, rooms[0], tomorrow(), "Design review")
+	warm := seedBooking(t, l.simURL, rooms[1], tomorrow(), warmUpTitle+"0")
+	l.acks += 2
+	events := l.subscribeLive(t, warm)
+	l.awaitAcked(t)
+
+	// The next delivery's first attempt is sent twice, with one delivery id.
+	l.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"duplicateDeliveries": 1}, nil)
+	l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", id), map[string]any{"meetingTitle": "Design review, first change"})
+	ev, ok := nextEvent(t, events, 20*time.Second)
+	require.True(t, ok, "no event for the change")
+	require.NotNil(t, ev.Booking)
+	assert.Equal(t, "Design review, first change", ev.Booking.Title)
+	assert.Equal(t, id, mustBookingNumber(t, ev.BookingID))
+
+	// Both requests were answered 2xx (the second as already processed)
+	// before the next change is made.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		assert.True(c, slices.ContainsFunc(deliveries(c, l.simURL), func(d engagesim.DeliveryRecord) bool {
+			return d.Duplicate && d.Status == http.StatusOK
+		}))
+	}, 20*time.Second, 20*time.Millisecond, "the simulator did not deliver the duplicate")
+	assert.Equal(t, 1, l.sim.Stats().Deliveries.Duplicated)
+
+	// The next event is the next change's, not the duplicate's.
+	l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", id), map[string]any{"meetingTitle": "Design review, second change"})
+	ev, ok = nextEvent(t, events, 20*time.Second)
+	require.True(t, ok, "no event for the second change")
+	require.NotNil(t, ev.Booking)
+	assert.Equal(t, "Design review, second change", ev.Booking.Title, "the duplicate delivery made a second event")
+}
+
+// meetingExternal is a Meeting External body (section 6) announcing that
+// booking in room changed on day.
+func meetingExternal(day time.Time, booking, room int64) []byte {
+	return fmt.Appendf(nil, `{%q:{"ChangedItems":[{"Action":1,"BookingID":%d,"ResourceItemID":%d}]}}`,
+		day.Format("2006-01-02")+"T00:00:00", booking, room)
+}
+
+// sign is the X-Engage-Signature of body under secret.
+func sign(secret string, body []byte) string {
+	mac := hmac.New(sha256.New, []byte(secret))
+	mac.Write(body)
+	return "sha256=" + hex.EncodeToString(mac.Sum(nil))
+}
+
+// deliver posts a notification to the gateway as the upstream does, and
+// returns the status.
+func deliver(t *testing.T, gwURL, method, service string, body []byte, signature, delivery string) int {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, gwURL+webhook.MountPath+service, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if signature != "" {
+		req.Header.Set("X-Engage-Signature", signature)
+	}
+	if delivery != "" {
+		req.Header.Set("X-Engage-Delivery", delivery)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	if resp.StatusCode >= 300 {
+		var msg struct{ Message string }
+		assert.NoError(t, json.Unmarshal(raw, &msg), "an error answer is a JSON message: %s", raw)
+		assert.NotEmpty(t, msg.Message)
+	}
+	return resp.StatusCode
+}
+
+func TestLiveWebhookBadSignatureChangesNothing(t *testing.T) {
+	l := newLive(t, nil, true)
+	rooms := londonRooms(t, l.gwURL)
+	day := tomorrow()
+	id := seedBooking(t, l.simURL, rooms[0], day, "Board meeting")
+	warm := seedBooking(t, l.simURL, rooms[1], day, warmUpTitle+"0")
+	l.acks += 2
+	events := l.subscribeLive(t, warm)
+	l.awaitAcked(t)
+
+	window := windowVars(rooms[0])
+	cached := l.requireCached(t, windowQuery, window)
+	require.Equal(t, "Board meeting", titleOf(t, cached, id))
+
+	// A forged notification for the cached room-day.
+	body := meetingExternal(day, id, mustRoomNumber(t, rooms[0]))
+	require.Equal(t, http.StatusUnauthorized, deliver(t, l.gwURL, http.MethodPost, webhook.PathMeetingExternal, body, sign("not-the-secret", body), "forged-1"))
+	require.Equal(t, http.StatusUnauthorized, deliver(t, l.gwURL, http.MethodPost, webhook.PathMeetingExternal, body, "", "forged-2"))
+
+	// Nothing was invalidated ...
+	resetLiveStats(t, l.simURL)
+	assert.JSONEq(t, string(cached.Data), string(liveQuery(t, l.gwURL, windowQuery, window).Data))
+	assert.Zero(t, liveStats(t, l.simURL).TotalCalls, "the cached window was still cached")
+	// ... nor published.
+	if ev, ok := nextEvent(t, events, 2*time.Second); ok {
+		t.Errorf("a forged notification reached a subscriber: %+v", ev)
+	}
+
+	// The same body, signed with the secret: an event, and the day is read
+	// again.
+	resetLiveStats(t, l.simURL)
+	require.Equal(t, http.StatusOK, deliver(t, l.gwURL, http.MethodPost, webhook.PathMeetingExternal, body, sign(liveSecret, body), "genuine-1"))
+	ev, ok := nextEvent(t, events, 20*time.Second)
+	require.True(t, ok, "no event for the signed notification")
+	assert.Equal(t, id, mustBookingNumber(t, ev.BookingID))
+	assert.Equal(t, "UPDATED", ev.Action)
+	require.NotNil(t, ev.Booking)
+	assert.Equal(t, "Board meeting", ev.Booking.Title)
+	assert.JSONEq(t, string(cached.Data), string(liveQuery(t, l.gwURL, windowQuery, window).Data))
+	assert.Positive(t, routeCalls(liveStats(t, l.simURL), "/bookings"), "the room-day was invalidated and read again")
+}
+
+func TestLiveWebhookRejectsBadInput(t *testing.T) {
+	l := newLive(t, nil, true)
+	huge := append([]byte(`{"x":"`), bytes.Repeat([]byte("a"), int(webhook.DefaultMaxBody))...)
+	huge = append(huge, `"}`...)
+	signed := func(body string) (string, []byte) { return sign(liveSecret, []byte(body)), []byte(body) }
+	tests := []struct {
+		name, method, service string
+		body                  []byte
+		signature             string
+		want                  int
+	}{
+		{name: "unknown service", method: http.MethodPost, service: "meeting-internal", body: []byte(`{}`), signature: sign(liveSecret, []byte(`{}`)), want: http.StatusNotFound},
+		{name: "oversized body", method: http.MethodPost, service: webhook.PathMeetingExternal, body: huge, signature: sign(liveSecret, huge), want: http.StatusRequestEntityTooLarge},
+		{name: "GET", method: http.MethodGet, service: webhook.PathMeetingExternal, want: http.StatusMethodNotAllowed},
+	}
+	for _, c := range []struct{ name, body string }{
+		{"malformed JSON", `{"2030-01-02T00:00:00":{"ChangedItems":[`},
+		// An array of items is the shape of the other services, not this one.
+		{"wrong shape", `[{"BookingID":1,"ResourceItemID":2,"Action":1}]`},
+	} {
+		sig, body := signed(c.body)
+		tests = append(tests, struct {
+			name, method, service string
+			body                  []byte
+			signature             string
+			want                  int
+		}{c.name, http.MethodPost, webhook.PathMeetingExternal, body, sig, http.StatusBadRequest})
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, deliver(t, l.gwURL, tt.method, tt.service, tt.body, tt.signature, ""))
+		})
+	}
+}

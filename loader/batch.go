@@ -12,7 +12,8 @@ import (
 
 // byParentOrAll batches a route that lists children by parent id, where id 0
 // lists every child: one key asks for one parent, several keys (or key 0)
-// cost one call for everything, split by parent here.
+// cost one call for everything, split by parent here; a parent nothing is
+// listed under costs a call of its own, to tell empty from unknown.
 func byParentOrAll[K comparable, V any](list func(context.Context, K) ([]V, error), parent func(V) K) dataloader.BatchFunc[K, []V] {
 	return func(ctx context.Context, keys []K) []*dataloader.Result[[]V] {
 		var zero K
@@ -35,6 +36,15 @@ func byParentOrAll[K comparable, V any](list func(context.Context, K) ([]V, erro
 				if k == zero || parent(it) == k {
 					res = append(res, it)
 				}
+			}
+			if len(res) == 0 && k != zero {
+				// Nothing is listed under k: it has no children, or it does
+				// not exist. Only asking for k alone tells which, so k is
+				// answered as it would be unbatched (an unknown parent is
+				// NOT_FOUND, not an empty list).
+				v, err := list(ctx, k)
+				out[i] = &dataloader.Result[[]V]{Data: v, Error: err}
+				continue
 			}
 			out[i] = &dataloader.Result[[]V]{Data: res}
 		}
@@ -64,10 +74,18 @@ func fanOut[K comparable, V any](list func(context.Context, K) (V, error), limit
 }
 
 // usersByEmail batches user lookups: a few emails cost one call each, more
-// cost one call listing every user, whichever is fewer upstream calls.
-func usersByEmail(svc workplace.Hierarchy, listAll, limit int) dataloader.BatchFunc[string, workplace.User] {
+// cost one call listing every user, whichever is fewer upstream calls. The
+// list of every user comes from everyUser, which the operation shares with
+// User(id), so it is fetched at most once per operation. A batch of fewer
+// than listAll emails reads that list too when listAllAnyway reports that
+// the operation has listed every user already, or that the bookings it read
+// and the visitors it shows name listAll people or more: sibling fields
+// fall into batches as the scheduler runs them, and a first batch of one or
+// two of those people would otherwise cost a call each before a later one
+// listed everyone.
+func usersByEmail(svc workplace.Hierarchy, everyUser func(context.Context) ([]workplace.User, error), listAllAnyway func() bool, listAll, limit int) dataloader.BatchFunc[string, workplace.User] {
 	return func(ctx context.Context, emails []string) []*dataloader.Result[workplace.User] {
-		if len(emails) < listAll {
+		if len(emails) < listAll && !listAllAnyway() {
 			return fanOut(func(ctx context.Context, email string) (workplace.User, error) {
 				us, err := svc.Users(ctx, email)
 				if err != nil {
@@ -77,7 +95,7 @@ func usersByEmail(svc workplace.Hierarchy, listAll, limit int) dataloader.BatchF
 			}, limit)(ctx, emails)
 		}
 		out := make([]*dataloader.Result[workplace.User], len(emails))
-		us, err := svc.Users(ctx, "")
+		us, err := everyUser(ctx)
 		for i, email := range emails {
 			if err != nil {
 				out[i] = &dataloader.Result[workplace.User]{Error: err}

@@ -105,13 +105,26 @@ func AvailableDesks(ctx context.Context, locationID workplace.LocationID, date w
 
 // UserByEmail finds the user holding an email (case-insensitively).
 func UserByEmail(ctx context.Context, email string) (workplace.User, error) {
-	return For(ctx).users.Load(ctx, strings.ToLower(strings.TrimSpace(email)))()
+	return For(ctx).users.Load(ctx, normalEmail(email))()
+}
+
+// normalEmail is the form emails are compared in: the upstream matches them
+// case-insensitively.
+func normalEmail(email string) string { return strings.ToLower(strings.TrimSpace(email)) }
+
+// ExpectUsers tells the operation's loaders which people it shows (the hosts
+// of a page of visitors, say), whose users its fields may look up by email:
+// when they are UsersListAll or more, their lookups cost one call listing
+// every user, however scheduling splits them into batches. The people of
+// the bookings an operation reads are counted without it.
+func ExpectUsers(ctx context.Context, emails ...string) {
+	For(ctx).named.add(emails...)
 }
 
 // User finds a user by id. The upstream finds users by email only, so this
 // lists every user, once per operation.
 func User(ctx context.Context, id workplace.UserID) (workplace.User, error) {
-	us, err := For(ctx).allUsers.Load(ctx, all{})()
+	us, err := For(ctx).everyUser(ctx)
 	if err != nil {
 		return workplace.User{}, err
 	}

@@ -8,6 +8,8 @@ package loader
 
 import (
 	"context"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/engagegql/gateway/workplace"
@@ -25,7 +27,11 @@ type Options struct {
 	FanOut int
 	// UsersListAll is how many distinct emails one batch must hold before the
 	// loader lists every user in one call instead of one call per email.
-	// Zero means 3.
+	// Once the bookings an operation read and the visitors it shows name
+	// this many people, its lookups list every user too, whatever their
+	// batches: one lookup then costs the same one call (with a longer
+	// answer), and lookups that scheduling splits across batches no longer
+	// cost a call each. Zero means 3.
 	UsersListAll int
 }
 
@@ -55,6 +61,13 @@ type Loaders struct {
 	desks     *dataloader.Loader[workplace.LocationID, []workplace.Desk]
 	users     *dataloader.Loader[string, workplace.User]
 	allUsers  *dataloader.Loader[all, []workplace.User]
+	// usersListed is set once the operation asks for every user, so email
+	// lookups after that read the same list instead of calling again.
+	usersListed atomic.Bool
+	// named holds the emails of the people the operation's bookings name
+	// and the visitors it shows (ExpectUsers), so that looking them up does
+	// not depend on how their lookups happen to fall into batches.
+	named *emailSet
 
 	roomBookings   *dataloader.Loader[roomWindow, []workplace.Booking]
 	booking        *dataloader.Loader[workplace.BookingID, workplace.Booking]
@@ -71,7 +84,9 @@ type Loaders struct {
 // New returns a fresh set of loaders reading from svc.
 func New(svc workplace.Service, opts Options) *Loaders {
 	opts = opts.withDefaults()
-	return &Loaders{
+	named := &emailSet{}
+	l := &Loaders{
+		named: named,
 		countries: newLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.Country] {
 			v, err := svc.Countries(ctx)
 			return []*dataloader.Result[[]workplace.Country]{{Data: v, Error: err}}
@@ -84,15 +99,24 @@ func New(svc workplace.Service, opts Options) *Loaders {
 		}, opts),
 		rooms: newLoader(fanOut(svc.Rooms, opts.FanOut), opts),
 		desks: newLoader(fanOut(svc.Desks, opts.FanOut), opts),
-		users: newLoader(usersByEmail(svc, opts.UsersListAll, opts.FanOut), opts),
-		allUsers: newLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {
+		// Its only key is all{}, so there is nothing to wait for: a batch
+		// of one starts at once.
+		allUsers: dataloader.NewBatchedLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {
 			v, err := svc.Users(ctx, "")
 			return []*dataloader.Result[[]workplace.User]{{Data: v, Error: err}}
-		}, opts),
+		}, dataloader.WithBatchCapacity[all, []workplace.User](1)),
 		roomBookings: newLoader(fanOut(func(ctx context.Context, k roomWindow) ([]workplace.Booking, error) {
-			return svc.Bookings(ctx, k.room, k.from, k.to)
+			bs, err := svc.Bookings(ctx, k.room, k.from, k.to)
+			named.addBookings(bs...)
+			return bs, err
 		}, opts.FanOut), opts),
-		booking: newLoader(fanOut(svc.Booking, opts.FanOut), opts),
+		booking: newLoader(fanOut(func(ctx context.Context, id workplace.BookingID) (workplace.Booking, error) {
+			b, err := svc.Booking(ctx, id)
+			if err == nil {
+				named.addBookings(b)
+			}
+			return b, err
+		}, opts.FanOut), opts),
 		deskBookings: newLoader(fanOut(func(ctx context.Context, k deskWindow) ([]workplace.DeskBooking, error) {
 			return svc.DeskBookings(ctx, k.desk, k.from, k.to)
 		}, opts.FanOut), opts),
@@ -122,6 +146,15 @@ func New(svc workplace.Service, opts Options) *Loaders {
 		}, opts.FanOut), opts),
 		orders: newLoader(fanOut(svc.Orders, opts.FanOut), opts),
 	}
+	l.users = newLoader(usersByEmail(svc, l.everyUser, func() bool { return l.usersListed.Load() || named.len() >= opts.UsersListAll }, opts.UsersListAll, opts.FanOut), opts)
+	return l
+}
+
+// everyUser lists every user, once per operation: User(id) and the email
+// batches large enough to list everyone share the one call.
+func (l *Loaders) everyUser(ctx context.Context) ([]workplace.User, error) {
+	l.usersListed.Store(true)
+	return l.allUsers.Load(ctx, all{})()
 }
 
 // Keys of the loaders whose upstream route takes more than an id.
@@ -171,4 +204,38 @@ func For(ctx context.Context) *Loaders {
 		panic("loader: no loaders in context; the GraphQL server must inject them per operation")
 	}
 	return l
+}
+
+// emailSet is a set of emails, normalised as UserByEmail does, safe for
+// concurrent use. The zero value is empty and ready.
+type emailSet struct {
+	mu sync.Mutex
+	m  map[string]struct{}
+}
+
+func (s *emailSet) add(emails ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range emails {
+		if e = normalEmail(e); e == "" {
+			continue
+		}
+		if s.m == nil {
+			s.m = map[string]struct{}{}
+		}
+		s.m[e] = struct{}{}
+	}
+}
+
+// addBookings adds the people bookings name: host, requestor and creator.
+func (s *emailSet) addBookings(bs ...workplace.Booking) {
+	for _, b := range bs {
+		s.add(b.Host.Email, b.Requestor.Email, b.Creator.Email)
+	}
+}
+
+func (s *emailSet) len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
 }

@@ -85,6 +85,7 @@ type Loaders struct {
 func New(svc workplace.Service, opts Options) *Loaders {
 	opts = opts.withDefaults()
 	named := &emailSet{}
+	m := manyReadsOf(svc)
 	l := &Loaders{
 		named: named,
 		countries: newLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.Country] {
@@ -97,27 +98,19 @@ func New(svc workplace.Service, opts Options) *Loaders {
 			v, err := svc.Groups(ctx, 0)
 			return []*dataloader.Result[[]workplace.Group]{{Data: v, Error: err}}
 		}, opts),
-		rooms: newLoader(fanOut(svc.Rooms, opts.FanOut), opts),
-		desks: newLoader(fanOut(svc.Desks, opts.FanOut), opts),
+		rooms: newLoader(manyOrFanOut(m.rooms, svc.Rooms, opts.FanOut), opts),
+		desks: newLoader(manyOrFanOut(m.desks, svc.Desks, opts.FanOut), opts),
 		// Its only key is all{}, so there is nothing to wait for: a batch
 		// of one starts at once.
 		allUsers: dataloader.NewBatchedLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {
 			v, err := svc.Users(ctx, "")
 			return []*dataloader.Result[[]workplace.User]{{Data: v, Error: err}}
 		}, dataloader.WithBatchCapacity[all, []workplace.User](1)),
-		roomBookings: newLoader(fanOut(func(ctx context.Context, k roomWindow) ([]workplace.Booking, error) {
-			bs, err := svc.Bookings(ctx, k.room, k.from, k.to)
-			named.addBookings(bs...)
-			return bs, err
-		}, opts.FanOut), opts),
-		booking: newLoader(fanOut(func(ctx context.Context, id workplace.BookingID) (workplace.Booking, error) {
-			b, err := svc.Booking(ctx, id)
-			if err == nil {
-				named.addBookings(b)
-			}
-			return b, err
-		}, opts.FanOut), opts),
-		deskBookings: newLoader(fanOut(func(ctx context.Context, k deskWindow) ([]workplace.DeskBooking, error) {
+		roomBookings: newLoader(noting(manyOrFanOut(m.bookings, func(ctx context.Context, k roomWindow) ([]workplace.Booking, error) {
+			return svc.Bookings(ctx, k.room, k.from, k.to)
+		}, opts.FanOut), func(bs []workplace.Booking) { named.addBookings(bs...) }), opts),
+		booking: newLoader(noting(manyOrFanOut(m.booking, svc.Booking, opts.FanOut), func(b workplace.Booking) { named.addBookings(b) }), opts),
+		deskBookings: newLoader(manyOrFanOut(m.deskBookings, func(ctx context.Context, k deskWindow) ([]workplace.DeskBooking, error) {
 			return svc.DeskBookings(ctx, k.desk, k.from, k.to)
 		}, opts.FanOut), opts),
 		visitors: newLoader(fanOut(func(ctx context.Context, k visitDay) ([]workplace.Visitor, error) {

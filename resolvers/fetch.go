@@ -90,34 +90,43 @@ func parallel[T, R any](items []T, fn func(T) (R, error)) ([]R, error) {
 	return out, nil
 }
 
-// roomsByIDs resolves room global ids (each carries its location).
-func roomsByIDs(ctx context.Context, ids []string) ([]workplace.Room, error) {
-	gids := make([]globalID, len(ids))
-	for i, id := range ids {
-		g, err := parseIDOf(id, typeRoom)
+// resources resolves the rooms or desks a query names: those of ids
+// (global ids of typ, each carrying its location) or, without ids, all of
+// locationID's; one of the two is required.
+func resources[T any](ctx context.Context, locationID *string, ids []string, idsArg, typ string,
+	one func(context.Context, workplace.LocationID, int64) (T, error),
+	all func(context.Context, workplace.LocationID) ([]T, error),
+) ([]T, error) {
+	switch {
+	case len(ids) > 0:
+		gids := make([]globalID, len(ids))
+		for i, id := range ids {
+			g, err := parseIDOf(id, typ)
+			if err != nil {
+				return nil, err
+			}
+			gids[i] = g
+		}
+		return parallel(gids, func(g globalID) (T, error) {
+			return one(ctx, workplace.LocationID(g.Parts[0]), g.Parts[1])
+		})
+	case locationID != nil:
+		g, err := parseIDOf(*locationID, typeLocation)
 		if err != nil {
 			return nil, err
 		}
-		gids[i] = g
+		return all(ctx, workplace.LocationID(g.Parts[0]))
 	}
-	return parallel(gids, func(g globalID) (workplace.Room, error) {
-		return loader.Room(ctx, workplace.LocationID(g.Parts[0]), workplace.RoomID(g.Parts[1]))
-	})
+	what := strings.ToLower(typ)
+	return nil, workplace.Errorf(workplace.EINVALID, "give locationId or %s: Engage lists bookings %s by %s", idsArg, what, what)
 }
 
-// desksByIDs resolves desk global ids.
-func desksByIDs(ctx context.Context, ids []string) ([]workplace.Desk, error) {
-	gids := make([]globalID, len(ids))
-	for i, id := range ids {
-		g, err := parseIDOf(id, typeDesk)
-		if err != nil {
-			return nil, err
-		}
-		gids[i] = g
-	}
-	return parallel(gids, func(g globalID) (workplace.Desk, error) {
-		return loader.Desk(ctx, workplace.LocationID(g.Parts[0]), workplace.DeskID(g.Parts[1]))
-	})
+func roomOf(ctx context.Context, loc workplace.LocationID, id int64) (workplace.Room, error) {
+	return loader.Room(ctx, loc, workplace.RoomID(id))
+}
+
+func deskOf(ctx context.Context, loc workplace.LocationID, id int64) (workplace.Desk, error) {
+	return loader.Desk(ctx, loc, workplace.DeskID(id))
 }
 
 // queryBookings serves Query.bookings.
@@ -125,26 +134,9 @@ func queryBookings(ctx context.Context, locationID *string, roomIDs []string, fr
 	if !from.Before(to) {
 		return nil, workplace.Errorf(workplace.EINVALID, "to (%s) must be after from (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
 	}
-	var rooms []workplace.Room
-	switch {
-	case len(roomIDs) > 0:
-		rs, err := roomsByIDs(ctx, roomIDs)
-		if err != nil {
-			return nil, err
-		}
-		rooms = rs
-	case locationID != nil:
-		g, err := parseIDOf(*locationID, typeLocation)
-		if err != nil {
-			return nil, err
-		}
-		rs, err := loader.Rooms(ctx, workplace.LocationID(g.Parts[0]))
-		if err != nil {
-			return nil, err
-		}
-		rooms = rs
-	default:
-		return nil, workplace.Errorf(workplace.EINVALID, "give locationId or roomIds: Engage lists bookings room by room")
+	rooms, err := resources(ctx, locationID, roomIDs, "roomIds", typeRoom, roomOf, loader.Rooms)
+	if err != nil {
+		return nil, err
 	}
 	lists, err := parallel(rooms, func(room workplace.Room) ([]workplace.Booking, error) {
 		zone, err := zoneOf(ctx, room.LocationID)
@@ -178,26 +170,9 @@ func queryDeskBookings(ctx context.Context, locationID *string, deskIDs []string
 	if to.Before(from) {
 		return nil, workplace.Errorf(workplace.EINVALID, "to (%s) must not be before from (%s)", to, from)
 	}
-	var desks []workplace.Desk
-	switch {
-	case len(deskIDs) > 0:
-		ds, err := desksByIDs(ctx, deskIDs)
-		if err != nil {
-			return nil, err
-		}
-		desks = ds
-	case locationID != nil:
-		g, err := parseIDOf(*locationID, typeLocation)
-		if err != nil {
-			return nil, err
-		}
-		ds, err := loader.Desks(ctx, workplace.LocationID(g.Parts[0]))
-		if err != nil {
-			return nil, err
-		}
-		desks = ds
-	default:
-		return nil, workplace.Errorf(workplace.EINVALID, "give locationId or deskIds: Engage lists desk bookings desk by desk")
+	desks, err := resources(ctx, locationID, deskIDs, "deskIds", typeDesk, deskOf, loader.Desks)
+	if err != nil {
+		return nil, err
 	}
 	var user *workplace.User
 	if userEmail != nil {

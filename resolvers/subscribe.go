@@ -8,6 +8,7 @@ package resolvers
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/engagegql/gateway/loader"
@@ -113,38 +114,24 @@ func idSet(ids []string, typ string) (map[int64]bool, error) {
 // bookingMatch keeps booking changes of the listed rooms, or of a location's
 // rooms, or all.
 func bookingMatch(locationID *string, roomIDs []string) (match, error) {
-	rooms, err := idSet(roomIDs, typeRoom)
-	if err != nil {
-		return nil, err
-	}
-	loc, err := optionalID(locationID, typeLocation)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context, c workplace.Change) (bool, error) {
-		if rooms != nil && !rooms[int64(c.RoomID)] {
-			return false, nil
-		}
-		if loc == 0 {
-			return true, nil
-		}
-		rs, err := loader.Rooms(ctx, workplace.LocationID(loc))
-		if err != nil {
-			return false, err
-		}
-		for _, r := range rs {
-			if r.ID == c.RoomID {
-				return true, nil
-			}
-		}
-		return false, nil
-	}, nil
+	return memberMatch(locationID, roomIDs, typeRoom,
+		func(c workplace.Change) int64 { return int64(c.RoomID) },
+		loader.Rooms, func(r workplace.Room) int64 { return int64(r.ID) })
 }
 
 // deskBookingMatch keeps desk booking changes of the listed desks, or of a
 // location's desks, or all.
 func deskBookingMatch(locationID *string, deskIDs []string) (match, error) {
-	desks, err := idSet(deskIDs, typeDesk)
+	return memberMatch(locationID, deskIDs, typeDesk,
+		func(c workplace.Change) int64 { return int64(c.DeskID) },
+		loader.Desks, func(d workplace.Desk) int64 { return int64(d.ID) })
+}
+
+// memberMatch keeps changes whose resource (changed) is one of ids (global
+// ids of typ), and is listed at the location (through list) when one is
+// given; with neither, every change.
+func memberMatch[T any](locationID *string, ids []string, typ string, changed func(workplace.Change) int64, list func(context.Context, workplace.LocationID) ([]T, error), idOf func(T) int64) (match, error) {
+	set, err := idSet(ids, typ)
 	if err != nil {
 		return nil, err
 	}
@@ -153,22 +140,18 @@ func deskBookingMatch(locationID *string, deskIDs []string) (match, error) {
 		return nil, err
 	}
 	return func(ctx context.Context, c workplace.Change) (bool, error) {
-		if desks != nil && !desks[int64(c.DeskID)] {
+		id := changed(c)
+		if set != nil && !set[id] {
 			return false, nil
 		}
 		if loc == 0 {
 			return true, nil
 		}
-		ds, err := loader.Desks(ctx, workplace.LocationID(loc))
+		items, err := list(ctx, workplace.LocationID(loc))
 		if err != nil {
 			return false, err
 		}
-		for _, d := range ds {
-			if d.ID == c.DeskID {
-				return true, nil
-			}
-		}
-		return false, nil
+		return slices.ContainsFunc(items, func(it T) bool { return idOf(it) == id }), nil
 	}, nil
 }
 
@@ -206,22 +189,7 @@ func roomAnywhere(ctx context.Context, id workplace.RoomID) (*workplace.Room, er
 	if id == 0 {
 		return nil, nil
 	}
-	locs, err := loader.Locations(ctx, 0)
-	if err != nil {
-		return nil, err
-	}
-	lists, err := parallel(locs, func(l workplace.Location) ([]workplace.Room, error) { return loader.Rooms(ctx, l.ID) })
-	if err != nil {
-		return nil, err
-	}
-	for _, rs := range lists {
-		for _, r := range rs {
-			if r.ID == id {
-				return &r, nil
-			}
-		}
-	}
-	return nil, nil
+	return anywhere(ctx, loader.Rooms, func(r workplace.Room) bool { return r.ID == id })
 }
 
 // deskAnywhere finds a desk whose location is not known.
@@ -229,19 +197,23 @@ func deskAnywhere(ctx context.Context, id workplace.DeskID) (*workplace.Desk, er
 	if id == 0 {
 		return nil, nil
 	}
+	return anywhere(ctx, loader.Desks, func(d workplace.Desk) bool { return d.ID == id })
+}
+
+// anywhere looks for an item through every location's list; nil when no
+// location lists it.
+func anywhere[T any](ctx context.Context, list func(context.Context, workplace.LocationID) ([]T, error), is func(T) bool) (*T, error) {
 	locs, err := loader.Locations(ctx, 0)
 	if err != nil {
 		return nil, err
 	}
-	lists, err := parallel(locs, func(l workplace.Location) ([]workplace.Desk, error) { return loader.Desks(ctx, l.ID) })
+	lists, err := parallel(locs, func(l workplace.Location) ([]T, error) { return list(ctx, l.ID) })
 	if err != nil {
 		return nil, err
 	}
-	for _, ds := range lists {
-		for _, d := range ds {
-			if d.ID == id {
-				return &d, nil
-			}
+	for _, items := range lists {
+		if i := slices.IndexFunc(items, is); i >= 0 {
+			return &items[i], nil
 		}
 	}
 	return nil, nil

@@ -327,6 +327,25 @@ func (l *live) subscribeLive(t *testing.T, warmUp int64) <-chan json.RawMessage 
 	return nil
 }
 
+// settle drops the events of changes made before the test's own: their
+// deliveries were acknowledged (awaitAcked), but a delivery retried under
+// load can still be on its way to the subscriber. It returns once no event
+// has come for quiet.
+func settle(t *testing.T, events <-chan json.RawMessage, quiet time.Duration) {
+	t.Helper()
+	deadline := time.After(15 * time.Second)
+	for {
+		select {
+		case _, ok := <-events:
+			require.True(t, ok, "the event stream ended")
+		case <-time.After(quiet):
+			return
+		case <-deadline:
+			require.FailNow(t, "events kept coming for 15 s after every change was acknowledged")
+		}
+	}
+}
+
 // nextEvent returns the next event that is not a warm-up's, or false when
 // none arrives within wait.
 func nextEvent(t *testing.T, events <-chan json.RawMessage, wait time.Duration) (changeEvent, bool) {
@@ -515,6 +534,7 @@ func TestLiveWebhookDuplicateDeliveryIsOneEvent(t *testing.T) {
 	l.acks += 2
 	events := l.subscribeLive(t, warm)
 	l.awaitAcked(t)
+	settle(t, events, time.Second)
 
 	// The next delivery's first attempt is sent twice, with one delivery id.
 	l.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"duplicateDeliveries": 1}, nil)
@@ -591,6 +611,7 @@ func TestLiveWebhookBadSignatureChangesNothing(t *testing.T) {
 	l.acks += 2
 	events := l.subscribeLive(t, warm)
 	l.awaitAcked(t)
+	settle(t, events, time.Second)
 
 	window := windowVars(rooms[0])
 	cached := l.requireCached(t, windowQuery, window)

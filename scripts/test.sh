@@ -126,6 +126,42 @@ fi
 passed=$(grep -cE '^\s*--- PASS' "$work/test.log" || true)
 failed=$(grep -cE '^\s*--- FAIL' "$work/test.log" || true)
 skipped=$(grep -cE '^\s*--- SKIP' "$work/test.log" || true)
+
+# Fuzzing, briefly: every fuzz target of the packages that decode untrusted
+# bytes (webhook bodies, upstream answers), one go test per target (Go fuzzes
+# one target per run), FUZZTIME each (default 3s; ~75 s in all on 2 cores).
+# It runs after the generate check, so the failing inputs go test writes to
+# <pkg>/testdata/fuzz/<target>/ (only on failure) cannot spoil that check; a
+# passing run writes nothing in the tree (its corpus lives in GOCACHE). A
+# failure counts as one failed test, and the summary line stays last.
+fuzztime=${FUZZTIME:-3s}
+log "go test -fuzz (${fuzztime} per target)"
+fuzz_failed=0
+fuzz_start=$SECONDS
+for pkg in ./webhook ./engage; do
+	if ! targets=$(go test -list '^Fuzz' "$pkg" 2>"$work/fuzz.log"); then
+		echo "FAIL	$pkg: cannot list its fuzz targets"; cat "$work/fuzz.log"
+		fuzz_failed=$((fuzz_failed + 1)); continue
+	fi
+	for target in $(grep '^Fuzz' <<<"$targets"); do
+		if go test -run '^$' -fuzz "^${target}\$" -fuzztime "$fuzztime" "$pkg" >"$work/fuzz.log" 2>&1; then
+			echo "ok  	$pkg $target"
+		else
+			fuzz_failed=$((fuzz_failed + 1))
+			echo "FAIL	$pkg $target"
+			grep -v -E '^fuzz: elapsed' "$work/fuzz.log" | tail -40
+			# go test names the input relative to the package; it stays
+			# there, a regression seed once the bug is fixed.
+			sed -n -E "s#^\s*Failing input written to (testdata/fuzz/[^/]+/(\S+))#failing input: ${pkg#./}/\1 (rerun: go test -run '^${target}/\2\$' $pkg)#p" "$work/fuzz.log"
+		fi
+	done
+done
+echo "fuzzing took $((SECONDS - fuzz_start)) s, ${fuzz_failed} target(s) failed"
+if [ "$fuzz_failed" -ne 0 ]; then
+	failed=$((failed + fuzz_failed))
+	[ "$status" -ne 0 ] || status=1
+fi
+
 echo
 echo "${passed} passed, ${failed} failed, ${skipped} skipped"
 exit $status

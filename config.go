@@ -7,8 +7,10 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/engagegql/gateway/engage"
+	"github.com/engagegql/gateway/guard"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -33,6 +35,16 @@ type config struct {
 	// fanOut bounds the upstream calls one batch of a GraphQL operation
 	// makes at once (one bookings call per room, say).
 	fanOut int
+	// limits bound each GraphQL operation (GRAPHQL_* settings).
+	limits guard.Limits
+	// corsOrigins may call /graphql from another origin (CORS_ALLOWED_ORIGINS).
+	corsOrigins []string
+	// wsOrigins are the host patterns of other origins whose pages may open
+	// websockets (WEBSOCKET_ORIGINS).
+	wsOrigins []string
+	// shutdownTimeout bounds a graceful stop: in-flight requests finish and
+	// streams are closed within it; then what remains is closed hard.
+	shutdownTimeout time.Duration
 }
 
 // productKeyVars names the per-product subscription key variables.
@@ -73,6 +85,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("UPSTREAM_CONCURRENCY %q is not a whole number from 1 to 256", v)
 		}
 		c.fanOut = n
+	}
+	c.shutdownTimeout = defaultShutdownTimeout
+	if v := get("SHUTDOWN_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return c, fmt.Errorf("SHUTDOWN_TIMEOUT %q is not a positive Go duration (for example 15s or 1m)", v)
+		}
+		c.shutdownTimeout = d
+	}
+	if err := loadLimits(&c, get); err != nil {
+		return c, err
 	}
 	if _, _, err := net.SplitHostPort(c.listenAddr); err != nil {
 		return c, fmt.Errorf("LISTEN_ADDR %q is not host:port (for example :8080)", c.listenAddr)
@@ -159,4 +182,76 @@ func describeURLError(err error) string {
 		return ue.Err.Error()
 	}
 	return err.Error()
+}
+
+// loadLimits reads the abuse limits: GRAPHQL_MAX_DEPTH, GRAPHQL_MAX_ALIASES,
+// GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_COST, GRAPHQL_TIMEOUT,
+// GRAPHQL_INTROSPECTION, CORS_ALLOWED_ORIGINS and WEBSOCKET_ORIGINS. Unset
+// means the defaults of package guard, introspection on, and same-origin
+// browsers only.
+func loadLimits(c *config, get func(string) string) error {
+	c.limits = guard.Limits{}.WithDefaults()
+	ints := []struct {
+		name     string
+		min, max int64
+		set      func(int64)
+	}{
+		{"GRAPHQL_MAX_DEPTH", 1, 1000, func(n int64) { c.limits.MaxDepth = int(n) }},
+		{"GRAPHQL_MAX_ALIASES", 1, 100_000, func(n int64) { c.limits.MaxAliases = int(n) }},
+		{"GRAPHQL_MAX_COST", 1, 1_000_000, func(n int64) { c.limits.MaxCost = int(n) }},
+		{"GRAPHQL_MAX_BODY_BYTES", 1024, 1 << 30, func(n int64) { c.limits.MaxBodyBytes = n }},
+	}
+	for _, v := range ints {
+		raw := get(v.name)
+		if raw == "" {
+			continue
+		}
+		n, err := strconv.ParseInt(raw, 10, 64)
+		if err != nil || n < v.min || n > v.max {
+			return fmt.Errorf("%s %q is not a whole number from %d to %d", v.name, raw, v.min, v.max)
+		}
+		v.set(n)
+	}
+	if v := get("GRAPHQL_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("GRAPHQL_TIMEOUT %q is not a positive Go duration (for example 30s or 1m)", v)
+		}
+		c.limits.Timeout = d
+	}
+	if v := get("GRAPHQL_INTROSPECTION"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("GRAPHQL_INTROSPECTION %q is not true or false", v)
+		}
+		c.limits.DisableIntrospection = !on
+	}
+	for _, o := range splitList(get("CORS_ALLOWED_ORIGINS")) {
+		if o != "*" {
+			u, err := url.Parse(o)
+			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
+				return fmt.Errorf("CORS_ALLOWED_ORIGINS: %q is not an origin (scheme://host[:port], such as https://app.example.com) or *", o)
+			}
+			o = u.Scheme + "://" + strings.ToLower(u.Host)
+		}
+		c.corsOrigins = append(c.corsOrigins, o)
+	}
+	for _, p := range splitList(get("WEBSOCKET_ORIGINS")) {
+		if !guard.ValidOriginPattern(p) || strings.Contains(strings.TrimPrefix(strings.TrimPrefix(p, "https://"), "http://"), "/") {
+			return fmt.Errorf("WEBSOCKET_ORIGINS: %q is not a host pattern (such as app.example.com, *.example.com or localhost:5173)", p)
+		}
+		c.wsOrigins = append(c.wsOrigins, p)
+	}
+	return nil
+}
+
+// splitList splits a comma-separated setting, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"testing"
+	"time"
 
+	"github.com/engagegql/gateway/guard"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -49,6 +51,20 @@ func TestLoadConfig(t *testing.T) {
 		{"bad listen addr", map[string]string{"LISTEN_ADDR": "8080"}, "LISTEN_ADDR"},
 		{"bad upstream concurrency", map[string]string{"UPSTREAM_CONCURRENCY": "0"}, "UPSTREAM_CONCURRENCY"},
 		{"non-numeric upstream concurrency", map[string]string{"UPSTREAM_CONCURRENCY": "lots"}, "UPSTREAM_CONCURRENCY"},
+		{"malformed shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "15"}, "SHUTDOWN_TIMEOUT"},
+		{"negative shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "-1s"}, "SHUTDOWN_TIMEOUT"},
+		{"bad max depth", map[string]string{"GRAPHQL_MAX_DEPTH": "0"}, "GRAPHQL_MAX_DEPTH"},
+		{"non-numeric max aliases", map[string]string{"GRAPHQL_MAX_ALIASES": "many"}, "GRAPHQL_MAX_ALIASES"},
+		{"tiny max body", map[string]string{"GRAPHQL_MAX_BODY_BYTES": "10"}, "GRAPHQL_MAX_BODY_BYTES"},
+		{"bad max cost", map[string]string{"GRAPHQL_MAX_COST": "-5"}, "GRAPHQL_MAX_COST"},
+		{"bad graphql timeout", map[string]string{"GRAPHQL_TIMEOUT": "30"}, "GRAPHQL_TIMEOUT"},
+		{"bad introspection", map[string]string{"GRAPHQL_INTROSPECTION": "maybe"}, "GRAPHQL_INTROSPECTION"},
+		{"cors origin with a path", map[string]string{"CORS_ALLOWED_ORIGINS": "https://app.example.com/x"}, "CORS_ALLOWED_ORIGINS"},
+		{"cors origin without scheme", map[string]string{"CORS_ALLOWED_ORIGINS": "app.example.com"}, "CORS_ALLOWED_ORIGINS"},
+		{"bad websocket pattern", map[string]string{"WEBSOCKET_ORIGINS": "[app"}, "WEBSOCKET_ORIGINS"},
+		{"websocket pattern with a path", map[string]string{"WEBSOCKET_ORIGINS": "app.example.com/ws"}, "WEBSOCKET_ORIGINS"},
+		{"limits set", map[string]string{"GRAPHQL_MAX_DEPTH": "8", "GRAPHQL_TIMEOUT": "5s", "GRAPHQL_INTROSPECTION": "false",
+			"CORS_ALLOWED_ORIGINS": "https://app.example.com, http://localhost:5173", "WEBSOCKET_ORIGINS": "*.example.com"}, ""},
 		{"bad redis url", map[string]string{"REDIS_URL": "http://user:pw@host:6379"}, "REDIS_URL"},
 		{"webhook url without secret", map[string]string{"WEBHOOK_PUBLIC_URL": "https://gw.example.test"}, "WEBHOOK_SECRET is required"},
 		{"malformed webhook url", map[string]string{"WEBHOOK_PUBLIC_URL": "gw.example.test", "WEBHOOK_SECRET": "x"}, "WEBHOOK_PUBLIC_URL"},
@@ -73,6 +89,22 @@ func TestLoadConfig(t *testing.T) {
 	assert.False(t, c.embedded)
 	assert.Equal(t, "one-key", c.defaultKey)
 	assert.Equal(t, 8, c.fanOut)
+	assert.Equal(t, 15*time.Second, c.shutdownTimeout)
+
+	assert.Equal(t, guard.Limits{}.WithDefaults(), c.limits)
+	assert.Nil(t, c.corsOrigins)
+	assert.Nil(t, c.wsOrigins)
+
+	c, err = loadConfig(func(k string) string {
+		return map[string]string{"GRAPHQL_MAX_COST": "100", "GRAPHQL_MAX_BODY_BYTES": "65536", "GRAPHQL_INTROSPECTION": "false",
+			"CORS_ALLOWED_ORIGINS": "https://App.example.com/, *", "WEBSOCKET_ORIGINS": "app.example.com,localhost:*"}[k]
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 100, c.limits.MaxCost)
+	assert.Equal(t, int64(65536), c.limits.MaxBodyBytes)
+	assert.True(t, c.limits.DisableIntrospection)
+	assert.Equal(t, []string{"https://app.example.com", "*"}, c.corsOrigins)
+	assert.Equal(t, []string{"app.example.com", "localhost:*"}, c.wsOrigins)
 
 	c, err = loadConfig(func(k string) string { return map[string]string{"UPSTREAM_CONCURRENCY": "16"}[k] })
 	require.NoError(t, err)

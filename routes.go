@@ -14,6 +14,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/graphiql"
+	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/resolvers"
 	"github.com/engagegql/gateway/webhook"
@@ -44,19 +45,30 @@ type serverDeps struct {
 	// keepAlive is how often a subscription's connection is pinged while no
 	// event flows; zero means defaultKeepAlive.
 	keepAlive time.Duration
+	// websockets accepts the websocket connections; nil means gqlgen's
+	// default. run passes the drainer's, which closes them at shutdown.
+	websockets transport.WebsocketImplementation
+	// limits bound each operation and request body; the zero value is the
+	// defaults of package guard.
+	limits guard.Limits
+	// corsOrigins may call /graphql from a browser on another origin (exact
+	// origins, or "*"); nil allows none (same-origin only).
+	corsOrigins []string
+	// wsOrigins are host patterns of the other origins whose pages may open
+	// a websocket (as coder/websocket's AcceptOptions.OriginPatterns); nil
+	// allows the same origin only. Clients that send no Origin (not
+	// browsers) are accepted.
+	wsOrigins []string
 }
 
 // defaultKeepAlive pings idle subscription connections well inside the idle
 // timeouts of common proxies and load balancers (60 s and up).
 const defaultKeepAlive = 10 * time.Second
 
-// maxBodyBytes bounds a GraphQL request body; real operations are a few KiB.
-const maxBodyBytes = 1 << 20
-
 // newServer returns the whole HTTP surface of the gateway.
 func newServer(d serverDeps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", limitBody(maxBodyBytes, newGraphQL(d)))
+	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(newGraphQL(d))))
 	mux.Handle("GET /{$}", graphiql.Page(graphiql.Config{Title: "Engage GraphQL Gateway", Endpoint: "/graphql", DefaultQuery: graphiql.ExampleQuery}))
 	mux.Handle("GET "+graphiql.AssetsPath, graphiql.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -76,8 +88,9 @@ func newGraphQL(d serverDeps) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
 		Resolvers: &resolvers.Resolver{Service: d.service, Feed: d.feed, Loaders: d.loaders, Logger: d.log},
 	}))
-	// The websocket accepts same-origin browsers (GraphiQL) and non-browser
-	// clients; cross-origin pages are refused until an allow-list exists.
+	// The websocket accepts same-origin browsers (GraphiQL), non-browser
+	// clients, and pages of the origins wsOrigins allows; other cross-origin
+	// pages are refused with 403.
 	keepAlive := d.keepAlive
 	if keepAlive <= 0 {
 		keepAlive = defaultKeepAlive
@@ -86,13 +99,18 @@ func newGraphQL(d serverDeps) http.Handler {
 	// graphql-transport-ws connections are pinged by PingPongInterval, and a
 	// client that does not answer "pong" within two intervals is dropped
 	// (which frees its subscriptions). SSE gets ": ping" comments.
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: keepAlive, PingPongInterval: keepAlive})
+	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: keepAlive, PingPongInterval: keepAlive, Implementation: guard.WebsocketOrigins(d.wsOrigins, d.websockets)})
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
-	srv.Use(extension.Introspection{})
+	if !d.limits.DisableIntrospection {
+		srv.Use(extension.Introspection{})
+	}
+	// The limits are checked once an operation is validated, before any
+	// resolver (so any upstream call) runs.
+	srv.Use(guard.New(d.limits))
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.log))
 	srv.SetRecoverFunc(resolvers.Recover(d.log))
 	// Loaders are per response, not per HTTP request: a subscription's
@@ -101,15 +119,6 @@ func newGraphQL(d serverDeps) http.Handler {
 		return next(loader.With(ctx, loader.New(d.service, d.loaders)))
 	})
 	return srv
-}
-
-// limitBody caps request bodies so a client cannot make the gateway buffer
-// an unbounded upload.
-func limitBody(n int64, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.Body = http.MaxBytesReader(w, r.Body, n)
-		next.ServeHTTP(w, r)
-	})
 }
 
 // readyz reports whether the gateway can serve: it holds (or can get) an

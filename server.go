@@ -7,7 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,9 +34,9 @@ func main() {
 	}
 }
 
-// shutdownTimeout bounds how long in-flight requests may take to finish
-// once the gateway is told to stop.
-const shutdownTimeout = 15 * time.Second
+// defaultShutdownTimeout bounds a graceful stop unless SHUTDOWN_TIMEOUT
+// says otherwise: in-flight requests finish and streams close within it.
+const defaultShutdownTimeout = 15 * time.Second
 
 // run starts the gateway and serves until ctx is cancelled or the process
 // receives SIGINT or SIGTERM. Tests call it directly with LISTEN_ADDR on
@@ -92,6 +91,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.embedded && cfg.webhookPublicURL == "" {
 		cfg.useLocalWebhooks(ln.Addr())
 	}
+	drain := newDrainer(log, ln)
 
 	var hooks http.Handler
 	if cfg.webhookSecret != "" {
@@ -108,16 +108,20 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	handler := newServer(serverDeps{
-		log:     log,
-		service: svc,
-		token:   client,
-		redis:   eng.redis,
-		loaders: loader.Options{FanOut: cfg.fanOut},
-		feed:    brokerFeed{eng.broker},
-		hooks:   hooks,
+		log:         log,
+		service:     svc,
+		token:       client,
+		redis:       eng.redis,
+		loaders:     loader.Options{FanOut: cfg.fanOut},
+		feed:        brokerFeed{eng.broker},
+		hooks:       hooks,
+		websockets:  drain.websockets,
+		limits:      cfg.limits,
+		corsOrigins: cfg.corsOrigins,
+		wsOrigins:   cfg.wsOrigins,
 	})
 	srv := &http.Server{
-		Handler:           handler,
+		Handler:           drain.streams(handler),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -128,20 +132,18 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(drain.ln) }()
 
 	select {
 	case err := <-serveErr:
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
-	defer cancel()
-	if err := srv.Shutdown(shutCtx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return err
-	}
-	return nil
+	// A second SIGINT or SIGTERM during the graceful stop ends the process
+	// at once, as without a handler. The deferred closes of the broker,
+	// Redis and the embedded simulator run after the server has stopped.
+	stop()
+	return drain.shutdown(srv, cfg.shutdownTimeout)
 }
 
 // simulator is an engagesim served on a loopback port for the embedded mode.

@@ -1,0 +1,431 @@
+package guard
+
+// The cost model: how many upstream calls an operation is predicted to make
+// once the loaders have batched it, computed from its selections before any
+// resolver runs. The whole model is in this file.
+//
+// The upstream lists most things by a parent (rooms by location, bookings by
+// room and window of at most 14 days, visitors by location and day) and
+// fetches some collections whole (countries, regions, locations, groups,
+// users). The loaders collapse duplicate keys within an operation. So:
+//
+//   - A collection fetched whole costs 1 call the first time the operation
+//     needs it, and nothing after: countries, regions, locations, groups and
+//     users (a user lookup by email is one call, or one call listing everyone).
+//   - A list listed per location (rooms, desks, cost codes, vendors, free
+//     slots) costs one call per distinct location its parents span.
+//   - A list listed per parent (a room's or desk's bookings, a booking's
+//     service orders) costs one call per parent, times the number of 14-day
+//     windows its from..to spans.
+//   - A booking's visitors cost one call per distinct location and day the
+//     parent bookings span (at most one per booking).
+//   - Fields under a list are counted once per estimated element, so nested
+//     fan-outs multiply.
+//   - The same field with the same arguments at the same place (aliases of
+//     it, or a fragment spread twice) is counted once: the loaders collapse
+//     its keys.
+//
+// List sizes are not known before the call, so they are estimated (see
+// Estimates): a `first:` argument or an id list gives the size when there is
+// one; otherwise a typical size for the tenant. Every other field (scalars,
+// objects read from their parent's data, introspection) costs nothing.
+// Root mutation fields cost Estimates.MutationCalls each (the write, the read
+// back and the acting user's lookup); a subscription's cost is what one
+// event's payload costs.
+//
+// The model errs on the side of predicting more calls than the loaders make
+// (a room looked up by id is counted as its location's room list, even when
+// two rooms share a location); the representative operations of the
+// call-count tests are predicted at or a little above their measured counts.
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// Estimates are the cost model's assumed list sizes, for lists whose size is
+// not known before they are fetched. The zero value of a field means its
+// default, given in brackets; the defaults are those of a large office
+// tenant, a little above the demo tenant's.
+type Estimates struct {
+	Countries          int // every country [5]
+	RegionsPerCountry  int // a country's regions [3]
+	LocationsPerRegion int // a region's locations [4]
+	Locations          int // every location [10]
+	RoomsPerLocation   int // a location's rooms [25]
+	RoomsPerFloor      int // a floor's rooms [6]
+	DesksPerLocation   int // a location's desks [100]
+	DesksPerFloor      int // a floor's desks [20]
+	FloorsPerLocation  int // a location's floors [10]
+	BookingsPerRoomDay int // a room's bookings on one day [4]
+	VisitorsPerBooking int // a booking's visitors [2]
+	OrdersPerBooking   int // a booking's service orders [2]
+	CostCodes          int // a location's cost codes [10]
+	Vendors            int // a location's vendors [5]
+	ListSize           int // any other list (groups, a vendor's services) [10]
+	MutationCalls      int // the calls of one root mutation field [4]
+	NodeCalls          int // the calls of one node(id) lookup [2]
+}
+
+func (e Estimates) withDefaults() Estimates {
+	def := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&e.Countries, 5)
+	def(&e.RegionsPerCountry, 3)
+	def(&e.LocationsPerRegion, 4)
+	def(&e.Locations, 10)
+	def(&e.RoomsPerLocation, 25)
+	def(&e.RoomsPerFloor, 6)
+	def(&e.DesksPerLocation, 100)
+	def(&e.DesksPerFloor, 20)
+	def(&e.FloorsPerLocation, 10)
+	def(&e.BookingsPerRoomDay, 4)
+	def(&e.VisitorsPerBooking, 2)
+	def(&e.OrdersPerBooking, 2)
+	def(&e.CostCodes, 10)
+	def(&e.Vendors, 5)
+	def(&e.ListSize, 10)
+	def(&e.MutationCalls, 4)
+	def(&e.NodeCalls, 2)
+	return e
+}
+
+// upstreamWindowDays is the widest window the upstream lists bookings for;
+// wider windows are split.
+const upstreamWindowDays = 14
+
+// maxFields bounds the fields the model visits, so that a document spreading
+// fragments exponentially is rejected as too costly instead of walked.
+const maxFields = 100_000
+
+// Cost predicts the upstream calls of op with its coerced variables vars,
+// under the list sizes of est (zero fields: their defaults). It returns
+// math.MaxInt32 for an operation too large to predict.
+func Cost(op *ast.OperationDefinition, vars map[string]any, est Estimates) int {
+	c := coster{est: est.withDefaults(), vars: vars, once: map[string]bool{}, charged: map[string]float64{}, active: map[string]bool{}}
+	c.selectionSet(op.SelectionSet, scope{mult: 1, locs: 1, days: 1}, "")
+	if c.fields > maxFields || c.total > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int(math.Ceil(c.total))
+}
+
+// scope describes the parent objects a selection set is resolved on.
+type scope struct {
+	mult float64 // how many parent objects there are
+	locs float64 // how many distinct locations they belong to (≤ mult)
+	days float64 // how many days the parent bookings span
+}
+
+// times is the scope of n children per parent.
+func (s scope) times(n float64) scope {
+	s.mult *= n
+	return s
+}
+
+// at is the scope of children spanning locs locations over days days.
+func (s scope) at(locs, days float64) scope {
+	s.locs, s.days = min(locs, s.mult), days
+	return s
+}
+
+type coster struct {
+	est  Estimates
+	vars map[string]any
+	once map[string]bool
+	// charged is what each field (by its path of names and arguments,
+	// aliases aside) has been charged, so repeating it adds nothing.
+	charged map[string]float64
+	active  map[string]bool
+	total   float64
+	fields  int
+}
+
+func (c *coster) selectionSet(ss ast.SelectionSet, s scope, path string) {
+	for _, sel := range ss {
+		if c.fields > maxFields {
+			return
+		}
+		switch f := sel.(type) {
+		case *ast.Field:
+			c.fields++
+			if strings.HasPrefix(f.Name, "__") || f.ObjectDefinition == nil {
+				continue
+			}
+			args := f.ArgumentMap(c.vars)
+			key := path + "/" + f.ObjectDefinition.Name + "." + f.Name + fmt.Sprint(args)
+			calls, child := c.field(f.ObjectDefinition.Name, f.Name, args, s)
+			if calls > c.charged[key] {
+				c.total += calls - c.charged[key]
+				c.charged[key] = calls
+			}
+			c.selectionSet(f.SelectionSet, child, key)
+		case *ast.InlineFragment:
+			c.selectionSet(f.SelectionSet, s, path)
+		case *ast.FragmentSpread:
+			if f.Definition == nil || c.active[f.Name] {
+				continue
+			}
+			c.active[f.Name] = true
+			c.selectionSet(f.Definition.SelectionSet, s, path)
+			delete(c.active, f.Name)
+		}
+	}
+}
+
+// whole is a collection fetched whole: one call the first time.
+func (c *coster) whole(key string) float64 {
+	if c.once[key] {
+		return 0
+	}
+	c.once[key] = true
+	return 1
+}
+
+// field returns the calls of field name of parent type typ, resolved on the
+// parents of s, and the scope of what it returns.
+func (c *coster) field(typ, name string, args map[string]any, s scope) (float64, scope) {
+	e := c.est
+	perLoc := s.locs
+	switch typ + "." + name {
+	// Roots.
+	case "Query.node":
+		return float64(e.NodeCalls), s
+	case "Query.nodes":
+		n := float64(listLen(args["ids"]))
+		return n * float64(e.NodeCalls), s.times(n).at(n, 1)
+	case "Query.countries":
+		return c.whole("countries"), s.times(float64(e.Countries)).at(float64(e.Locations), 1)
+	case "Query.regions":
+		n := float64(e.Countries * e.RegionsPerCountry)
+		if args["countryId"] != nil {
+			n = float64(e.RegionsPerCountry)
+		}
+		return c.whole("regions"), s.times(n).at(float64(e.Locations), 1)
+	case "Query.locations":
+		if args["regionId"] != nil {
+			return c.whole("locations:region"), s.times(float64(e.LocationsPerRegion)).at(float64(e.LocationsPerRegion), 1)
+		}
+		return c.whole("locations"), s.times(float64(e.Locations)).at(float64(e.Locations), 1)
+	case "Query.location":
+		return c.whole("locations"), s.at(1, 1)
+	case "Query.rooms":
+		calls := 1.0
+		if args["freeFrom"] != nil || args["freeTo"] != nil {
+			calls++
+		}
+		n := e.RoomsPerLocation
+		if args["floor"] != nil {
+			n = e.RoomsPerFloor
+		}
+		return calls, s.times(float64(n)).at(1, 1)
+	case "Query.room", "Query.desk":
+		return 1, s.at(1, 1)
+	case "Query.desks":
+		calls := 1.0
+		if args["freeOn"] != nil {
+			calls++
+		}
+		n := e.DesksPerLocation
+		if args["floor"] != nil {
+			n = e.DesksPerFloor
+		}
+		return calls, s.times(float64(n)).at(1, 1)
+	case "Query.bookings":
+		rooms, lookups := float64(e.RoomsPerLocation), 1.0
+		if ids := listLen(args["roomIds"]); ids > 0 {
+			rooms, lookups = float64(ids), float64(ids)
+		}
+		days := instantDays(args["from"], args["to"])
+		calls := lookups + c.whole("locations") + rooms*windows(days)
+		return calls, s.times(rooms*days*float64(e.BookingsPerRoomDay)).at(lookups, days)
+	case "Query.booking":
+		return 1, s.at(1, 1)
+	case "Query.deskBookings":
+		desks, lookups := float64(e.DesksPerLocation), 1.0
+		if ids := listLen(args["deskIds"]); ids > 0 {
+			desks, lookups = float64(ids), float64(ids)
+		}
+		days := dateDays(args["from"], args["to"])
+		calls := lookups + desks*windows(days)
+		if args["userEmail"] != nil {
+			calls += c.whole("users")
+		}
+		return calls, s.times(desks*days).at(lookups, days)
+	case "Query.deskBooking":
+		return 2, s.at(1, 1)
+	case "Query.visitors":
+		n := float64(intArg(args["first"], 50))
+		locs := 1.0
+		if args["locationId"] == nil {
+			locs = float64(e.Locations)
+		}
+		// The connection stands for its page: nodes and edges cost
+		// nothing more and do not multiply again.
+		return 1, s.times(n).at(locs, 1)
+	case "Query.visitor":
+		return 1, s.at(1, 1)
+	case "Query.user", "Booking.host", "Booking.requestor", "Booking.creator",
+		"DeskBooking.user", "Visitor.host":
+		return c.whole("users"), s
+	case "Query.costCodes":
+		return 1, s.times(float64(e.CostCodes)).at(1, 1)
+	case "Query.vendorServices":
+		return 1, s.times(float64(e.Vendors)).at(1, 1)
+
+	// The hierarchy.
+	case "Country.regions":
+		return c.whole("regions"), s.times(float64(e.RegionsPerCountry))
+	case "Region.locations":
+		n := min(s.mult*float64(e.LocationsPerRegion), float64(e.Locations))
+		return c.whole("locations:region"), scope{mult: n, locs: n, days: s.days}
+	case "Region.country", "Location.country":
+		return c.whole("countries") + c.whole("regions"), s
+	case "Location.region":
+		return c.whole("regions"), s
+	case "Room.location", "Desk.location", "Booking.location", "Floor.location",
+		"CostCode.location", "Visitor.location", "ResourceEvent.location", "VisitorEvent.location":
+		return c.whole("locations"), s
+	case "Location.groups":
+		return c.whole("groups"), s.times(float64(e.ListSize))
+	case "Room.group", "Desk.group":
+		return c.whole("groups"), s
+	case "Location.floors":
+		return 2 * perLoc, s.times(float64(e.FloorsPerLocation))
+	case "Room.floor", "Desk.floor":
+		return 2 * perLoc, s
+	case "Location.rooms":
+		return perLoc, s.times(float64(e.RoomsPerLocation))
+	case "Location.desks":
+		return perLoc, s.times(float64(e.DesksPerLocation))
+	case "Floor.rooms":
+		return perLoc, s.times(float64(e.RoomsPerFloor))
+	case "Floor.desks":
+		return perLoc, s.times(float64(e.DesksPerFloor))
+	case "Location.costCodes":
+		return perLoc, s.times(float64(e.CostCodes))
+	case "Location.vendorServices":
+		return perLoc, s.times(float64(e.Vendors))
+	case "Vendor.services":
+		return 0, s.times(float64(e.ListSize))
+
+	// Bookings and what hangs off them.
+	case "Room.bookings":
+		days := instantDays(args["from"], args["to"])
+		// The room's location gives the days of the window (its zone).
+		calls := s.mult*windows(days) + c.whole("locations")
+		return calls, s.times(days*float64(e.BookingsPerRoomDay)).at(s.locs, days)
+	case "Room.freeSlots":
+		return perLoc + c.whole("locations"), s.times(float64(e.ListSize))
+	case "Desk.bookings":
+		days := dateDays(args["from"], args["to"])
+		calls := s.mult * windows(days)
+		if args["from"] == nil || args["to"] == nil {
+			calls += c.whole("locations") // the location's "today"
+		}
+		return calls, s.times(days).at(s.locs, days)
+	case "Booking.room", "Visitor.room", "BookingEvent.room", "ResourceEvent.room":
+		return perLoc, s
+	case "DeskBooking.desk", "DeskBookingEvent.desk", "ResourceEvent.desk":
+		return perLoc, s
+	case "Booking.costCode":
+		return perLoc, s
+	case "Booking.visitors":
+		return min(s.mult, s.locs*s.days), s.times(float64(e.VisitorsPerBooking))
+	case "Booking.serviceOrders":
+		return s.mult, s.times(float64(e.OrdersPerBooking))
+	case "ServiceOrder.service":
+		return perLoc, s
+	case "ServiceOrder.booking", "Visitor.booking", "BookingEvent.booking", "VisitorEvent.visitor":
+		return s.mult, s.at(s.locs, 1)
+	case "DeskBookingEvent.deskBooking":
+		return 2 * s.mult, s
+	}
+	switch typ {
+	case "Mutation":
+		calls := float64(e.MutationCalls)
+		if name == "bookDesk" {
+			if in, ok := args["input"].(map[string]any); ok {
+				calls += 2 * float64(listLen(in["dates"]))
+			}
+		}
+		return calls, s.at(1, 1)
+	case "Subscription":
+		return 0, s.at(1, 1)
+	}
+	return 0, s
+}
+
+// windows is how many upstream calls of at most 14 days cover days days.
+func windows(days float64) float64 {
+	return math.Ceil(days / upstreamWindowDays)
+}
+
+// instantDays is how many local days the window [from, to) of two DateTime
+// arguments touches; a missing end means one day (the defaults are a day).
+// The location's zone is not known here, so a window not starting at
+// midnight (in the offset it was given with) counts one day more.
+func instantDays(from, to any) float64 {
+	f, okF := parseTime(from, time.RFC3339)
+	t, okT := parseTime(to, time.RFC3339)
+	if !okF || !okT || !t.After(f) {
+		return 1
+	}
+	days := math.Ceil(t.Sub(f).Hours() / 24)
+	if h, m, sec := f.Clock(); h != 0 || m != 0 || sec != 0 {
+		days++
+	}
+	return days
+}
+
+// dateDays is how many days from..to (Date arguments, both inclusive) spans;
+// a missing end means one day.
+func dateDays(from, to any) float64 {
+	f, okF := parseTime(from, time.DateOnly)
+	t, okT := parseTime(to, time.DateOnly)
+	if !okF || !okT || t.Before(f) {
+		return 1
+	}
+	return math.Round(t.Sub(f).Hours()/24) + 1
+}
+
+func parseTime(v any, layout string) (time.Time, bool) {
+	switch v := v.(type) {
+	case time.Time:
+		return v, true
+	case string:
+		t, err := time.Parse(layout, v)
+		return t, err == nil
+	}
+	return time.Time{}, false
+}
+
+func listLen(v any) int {
+	if l, ok := v.([]any); ok {
+		return len(l)
+	}
+	return 0
+}
+
+func intArg(v any, def int) int {
+	switch v := v.(type) {
+	case int:
+		return v
+	case int64:
+		return int(v)
+	case float64:
+		return int(v)
+	case interface{ Int64() (int64, error) }: // json.Number
+		if n, err := v.Int64(); err == nil {
+			return int(n)
+		}
+	}
+	return def
+}

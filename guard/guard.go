@@ -1,0 +1,186 @@
+// Package guard holds the gateway's abuse limits: how deep, how aliased and
+// how costly (in predicted upstream calls) one operation may be, whether it
+// may introspect the schema, how long a query or mutation may run, how large
+// a request body may be, and which browser origins may call the API.
+//
+// Every limit on an operation is checked on the parsed and validated
+// document, before any resolver runs, so a rejected operation costs no
+// upstream call. A rejection is a GraphQL error whose extensions.code names
+// the limit (QUERY_TOO_DEEP, TOO_MANY_ALIASES, QUERY_TOO_COSTLY,
+// INTROSPECTION_DISABLED, OPERATION_TIMEOUT, REQUEST_TOO_LARGE) and whose
+// message gives the measured value and the limit.
+//
+// Per-client rate limits are not here: sharing them across replicas needs a
+// client identity, which arrives with authentication.
+package guard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/workplace"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// Codes of the rejections, in extensions.code. They pass the gateway's error
+// presenter unchanged: gqlgen errors that wrap no Go error keep their
+// extensions.
+const (
+	CodeTooDeep               = "QUERY_TOO_DEEP"
+	CodeTooManyAliases        = "TOO_MANY_ALIASES"
+	CodeTooCostly             = "QUERY_TOO_COSTLY"
+	CodeIntrospectionDisabled = "INTROSPECTION_DISABLED"
+	CodeTimeout               = "OPERATION_TIMEOUT"
+	CodeTooLarge              = "REQUEST_TOO_LARGE"
+)
+
+// Defaults of Limits. The alias limit is generous because an alias that
+// repeats a field costs no upstream call (the loaders collapse it) and the
+// cost limit bounds the ones that do; it bounds the work of shaping one
+// response. The others are chosen so that the front ends' real operations (a
+// location's rooms with their bookings, hosts and visitors: depth 5, cost
+// about 30) pass with room to spare, while one operation cannot spend more
+// than about half of the upstream's 500 calls a minute.
+const (
+	DefaultMaxDepth     = 12
+	DefaultMaxAliases   = 500
+	DefaultMaxCost      = 300
+	DefaultMaxBodyBytes = 1 << 20
+	DefaultTimeout      = 30 * time.Second
+)
+
+// Limits bound one GraphQL operation. The zero value of each field means its
+// default, so a zero Limits is the gateway's default policy.
+type Limits struct {
+	// MaxDepth bounds how deeply fields nest (a top-level field is depth 1;
+	// introspection fields are not counted). Zero means DefaultMaxDepth.
+	MaxDepth int
+	// MaxAliases bounds how many fields carry an alias, counted once per
+	// place a fragment is spread. Zero means DefaultMaxAliases.
+	MaxAliases int
+	// MaxCost bounds the upstream calls an operation is predicted to make
+	// (see Cost). Zero means DefaultMaxCost.
+	MaxCost int
+	// MaxBodyBytes bounds a request body (see LimitBody). Zero means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// Timeout bounds how long a query or mutation runs; subscriptions live
+	// as long as their client wants. Zero means DefaultTimeout.
+	Timeout time.Duration
+	// DisableIntrospection rejects __schema and __type (GraphiQL's docs then
+	// have nothing to show); false allows them.
+	DisableIntrospection bool
+	// Estimates are the cost model's assumptions; zero fields mean their
+	// defaults (see Estimates).
+	Estimates Estimates
+}
+
+// WithDefaults returns l with every zero field set to its default.
+func (l Limits) WithDefaults() Limits {
+	if l.MaxDepth <= 0 {
+		l.MaxDepth = DefaultMaxDepth
+	}
+	if l.MaxAliases <= 0 {
+		l.MaxAliases = DefaultMaxAliases
+	}
+	if l.MaxCost <= 0 {
+		l.MaxCost = DefaultMaxCost
+	}
+	if l.MaxBodyBytes <= 0 {
+		l.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = DefaultTimeout
+	}
+	l.Estimates = l.Estimates.withDefaults()
+	return l
+}
+
+// Extension is the gqlgen handler extension that enforces Limits: it checks
+// each operation once it is validated (before any resolver runs) and bounds
+// the time of each query and mutation.
+type Extension struct {
+	limits Limits
+}
+
+// New returns the extension enforcing l (zero fields: their defaults). Add
+// it with handler.Server.Use.
+func New(l Limits) Extension {
+	return Extension{limits: l.WithDefaults()}
+}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.OperationContextMutator
+	graphql.ResponseInterceptor
+} = Extension{}
+
+// ExtensionName implements graphql.HandlerExtension.
+func (Extension) ExtensionName() string { return "Guard" }
+
+// Validate implements graphql.HandlerExtension.
+func (Extension) Validate(graphql.ExecutableSchema) error { return nil }
+
+// MutateOperationContext implements graphql.OperationContextMutator: it
+// measures the operation and rejects it when a limit is exceeded. Nothing
+// has been resolved yet, so a rejected operation costs no upstream call.
+func (e Extension) MutateOperationContext(_ context.Context, opCtx *graphql.OperationContext) *gqlerror.Error {
+	if opCtx.Operation == nil {
+		return nil
+	}
+	m := Measure(opCtx.Operation, opCtx.Variables)
+	l := e.limits
+	switch {
+	case l.DisableIntrospection && m.Introspects:
+		return reject(CodeIntrospectionDisabled, "introspection (__schema and __type) is disabled on this gateway")
+	case m.Depth > l.MaxDepth:
+		return reject(CodeTooDeep, "query depth %d exceeds the limit of %d", m.Depth, l.MaxDepth)
+	case m.Aliases > l.MaxAliases:
+		return reject(CodeTooManyAliases, "%d aliases exceed the limit of %d", m.Aliases, l.MaxAliases)
+	}
+	if cost := Cost(opCtx.Operation, opCtx.Variables, l.Estimates); cost > l.MaxCost {
+		return reject(CodeTooCostly, "query cost %d (predicted upstream calls) exceeds the limit of %d; ask for fewer rooms, desks or days at once", cost, l.MaxCost)
+	}
+	return nil
+}
+
+// reject is a gqlgen error with code; it wraps no Go error, so the error
+// presenter passes it on as it is.
+func reject(code, format string, args ...any) *gqlerror.Error {
+	return &gqlerror.Error{Message: fmt.Sprintf(format, args...), Extensions: map[string]any{"code": code}}
+}
+
+// InterceptResponse implements graphql.ResponseInterceptor: it gives a query
+// or mutation Timeout to run. The upstream calls cut short by the deadline
+// fail as UPSTREAM_UNAVAILABLE (or INTERNAL, when the deadline struck inside
+// the gateway); once the deadline has passed, those errors are reported as
+// OPERATION_TIMEOUT with a message naming the limit, since the upstream was
+// not at fault. Subscriptions are exempt: each event payload runs on the
+// subscription's own context.
+func (e Extension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	if !graphql.HasOperationContext(ctx) {
+		return next(ctx)
+	}
+	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation == ast.Subscription {
+		return next(ctx)
+	}
+	tctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
+	defer cancel()
+	resp := next(tctx)
+	if resp == nil || ctx.Err() != nil || !errors.Is(tctx.Err(), context.DeadlineExceeded) {
+		return resp
+	}
+	for _, err := range resp.Errors {
+		code, _ := err.Extensions["code"].(string)
+		if code != workplace.EUNAVAILABLE && code != workplace.EINTERNAL {
+			continue
+		}
+		err.Message = fmt.Sprintf("the operation did not finish within the time limit of %s", e.limits.Timeout)
+		err.Extensions["code"] = CodeTimeout
+	}
+	return resp
+}

@@ -1,0 +1,258 @@
+package main
+
+// The abuse limits over real HTTP: each rejects with its code and a message
+// naming the limit, before any upstream call; the cost model predicts the
+// representative operations' real call counts from above, within a factor of
+// two; and the HTTP-level limits (body size, CORS, websocket origins) and the
+// operation timeout behave as a browser and a client would see them.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/graph"
+	"github.com/engagegql/gateway/guard"
+	"github.com/engagegql/gateway/loader"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/validator"
+)
+
+// newLimitStack is the demo tenant behind a gateway with the given limits,
+// its session token already fetched so that counting calls starts at zero.
+func newLimitStack(t *testing.T, edit func(*serverDeps)) *stack {
+	t.Helper()
+	s := newStackWithDeps(t, engagesim.Config{}, loader.Options{}, edit)
+	r := s.query(t, `{ countries { name } }`, nil)
+	require.Empty(t, r.Errors, "warm-up")
+	return s
+}
+
+// limitsPathological asks for every location's rooms' bookings over 90 days
+// with their visitors: thousands of upstream calls.
+const limitsPathological = `{ locations { name rooms { name bookings(from: "2026-01-01T00:00:00Z", to: "2026-04-01T00:00:00Z") { title visitors { firstName } } } } }`
+
+func TestLimitsRejectBeforeUpstream(t *testing.T) {
+	tests := []struct {
+		name     string
+		limits   guard.Limits
+		query    string
+		wantCode string
+		wantMsg  string
+	}{
+		{"depth", guard.Limits{MaxDepth: 3}, `{ locations { rooms { floor { number } } } }`,
+			guard.CodeTooDeep, "query depth 4 exceeds the limit of 3"},
+		{"depth through fragments", guard.Limits{MaxDepth: 3}, `{ locations { ...L } } fragment L on Location { rooms { ...R } } fragment R on Room { floor { number } }`,
+			guard.CodeTooDeep, "query depth 4 exceeds the limit of 3"},
+		{"aliases", guard.Limits{MaxAliases: 2}, `{ a: countries { name } b: countries { name } c: countries { name } }`,
+			guard.CodeTooManyAliases, "3 aliases exceed the limit of 2"},
+		{"cost", guard.Limits{MaxCost: 20}, `{ locations { name rooms { name bookings { title } } } }`,
+			guard.CodeTooCostly, "query cost 261 (predicted upstream calls) exceeds the limit of 20"},
+		{"cost under the default limits", guard.Limits{}, limitsPathological,
+			guard.CodeTooCostly, "exceeds the limit of 300"},
+		{"introspection off", guard.Limits{DisableIntrospection: true}, `{ __schema { queryType { name } } }`,
+			guard.CodeIntrospectionDisabled, "introspection (__schema and __type) is disabled"},
+		{"introspection off, __type", guard.Limits{DisableIntrospection: true}, `{ __type(name: "Room") { name } }`,
+			guard.CodeIntrospectionDisabled, "introspection (__schema and __type) is disabled"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newLimitStack(t, func(d *serverDeps) { d.limits = tt.limits })
+			s.resetStats(t)
+			r := s.query(t, tt.query, nil)
+			require.Len(t, r.Errors, 1)
+			assert.Equal(t, tt.wantCode, r.Errors[0].Extensions["code"])
+			assert.Contains(t, r.Errors[0].Message, tt.wantMsg)
+			assert.JSONEq(t, "null", string(orNull(r.Data)), "nothing was resolved")
+			st := s.stats(t)
+			assert.Zero(t, st.TotalCalls, "no upstream call")
+			assert.Zero(t, st.TokenRequests, "no token request")
+		})
+	}
+}
+
+func orNull(raw json.RawMessage) json.RawMessage {
+	if len(raw) == 0 {
+		return json.RawMessage("null")
+	}
+	return raw
+}
+
+func TestLimitsAllowOrdinaryOperations(t *testing.T) {
+	// With introspection off, ordinary operations (and __typename) still run;
+	// with it on (the default), GraphiQL's deep introspection query passes
+	// the depth limit.
+	s := newLimitStack(t, func(d *serverDeps) { d.limits = guard.Limits{DisableIntrospection: true} })
+	r := s.query(t, `{ __typename locations { name rooms { name } } }`, nil)
+	require.Empty(t, r.Errors)
+
+	s = newLimitStack(t, nil)
+	r = s.query(t, "{ __schema { types { fields { type "+strings.Repeat("{ ofType ", 10)+"{ name }"+strings.Repeat(" }", 10)+" } } } }", nil)
+	require.Empty(t, r.Errors)
+}
+
+// TestLimitCostPredictsCallCounts checks the cost model against the real
+// counts of the call-count tests' operations: never below, at most twice.
+func TestLimitCostPredictsCallCounts(t *testing.T) {
+	e := newCCEnv(t, engagesim.Config{}, loader.Options{Wait: ccWait}, false)
+	floor, _ := e.busiestFloor()
+	from, to := e.week()
+	schema := graph.NewExecutableSchema(graph.Config{}).Schema()
+	tests := []struct {
+		name  string
+		query string
+		vars  map[string]any
+	}{
+		{"(a) a location's rooms", ccRoomsQuery, map[string]any{"id": e.locID}},
+		{"(b) a floor's desks", ccDesksQuery, map[string]any{"loc": e.locID, "floor": floor, "from": e.day(from), "to": e.day(to)}},
+		{"(c) today's visitors", ccVisitorsQuery, map[string]any{"date": e.day(e.today), "loc": e.locID}},
+		{"(d) a booking", ccBookingQuery, map[string]any{"id": e.bookingID}},
+		{"a room's bookings over 40 days", `query($id: ID!, $from: DateTime!, $to: DateTime!) { room(id: $id) { bookings(from: $from, to: $to) { title } } }`,
+			map[string]any{"id": e.roomID, "from": e.today.Format(time.RFC3339), "to": e.today.AddDate(0, 0, 40).Format(time.RFC3339)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			doc, errs := gqlparser.LoadQuery(schema, tt.query)
+			require.Empty(t, errs)
+			op := doc.Operations[0]
+			vars, err := validator.VariableValues(schema, op, tt.vars)
+			require.NoError(t, err)
+			predicted := guard.Cost(op, vars, guard.Estimates{})
+
+			_, got := e.measure(t, tt.query, tt.vars)
+			t.Logf("predicted %d, made %d", predicted, got.total)
+			assert.GreaterOrEqual(t, predicted, got.total, "the model never predicts fewer calls than are made")
+			assert.LessOrEqual(t, predicted, 2*got.total, "nor more than twice as many")
+			assert.LessOrEqual(t, predicted, guard.DefaultMaxCost, "the default limit lets it run")
+		})
+	}
+}
+
+func TestLimitBodySize(t *testing.T) {
+	s := newLimitStack(t, func(d *serverDeps) { d.limits = guard.Limits{MaxBodyBytes: 2048} })
+	post := func(size int) (int, gqlResponse) {
+		t.Helper()
+		q := `{ countries { name } }` + strings.Repeat(" ", size)
+		body, err := json.Marshal(map[string]any{"query": q})
+		require.NoError(t, err)
+		resp, err := http.Post(s.gwURL+"/graphql", "application/json", bytes.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out gqlResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return resp.StatusCode, out
+	}
+	code, r := post(1000)
+	assert.Equal(t, http.StatusOK, code)
+	assert.Empty(t, r.Errors)
+
+	s.resetStats(t)
+	code, r = post(4096)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, code)
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, guard.CodeTooLarge, r.Errors[0].Extensions["code"])
+	assert.Equal(t, "the request body exceeds the limit of 2048 bytes", r.Errors[0].Message)
+	assert.Zero(t, s.stats(t).TotalCalls)
+}
+
+func TestLimitCORS(t *testing.T) {
+	const allowed, other = "https://app.example.com", "https://evil.example.com"
+	s := newLimitStack(t, func(d *serverDeps) { d.corsOrigins = []string{allowed} })
+	do := func(method, origin string) *http.Response {
+		t.Helper()
+		var body io.Reader
+		if method == http.MethodPost {
+			body = strings.NewReader(`{"query":"{ countries { name } }"}`)
+		}
+		req, err := http.NewRequestWithContext(t.Context(), method, s.gwURL+"/graphql", body)
+		require.NoError(t, err)
+		req.Header.Set("Origin", origin)
+		req.Header.Set("Content-Type", "application/json")
+		if method == http.MethodOptions {
+			req.Header.Set("Access-Control-Request-Method", "POST")
+			req.Header.Set("Access-Control-Request-Headers", "content-type")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+
+	pre := do(http.MethodOptions, allowed)
+	assert.Equal(t, http.StatusNoContent, pre.StatusCode)
+	assert.Equal(t, allowed, pre.Header.Get("Access-Control-Allow-Origin"))
+	assert.Contains(t, pre.Header.Get("Access-Control-Allow-Methods"), "POST")
+	assert.Equal(t, "content-type", pre.Header.Get("Access-Control-Allow-Headers"))
+	post := do(http.MethodPost, allowed)
+	assert.Equal(t, http.StatusOK, post.StatusCode)
+	assert.Equal(t, allowed, post.Header.Get("Access-Control-Allow-Origin"))
+
+	for _, resp := range []*http.Response{do(http.MethodOptions, other), do(http.MethodPost, other)} {
+		assert.Empty(t, resp.Header.Get("Access-Control-Allow-Origin"), resp.Request.Method)
+		assert.Empty(t, resp.Header.Get("Access-Control-Allow-Methods"), resp.Request.Method)
+	}
+
+	// The default allows no other origin.
+	s = newLimitStack(t, nil)
+	assert.Empty(t, do(http.MethodPost, allowed).Header.Get("Access-Control-Allow-Origin"))
+}
+
+func TestLimitWebsocketOrigin(t *testing.T) {
+	dial := func(s *stack, origin string) (int, error) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+		defer cancel()
+		c, resp, err := websocket.Dial(ctx, wsURL(s.gwURL), &websocket.DialOptions{
+			Subprotocols: []string{"graphql-transport-ws"},
+			HTTPHeader:   http.Header{"Origin": {origin}},
+		})
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		if err == nil {
+			_ = c.Close(websocket.StatusNormalClosure, "")
+		}
+		return status, err
+	}
+
+	s := newLimitStack(t, func(d *serverDeps) { d.wsOrigins = []string{"*.example.com"} })
+	status, err := dial(s, "https://app.example.com")
+	require.NoError(t, err, "an allowed pattern")
+	assert.Equal(t, http.StatusSwitchingProtocols, status)
+	status, err = dial(s, "https://evil.test")
+	require.Error(t, err, "a disallowed origin")
+	assert.Equal(t, http.StatusForbidden, status)
+	status, err = dial(s, s.gwURL)
+	require.NoError(t, err, "the same origin")
+	assert.Equal(t, http.StatusSwitchingProtocols, status)
+
+	// The default allows the same origin only.
+	s = newLimitStack(t, nil)
+	status, err = dial(s, "https://app.example.com")
+	require.Error(t, err)
+	assert.Equal(t, http.StatusForbidden, status)
+}
+
+func TestLimitTimeout(t *testing.T) {
+	s := newLimitStack(t, func(d *serverDeps) { d.limits = guard.Limits{Timeout: 300 * time.Millisecond} })
+	s.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"latency": "2s"}, nil)
+
+	start := time.Now()
+	r := s.query(t, `{ locations { name } }`, nil)
+	took := time.Since(start)
+	require.NotEmpty(t, r.Errors)
+	assert.Equal(t, guard.CodeTimeout, r.Errors[0].Extensions["code"])
+	assert.Equal(t, "the operation did not finish within the time limit of 300ms", r.Errors[0].Message)
+	assert.Less(t, took, 1500*time.Millisecond, "the operation ends at its deadline, not the upstream's answer")
+}

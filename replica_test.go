@@ -6,7 +6,9 @@ package main
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -287,6 +289,68 @@ func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 1, bookingCalls, "exactly the re-read the invalidation needs: %+v", st.Calls)
+}
+
+// TestReplicasSharePersistedQueries: a query registered on one replica is
+// known by its hash on every other, through Redis.
+func TestReplicasSharePersistedQueries(t *testing.T) {
+	redisURL := redisForReplicas(t)
+	bin := buildGateway(t)
+	sim, err := engagesim.New(engagesim.Config{})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	keys := engagesim.DefaultKeys()
+	env := map[string]string{
+		"ENGAGE_API_URL":              simSrv.URL + "/" + engagesim.DefaultTenant + "/api/V1",
+		"ENGAGE_TOKEN_URL":            simSrv.URL + "/tokenproviderapi/token",
+		"ENGAGE_CLIENT_ID":            engagesim.DefaultClientID,
+		"ENGAGE_PASSWORD":             engagesim.DefaultPassword,
+		"ENGAGE_KEY_COSTCODE":         keys[engagesim.ProductCostCode],
+		"ENGAGE_KEY_EXTERNALBOOKINGS": keys[engagesim.ProductExternalBookings],
+		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
+		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
+		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
+		"REDIS_URL":                   redisURL,
+	}
+	a := startReplica(t, bin, freePort(t), env)
+	b := startReplica(t, bin, freePort(t), env)
+
+	const query = `{ countries { name } }`
+	sum := sha256.Sum256([]byte(query))
+	hash := hex.EncodeToString(sum[:])
+	ext := map[string]any{"persistedQuery": map[string]any{"version": 1, "sha256Hash": hash}}
+	post := func(r *replica, body map[string]any) gqlResponse {
+		t.Helper()
+		raw, err := json.Marshal(body)
+		require.NoError(t, err)
+		resp, err := http.Post(r.url+"/graphql", "application/json", strings.NewReader(string(raw)))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out gqlResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return out
+	}
+
+	// Unknown hash: the client is asked for the text.
+	miss := post(b, map[string]any{"extensions": ext})
+	require.NotEmpty(t, miss.Errors)
+	assert.Equal(t, "PERSISTED_QUERY_NOT_FOUND", miss.Errors[0].Extensions["code"])
+
+	// Registered on A with its text ...
+	reg := post(a, map[string]any{"query": query, "extensions": ext})
+	require.Empty(t, reg.Errors)
+	// ... B answers the hash alone.
+	hit := post(b, map[string]any{"extensions": ext})
+	require.Empty(t, hit.Errors)
+	assert.JSONEq(t, string(reg.Data), string(hit.Data))
+
+	// A text that does not hash to the hash is refused, not stored.
+	bad := post(a, map[string]any{"query": `{ countries { id } }`, "extensions": ext})
+	require.NotEmpty(t, bad.Errors)
+	again := post(b, map[string]any{"extensions": ext})
+	require.Empty(t, again.Errors)
+	assert.JSONEq(t, string(reg.Data), string(again.Data))
 }
 
 // mustRoomNumber and mustBookingNumber read the Engage number out of a

@@ -31,9 +31,12 @@ type tokenChecker interface {
 // serverDeps are what the HTTP surface needs; newServer creates nothing that
 // talks to the outside world itself.
 type serverDeps struct {
-	log     *slog.Logger
-	service workplace.Service
-	token   tokenChecker
+	log *slog.Logger
+	// persisted keeps automatic persisted queries; nil keeps them in this
+	// process only.
+	persisted graphql.Cache[string]
+	service   workplace.Service
+	token     tokenChecker
 	// redis is nil when REDIS_URL is not set.
 	redis   redis.UniversalClient
 	loaders loader.Options
@@ -105,6 +108,13 @@ func newGraphQL(d serverDeps) http.Handler {
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	persisted := d.persisted
+	if persisted == nil {
+		persisted = lru.New[string](1000)
+	}
+	// Automatic persisted queries (Apollo's protocol): a client sends the
+	// hash of a query it sent before instead of its text.
+	srv.Use(extension.AutomaticPersistedQuery{Cache: persisted})
 	if !d.limits.DisableIntrospection {
 		srv.Use(extension.Introspection{})
 	}

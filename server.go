@@ -115,6 +115,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		loaders:     loader.Options{FanOut: cfg.fanOut},
 		feed:        brokerFeed{eng.broker},
 		hooks:       hooks,
+		persisted:   cache.NewPersistedQueries(eng.store, 0),
 		websockets:  drain.websockets,
 		limits:      cfg.limits,
 		corsOrigins: cfg.corsOrigins,

@@ -69,6 +69,10 @@ func DefaultTTLs() TTLs {
 	}
 }
 
+// defaultOpTimeout bounds a store round trip unless Options.OpTimeout says
+// otherwise.
+const defaultOpTimeout = 150 * time.Millisecond
+
 // Options tune a Service. The zero value is usable.
 type Options struct {
 	TTLs TTLs
@@ -96,7 +100,7 @@ func (o Options) withDefaults() Options {
 		{&o.TTLs.Hierarchy, d.Hierarchy}, {&o.TTLs.Resources, d.Resources}, {&o.TTLs.Users, d.Users},
 		{&o.TTLs.Bookings, d.Bookings}, {&o.TTLs.DeskBookings, d.DeskBookings}, {&o.TTLs.Visitors, d.Visitors},
 		{&o.TTLs.Catalog, d.Catalog}, {&o.TTLs.Orders, d.Orders}, {&o.TTLs.Availability, d.Availability},
-		{&o.OpTimeout, 150 * time.Millisecond}, {&o.RetryInterval, time.Second},
+		{&o.OpTimeout, defaultOpTimeout}, {&o.RetryInterval, time.Second},
 	} {
 		if *f.dst <= 0 {
 			*f.dst = f.def

@@ -40,6 +40,10 @@ func DeliveryKey(deliveryID string) string {
 	return tagged("delivery:" + url.QueryEscape(deliveryID))
 }
 
+// persistedQueryKey is where an automatic persisted query's text is kept,
+// by the SHA-256 hash clients send instead of it.
+func persistedQueryKey(hash string) string { return tagged("apq:" + url.QueryEscape(hash)) }
+
 func tagged(entity string) string { return keyPrefix + "{" + entity + "}" }
 
 func id[T ~int64](v T) string { return strconv.FormatInt(int64(v), 10) }

@@ -362,3 +362,17 @@ func TestRequestTimeout(t *testing.T) {
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
 	assert.Equal(t, workplace.EUNAVAILABLE, workplace.ErrorCode(err))
 }
+
+func TestTokenAnswerWithoutTokenIsATypedError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte(`{"token_type":"bearer","expires_in":43199}`))
+	}))
+	defer srv.Close()
+	c, err := New(Config{TokenURL: srv.URL, APIURL: srv.URL + "/T/api/V1", ClientID: "client", Password: fakePassword, DefaultKey: fakeKey})
+	require.NoError(t, err)
+	err = c.CheckToken(context.Background())
+	var e *Error
+	require.ErrorAs(t, err, &e, "readiness sees the same typed error an API call would")
+	assert.Equal(t, workplace.EUNAVAILABLE, workplace.ErrorCode(err))
+	assert.Contains(t, workplace.ErrorMessage(err)+e.Message, "access_token")
+}

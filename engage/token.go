@@ -107,7 +107,8 @@ func (s *tokenSource) run(ctx context.Context, r *refresh) {
 	}()
 	r.tok, r.err = s.cfg.fetch(ctx)
 	if r.err == nil && r.tok.value == "" {
-		r.err = errors.New("engage: token provider answered without an access_token")
+		r.err = &Error{Status: http.StatusOK, Method: http.MethodPost, Route: tokenRoute,
+			Message: "token provider answered without an access_token", kind: kindDecode}
 	}
 	if r.err != nil {
 		s.cfg.log.Warn("engage: token request failed", "error", r.err.Error())

@@ -405,7 +405,7 @@ func newBLReplica(b *testing.B, simURL, ns, channel, secret string) *blReplica {
 	})
 	require.NoError(b, err)
 	gw := httptest.NewServer(newServer(serverDeps{
-		log: log, service: svc, token: client, redis: rdb, feed: brokerFeed{broker}, hooks: hooks,
+		log: log, service: svc, token: client, redis: rdb, feed: brokerFeed{b: broker}, hooks: hooks,
 	}))
 	b.Cleanup(gw.Close)
 	return &blReplica{url: gw.URL, broker: broker}

@@ -19,6 +19,8 @@ import (
 	"github.com/engagegql/gateway/resolvers"
 	"github.com/engagegql/gateway/webhook"
 	"github.com/engagegql/gateway/workplace"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 	"github.com/vektah/gqlparser/v2/ast"
 )
@@ -62,6 +64,12 @@ type serverDeps struct {
 	// allows the same origin only. Clients that send no Origin (not
 	// browsers) are accepted.
 	wsOrigins []string
+	// metrics is served at GET /metrics in Prometheus's text format; nil
+	// leaves the route out.
+	metrics *prometheus.Registry
+	// observe is added first to the GraphQL handler's extensions, so it
+	// sees every operation (the metrics' operation counter); nil adds none.
+	observe graphql.HandlerExtension
 }
 
 // defaultKeepAlive pings idle subscription connections well inside the idle
@@ -80,6 +88,9 @@ func newServer(d serverDeps) http.Handler {
 	mux.Handle("GET /readyz", readyz(d))
 	if d.hooks != nil {
 		mux.Handle(webhook.MountPath, d.hooks)
+	}
+	if d.metrics != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}))
 	}
 	return mux
 }
@@ -107,6 +118,9 @@ func newGraphQL(d serverDeps) http.Handler {
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	if d.observe != nil {
+		srv.Use(d.observe)
+	}
 	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
 	persisted := d.persisted
 	if persisted == nil {

@@ -61,18 +61,23 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		log.Warn("no ENGAGE_API_URL set: running on an embedded Engage simulator with demo data; set ENGAGE_API_URL and its companions to use a real tenant", "simulator", simURL)
 	}
 
+	// One registry for the process, filled through the packages' hooks.
+	m := newMetrics()
 	client, err := engage.New(engage.Config{
-		TokenURL:   cfg.tokenURL,
-		APIURL:     cfg.apiURL,
-		ClientID:   cfg.clientID,
-		Password:   cfg.password,
-		Keys:       cfg.keys,
-		DefaultKey: cfg.defaultKey,
-		Logger:     log,
+		TokenURL:       cfg.tokenURL,
+		APIURL:         cfg.apiURL,
+		ClientID:       cfg.clientID,
+		Password:       cfg.password,
+		Keys:           cfg.keys,
+		DefaultKey:     cfg.defaultKey,
+		Logger:         log,
+		Observe:        m.observeUpstream,
+		OnTokenRefresh: m.tokenRefreshed,
 	})
 	if err != nil {
 		return fmt.Errorf("engage client: %w", err)
 	}
+	m.watchRateLimits(client.RateLimitedFor)
 
 	eng, err := newEngine(ctx, cfg, log)
 	if err != nil {
@@ -82,7 +87,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// Reads go through the cache; the webhooks keep it exact and feed the
 	// subscriptions through the broker, on this replica and every other.
-	svc := cache.New(client, eng.store, cache.Options{Logger: log})
+	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup})
 
 	ln, err := net.Listen("tcp", cfg.listenAddr)
 	if err != nil {
@@ -101,6 +106,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			Publisher:   eng.broker,
 			Deduper:     deliveryLog{eng.store},
 			Logger:      log,
+			OnResult:    m.webhookResult,
 		})
 		if err != nil {
 			return fmt.Errorf("webhooks: %w", err)
@@ -113,13 +119,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		token:       client,
 		redis:       eng.redis,
 		loaders:     loader.Options{FanOut: cfg.fanOut},
-		feed:        brokerFeed{eng.broker},
+		feed:        brokerFeed{b: eng.broker, opened: m.subscriptionOpened, delivered: m.changeDelivered},
 		hooks:       hooks,
 		persisted:   cache.NewPersistedQueries(eng.store, 0),
 		websockets:  drain.websockets,
 		limits:      cfg.limits,
 		corsOrigins: cfg.corsOrigins,
 		wsOrigins:   cfg.wsOrigins,
+		metrics:     m.reg,
+		observe:     graphqlMetrics{m},
 	})
 	srv := &http.Server{
 		Handler:           drain.streams(handler),

@@ -89,6 +89,13 @@ type Options struct {
 	// Logger receives store failures and recoveries. Nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// OnLookup, when set, hears every key a read looks up in the store:
+	// its kind (a short, fixed name such as "rooms" or "roomBookings", see
+	// KeyKinds) and whether the store had it. A hit ratio per kind tells
+	// whether a TTL or an invalidation is too eager. A store that is down
+	// counts as misses. It must be safe for concurrent use and quick. Nil
+	// means not reported.
+	OnLookup func(kind string, hit bool)
 }
 
 func (o Options) withDefaults() Options {

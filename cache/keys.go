@@ -44,6 +44,43 @@ func DeliveryKey(deliveryID string) string {
 // by the SHA-256 hash clients send instead of it.
 func persistedQueryKey(hash string) string { return tagged("apq:" + url.QueryEscape(hash)) }
 
+// kindNames names the kinds whose entity prefix would read ambiguously
+// beside another ("room" is a room's bookings of a day, "rooms" a
+// location's rooms).
+var kindNames = map[string]string{
+	"room":    "roomBookings",
+	"desk":    "deskBookings",
+	"booking": "bookings",
+	"avail":   "availability",
+}
+
+// KeyKinds lists every kind keyKind returns for a key the reads look up,
+// so a consumer can bound its labels (or pre-declare them).
+func KeyKinds() []string {
+	return []string{"countries", "regions", "locations", "groups", "rooms", "desks", "users", "floorplan",
+		"roomBookings", "deskBookings", "bookings", "visitors", "costcodes", "vendors", "orders", "availability", "other"}
+}
+
+// keyKind names the kind of entry key holds: its entity, the first part
+// inside the hash tag. It never returns anything outside KeyKinds.
+func keyKind(key string) string {
+	rest, ok := strings.CutPrefix(key, keyPrefix+"{")
+	if !ok {
+		return "other"
+	}
+	entity, _, _ := strings.Cut(rest, "}")
+	entity, _, _ = strings.Cut(entity, ":")
+	if n, ok := kindNames[entity]; ok {
+		entity = n
+	}
+	for _, k := range KeyKinds() {
+		if k == entity {
+			return k
+		}
+	}
+	return "other"
+}
+
 func tagged(entity string) string { return keyPrefix + "{" + entity + "}" }
 
 func id[T ~int64](v T) string { return strconv.FormatInt(int64(v), 10) }

@@ -105,9 +105,11 @@ func readMany[T any](ctx context.Context, s *Service, c codec[T], fills []fill[T
 		if ok && entries[i].Found {
 			if v, err := c.dec(entries[i].Value); err == nil {
 				out[i] = v
+				s.looked(fills[i].key, true)
 				continue
 			}
 		}
+		s.looked(fills[i].key, false)
 		misses = append(misses, i)
 	}
 	var mu sync.Mutex
@@ -229,9 +231,11 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 			if ok && entries[p.first+k].Found {
 				if v, err := d.codec.dec(entries[p.first+k].Value); err == nil {
 					perDay[k] = v
+					s.looked(keys[p.first+k], true)
 					continue
 				}
 			}
+			s.looked(keys[p.first+k], false)
 			if lo < 0 {
 				lo = k
 			}
@@ -320,6 +324,13 @@ func merge[T any](perDay [][]T, id func(T) int64, less func(a, b T) int) []T {
 	}
 	slices.SortStableFunc(out, less)
 	return out
+}
+
+// looked reports one lookup of key to Options.OnLookup, when set.
+func (s *Service) looked(key string, hit bool) {
+	if s.opts.OnLookup != nil {
+		s.opts.OnLookup(keyKind(key), hit)
+	}
 }
 
 // epochs reads the generations of epoch keys in one round trip; ok is

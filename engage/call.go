@@ -90,7 +90,9 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 			}
 			return fail(0, kindNetwork, "no session token", err)
 		}
+		start := time.Now()
 		status, header, respBody, err := c.roundTrip(ctx, r.method, u.String(), key, tok, body)
+		c.observed(r.product, r.route, status, time.Since(start))
 		if err != nil {
 			return fail(0, kindNetwork, "upstream unreachable", err)
 		}
@@ -132,6 +134,13 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 		}
 		// A 5xx body is kept for operators only; ErrorMessage hides it.
 		return fail(status, kindHTTP, msg, nil)
+	}
+}
+
+// observed reports one HTTP request to Config.Observe, when set.
+func (c *Client) observed(p Product, route string, status int, d time.Duration) {
+	if c.observe != nil {
+		c.observe(p, route, status, d)
 	}
 }
 

@@ -97,6 +97,20 @@ type Config struct {
 	// Logger receives operational logs (token refreshes, rejected keys, rate
 	// limits); nil = discard. Secrets are never logged.
 	Logger *slog.Logger
+	// Observe, when set, is called once per HTTP request the client sends
+	// (each attempt, and each token request), so an operator can see what
+	// the gateway costs the upstream without this package knowing how it is
+	// measured. route is the template ("/bookings/{id}"), never the concrete
+	// path, so labels stay bounded; product is "" for the token provider;
+	// status is 0 when no answer came (network error, timeout). Calls held
+	// back by a rate limit send nothing and are not observed. It must be
+	// safe for concurrent use and quick. Nil = not observed.
+	Observe func(product Product, route string, status int, d time.Duration)
+	// OnTokenRefresh, when set, is called after every token request with
+	// its outcome (nil on success): refreshes that fail, or come far more
+	// often than the token's lifetime suggests, point at credentials or
+	// clock trouble. Nil = not reported.
+	OnTokenRefresh func(err error)
 }
 
 // Client talks to one Engage tenant. It is safe for concurrent use, and
@@ -115,6 +129,7 @@ type Client struct {
 	zones          *Zones
 	locZones       *locationZones
 	redact         *strings.Replacer
+	observe        func(Product, string, int, time.Duration)
 }
 
 // The client must satisfy the whole domain service; this fails the build, not
@@ -180,6 +195,7 @@ func New(cfg Config) (*Client, error) {
 		log:            cfg.Logger,
 		limits:         newRateLimits(cfg.Now),
 		zones:          NewZones(),
+		observe:        cfg.Observe,
 	}
 	c.redact = newRedactor(cfg.Password, cfg.DefaultKey, keys)
 	c.tokens = newTokenSource(tokenSourceConfig{
@@ -188,6 +204,7 @@ func New(cfg Config) (*Client, error) {
 		refreshBefore: cfg.RefreshBefore,
 		timeout:       cfg.RequestTimeout,
 		log:           cfg.Logger,
+		onRefresh:     cfg.OnTokenRefresh,
 	})
 	c.locZones = newLocationZones(c)
 	for _, p := range Products() {
@@ -205,6 +222,18 @@ func New(cfg Config) (*Client, error) {
 func (c *Client) CheckToken(ctx context.Context) error {
 	_, err := c.tokens.Token(ctx)
 	return err
+}
+
+// RateLimitedFor says how long calls of product p are still held back after
+// the upstream rate-limited its subscription key; 0 when they may go. It is
+// the only budget the client knows of (the upstream publishes no remaining
+// quota), exposed so operators can see a held key without reading logs.
+func (c *Client) RateLimitedFor(p Product) time.Duration {
+	key := c.keyFor(p)
+	if key == "" {
+		return 0
+	}
+	return c.limits.wait(key)
 }
 
 // ZoneFor maps a Windows time zone name to its IANA location; see Zones.

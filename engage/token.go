@@ -40,6 +40,8 @@ type tokenSourceConfig struct {
 	refreshBefore time.Duration
 	timeout       time.Duration
 	log           *slog.Logger
+	// onRefresh, when set, hears the outcome of every token request.
+	onRefresh func(error)
 }
 
 // tokenSource hands out the shared session token.
@@ -109,6 +111,9 @@ func (s *tokenSource) run(ctx context.Context, r *refresh) {
 	if r.err == nil && r.tok.value == "" {
 		r.err = &Error{Status: http.StatusOK, Method: http.MethodPost, Route: tokenRoute,
 			Message: "token provider answered without an access_token", kind: kindDecode}
+	}
+	if s.cfg.onRefresh != nil {
+		s.cfg.onRefresh(r.err)
 	}
 	if r.err != nil {
 		s.cfg.log.Warn("engage: token request failed", "error", r.err.Error())
@@ -191,10 +196,14 @@ func (c *Client) tokenFetcher(tokenURL, clientID, password string) func(context.
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
+		sent := time.Now()
 		resp, err := c.hc.Do(req)
 		if err != nil {
+			c.observed("", tokenRoute, 0, time.Since(sent))
 			return token{}, fail(0, kindNetwork, "token provider unreachable", err)
 		}
+		// Observed once the answer is read, like an API call.
+		defer func() { c.observed("", tokenRoute, resp.StatusCode, time.Since(sent)) }()
 		defer resp.Body.Close()
 		body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 		if err != nil {

@@ -104,6 +104,14 @@ type Options struct {
 	Logger *slog.Logger
 	// Now stamps Change.At; nil = time.Now.
 	Now func() time.Time
+	// OnResult, when set, hears how every request ended: the service its
+	// path names ("" when it names none, so a caller's labels stay bounded
+	// whatever paths are tried), the status answered, and how many changes
+	// were invalidated (0 unless the delivery was processed). A rise in
+	// non-2xx answers is the first sign of a wrong secret or a changed
+	// payload. It must be safe for concurrent use and quick. Nil = not
+	// reported.
+	OnResult func(service string, status int, invalidated int)
 }
 
 // Handler is the http.Handler of the notification endpoints. Mount it at
@@ -117,6 +125,7 @@ type Handler struct {
 	dedupe  Deduper
 	log     *slog.Logger
 	now     func() time.Time
+	result  func(service string, status int, invalidated int)
 }
 
 // NewHandler checks opts and fills its defaults. It fails without a secret,
@@ -134,6 +143,7 @@ func NewHandler(opts Options) (*Handler, error) {
 		dedupe:  opts.Deduper,
 		log:     opts.Logger,
 		now:     opts.Now,
+		result:  opts.OnResult,
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
@@ -155,6 +165,44 @@ func NewHandler(opts Options) (*Handler, error) {
 // decoding; nothing is claimed, invalidated or published until the body has
 // been verified and decoded in full.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if h.result == nil {
+		h.serve(w, r, &outcome{})
+		return
+	}
+	sw := &statusWriter{ResponseWriter: w}
+	var o outcome
+	h.serve(sw, r, &o)
+	if sw.status == 0 {
+		sw.status = http.StatusOK // what net/http answers for a handler that wrote nothing
+	}
+	h.result(o.service, sw.status, o.invalidated)
+}
+
+// outcome is what serve tells Options.OnResult besides the status.
+type outcome struct {
+	service     string
+	invalidated int
+}
+
+// statusWriter remembers the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (s *statusWriter) WriteHeader(code int) {
+	if s.status == 0 {
+		s.status = code
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Unwrap lets http.ResponseController (and MaxBytesReader's connection
+// handling) reach the server's writer.
+func (s *statusWriter) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// serve is ServeHTTP, noting in o what it did.
+func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *outcome) {
 	ctx := r.Context()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
@@ -168,6 +216,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		reply(w, http.StatusNotFound, fmt.Sprintf("Unknown notification service %q.", clip(name)))
 		return
 	}
+	o.service = svc.Path
 	delivery := r.Header.Get(headerDelivery)
 	log := h.log.With("service", svc.Path, "delivery", delivery)
 
@@ -235,6 +284,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			reply(w, http.StatusServiceUnavailable, "The changes could not be applied; retry later.")
 			return
 		}
+		o.invalidated = len(changes)
 	}
 	published := 0
 	if h.pub != nil {

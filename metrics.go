@@ -1,0 +1,282 @@
+package main
+
+// The gateway's Prometheus metrics, all in this file. The packages that see
+// the events (engage, cache, webhook, the feed adapter, gqlgen's executor)
+// report them through plain function hooks; this file turns the hooks into
+// series on a registry made here, so no other package imports Prometheus and
+// nothing registers into a global default.
+//
+// Every label is bounded: upstream routes are the client's templates, cache
+// kinds come from a fixed list, webhook services are the known ones (or
+// ""), and operation names are truncated and capped in number.
+
+import (
+	"context"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/engage"
+	"github.com/engagegql/gateway/workplace"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/vektah/gqlparser/v2/ast"
+)
+
+// metricsNamespace prefixes every series of the gateway.
+const metricsNamespace = "engagegw"
+
+// Bounds of the operation label: GraphQL operation names are chosen by
+// clients, so both their length and their number are capped.
+const (
+	maxOperationName  = 64
+	maxOperationNames = 200
+	// otherOperations labels the operations past the cap.
+	otherOperations = "other"
+)
+
+// metrics holds every series the gateway exports, and hands out the hooks
+// that feed them.
+type metrics struct {
+	reg *prometheus.Registry
+
+	upstreamCalls    *prometheus.CounterVec
+	upstreamDuration *prometheus.HistogramVec
+	tokenRefreshes   *prometheus.CounterVec
+	cacheLookups     *prometheus.CounterVec
+	webhooks         *prometheus.CounterVec
+	invalidations    *prometheus.CounterVec
+	subscriptions    prometheus.Gauge
+	deliveryLatency  prometheus.Histogram
+	operations       *prometheus.CounterVec
+	operationTime    *prometheus.HistogramVec
+	operationErrors  *prometheus.CounterVec
+
+	namesMu sync.Mutex
+	names   map[string]struct{}
+}
+
+// newMetrics creates the registry with the gateway's series and the Go
+// runtime's and process's standard ones.
+func newMetrics() *metrics {
+	m := &metrics{
+		reg: prometheus.NewRegistry(),
+		upstreamCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "upstream_calls_total",
+			Help: "HTTP requests sent to the Engage API, by product, route template and status (0: no answer). product is TokenProvider for token requests.",
+		}, []string{"product", "route", "status"}),
+		upstreamDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace, Name: "upstream_call_duration_seconds",
+			Help:    "Duration of HTTP requests to the Engage API, by product and route template.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"product", "route"}),
+		tokenRefreshes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "upstream_token_refreshes_total",
+			Help: "Session token requests to the Engage token provider, by result (ok, error).",
+		}, []string{"result"}),
+		cacheLookups: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "cache_lookups_total",
+			Help: "Cache entries looked up by reads, by kind of entry and result (hit, miss).",
+		}, []string{"kind", "result"}),
+		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "webhook_requests_total",
+			Help: "Requests to the notification webhooks, by service (\"\" for an unknown path) and status answered; non-2xx are rejected.",
+		}, []string{"service", "status"}),
+		invalidations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "webhook_invalidations_total",
+			Help: "Changes from webhook deliveries invalidated in the cache, by service.",
+		}, []string{"service"}),
+		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "subscriptions_open",
+			Help: "GraphQL subscriptions currently reading the change feed on this replica.",
+		}),
+		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: metricsNamespace, Name: "subscription_delivery_latency_seconds",
+			Help:    "Time from a webhook's arrival (on any replica) to its change being handed to a subscription on this replica.",
+			Buckets: prometheus.DefBuckets,
+		}),
+		operations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "graphql_operations_total",
+			Help: "GraphQL operations, by operation name (anonymous, invalid, or other past the cap) and type (query, mutation, subscription, unknown).",
+		}, []string{"operation", "type"}),
+		operationTime: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace, Name: "graphql_operation_duration_seconds",
+			Help:    "Duration of GraphQL queries and mutations, from the request's start to the response, by operation name and type.",
+			Buckets: prometheus.DefBuckets,
+		}, []string{"operation", "type"}),
+		operationErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "graphql_operation_errors_total",
+			Help: "GraphQL responses that carried errors, by operation name and type.",
+		}, []string{"operation", "type"}),
+		names: map[string]struct{}{},
+	}
+	m.reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups,
+		m.webhooks, m.invalidations, m.subscriptions, m.deliveryLatency,
+		m.operations, m.operationTime, m.operationErrors,
+	)
+	return m
+}
+
+// observeUpstream is engage.Config.Observe.
+func (m *metrics) observeUpstream(p engage.Product, route string, status int, d time.Duration) {
+	product := string(p)
+	if product == "" {
+		product = "TokenProvider"
+	}
+	m.upstreamCalls.WithLabelValues(product, route, strconv.Itoa(status)).Inc()
+	m.upstreamDuration.WithLabelValues(product, route).Observe(d.Seconds())
+}
+
+// tokenRefreshed is engage.Config.OnTokenRefresh.
+func (m *metrics) tokenRefreshed(err error) {
+	result := "ok"
+	if err != nil {
+		result = "error"
+	}
+	m.tokenRefreshes.WithLabelValues(result).Inc()
+}
+
+// cacheLookup is cache.Options.OnLookup.
+func (m *metrics) cacheLookup(kind string, hit bool) {
+	result := "miss"
+	if hit {
+		result = "hit"
+	}
+	m.cacheLookups.WithLabelValues(kind, result).Inc()
+}
+
+// webhookResult is webhook.Options.OnResult.
+func (m *metrics) webhookResult(service string, status, invalidated int) {
+	m.webhooks.WithLabelValues(service, strconv.Itoa(status)).Inc()
+	if invalidated > 0 {
+		m.invalidations.WithLabelValues(service).Add(float64(invalidated))
+	}
+}
+
+// watchRateLimits exports, per product, how long the upstream client still
+// holds its key back after a rate-limited answer: the one part of the
+// upstream's budget the gateway knows (Engage publishes no remaining
+// quota). It is read at scrape time.
+func (m *metrics) watchRateLimits(heldFor func(engage.Product) time.Duration) {
+	for _, p := range engage.Products() {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "upstream_rate_limited_seconds",
+			Help:        "Seconds until calls of the product may go again after the upstream rate-limited its key; 0 when not held back.",
+			ConstLabels: prometheus.Labels{"product": string(p)},
+		}, func() float64 { return heldFor(p).Seconds() }))
+	}
+}
+
+// subscriptionOpened is brokerFeed.opened.
+func (m *metrics) subscriptionOpened(delta int) { m.subscriptions.Add(float64(delta)) }
+
+// changeDelivered is brokerFeed.delivered.
+func (m *metrics) changeDelivered(c workplace.Change) {
+	if !c.At.IsZero() {
+		m.deliveryLatency.Observe(time.Since(c.At).Seconds())
+	}
+}
+
+// operationName bounds a client-chosen operation name as a label value.
+func (m *metrics) operationName(name string) string {
+	if len(name) > maxOperationName {
+		name = name[:maxOperationName]
+	}
+	m.namesMu.Lock()
+	defer m.namesMu.Unlock()
+	if _, ok := m.names[name]; ok {
+		return name
+	}
+	if len(m.names) >= maxOperationNames {
+		return otherOperations
+	}
+	m.names[name] = struct{}{}
+	return name
+}
+
+// operationLabels names ctx's operation and its type.
+func (m *metrics) operationLabels(ctx context.Context) (name, typ string) {
+	if !graphql.HasOperationContext(ctx) {
+		return "invalid", "unknown"
+	}
+	op := graphql.GetOperationContext(ctx).Operation
+	switch {
+	case op == nil:
+		return "invalid", "unknown"
+	case op.Name == "":
+		return "anonymous", string(op.Operation)
+	}
+	return m.operationName(op.Name), string(op.Operation)
+}
+
+// recordOperation counts one finished operation.
+func (m *metrics) recordOperation(ctx context.Context, name, typ string, resp *graphql.Response) {
+	m.operations.WithLabelValues(name, typ).Inc()
+	if graphql.HasOperationContext(ctx) {
+		if start := graphql.GetOperationContext(ctx).Stats.OperationStart; !start.IsZero() {
+			m.operationTime.WithLabelValues(name, typ).Observe(time.Since(start).Seconds())
+		}
+	}
+	if resp != nil && len(resp.Errors) > 0 {
+		m.operationErrors.WithLabelValues(name, typ).Inc()
+	}
+}
+
+// graphqlMetrics is the gqlgen extension that counts operations. Executed
+// operations are measured around their execution (InterceptOperation);
+// those rejected before it (unparsable, invalid, over the limits) never
+// reach that point and are counted from their one response
+// (InterceptResponse), told apart by a mark the first path leaves in the
+// context the transports pass on to the responses.
+type graphqlMetrics struct{ m *metrics }
+
+var (
+	_ graphql.HandlerExtension     = graphqlMetrics{}
+	_ graphql.OperationInterceptor = graphqlMetrics{}
+	_ graphql.ResponseInterceptor  = graphqlMetrics{}
+)
+
+// executedKey marks a context whose operation InterceptOperation measures.
+type executedKey struct{}
+
+func (graphqlMetrics) ExtensionName() string                          { return "Metrics" }
+func (graphqlMetrics) Validate(schema graphql.ExecutableSchema) error { return nil }
+
+// InterceptOperation measures an executed operation. A query or mutation is
+// counted when its one response is ready; a subscription is counted once
+// when it starts (its duration is its client's choice, so none is
+// recorded), and each of its payloads that carries errors counts as one
+// error.
+func (g graphqlMetrics) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	name, typ := g.m.operationLabels(ctx)
+	responses := next(context.WithValue(ctx, executedKey{}, true))
+	if typ == string(ast.Subscription) {
+		g.m.operations.WithLabelValues(name, typ).Inc()
+		return func(ctx context.Context) *graphql.Response {
+			resp := responses(ctx)
+			if resp != nil && len(resp.Errors) > 0 {
+				g.m.operationErrors.WithLabelValues(name, typ).Inc()
+			}
+			return resp
+		}
+	}
+	return func(rctx context.Context) *graphql.Response {
+		resp := responses(rctx)
+		g.m.recordOperation(ctx, name, typ, resp)
+		return resp
+	}
+}
+
+// InterceptResponse counts the operations rejected before execution.
+func (g graphqlMetrics) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if ctx.Value(executedKey{}) == nil {
+		name, typ := g.m.operationLabels(ctx)
+		g.m.recordOperation(ctx, name, typ, resp)
+	}
+	return resp
+}

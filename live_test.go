@@ -60,18 +60,7 @@ func newLive(t *testing.T, env map[string]string, webhooks bool) *live {
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(func() { simSrv.Close(); sim.Close() })
 
-	keys := engagesim.DefaultKeys()
-	full := map[string]string{
-		"ENGAGE_API_URL":              simSrv.URL + "/" + engagesim.DefaultTenant + "/api/V1",
-		"ENGAGE_TOKEN_URL":            simSrv.URL + "/tokenproviderapi/token",
-		"ENGAGE_CLIENT_ID":            engagesim.DefaultClientID,
-		"ENGAGE_PASSWORD":             engagesim.DefaultPassword,
-		"ENGAGE_KEY_COSTCODE":         keys[engagesim.ProductCostCode],
-		"ENGAGE_KEY_EXTERNALBOOKINGS": keys[engagesim.ProductExternalBookings],
-		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
-		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
-		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
-	}
+	full := upstreamEnv(simSrv.URL)
 	if webhooks {
 		// The listeners are registered with the address, so it is chosen
 		// before the gateway starts.

@@ -11,6 +11,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -68,6 +69,29 @@ func freePort(t *testing.T) int {
 	require.NoError(t, err)
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
+}
+
+// upstreamEnv is the environment that points a gateway at an engagesim
+// served at simURL, with the simulator's demo credentials and keys.
+func upstreamEnv(simURL string) map[string]string {
+	keys := engagesim.DefaultKeys()
+	return map[string]string{
+		"ENGAGE_API_URL":              simURL + "/" + engagesim.DefaultTenant + "/api/V1",
+		"ENGAGE_TOKEN_URL":            simURL + "/tokenproviderapi/token",
+		"ENGAGE_CLIENT_ID":            engagesim.DefaultClientID,
+		"ENGAGE_PASSWORD":             engagesim.DefaultPassword,
+		"ENGAGE_KEY_COSTCODE":         keys[engagesim.ProductCostCode],
+		"ENGAGE_KEY_EXTERNALBOOKINGS": keys[engagesim.ProductExternalBookings],
+		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
+		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
+		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
+	}
+}
+
+// withEnv returns env with extra's settings added (extra wins).
+func withEnv(env, extra map[string]string) map[string]string {
+	maps.Copy(env, extra)
+	return env
 }
 
 // replica is one gateway process.
@@ -160,24 +184,14 @@ func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
 	t.Cleanup(func() { simSrv.Close(); sim.Close() })
 	s := &stack{sim: sim, simURL: simSrv.URL}
 
-	keys := engagesim.DefaultKeys()
 	portA, portB := freePort(t), freePort(t)
-	env := map[string]string{
-		"ENGAGE_API_URL":              simSrv.URL + "/" + engagesim.DefaultTenant + "/api/V1",
-		"ENGAGE_TOKEN_URL":            simSrv.URL + "/tokenproviderapi/token",
-		"ENGAGE_CLIENT_ID":            engagesim.DefaultClientID,
-		"ENGAGE_PASSWORD":             engagesim.DefaultPassword,
-		"ENGAGE_KEY_COSTCODE":         keys[engagesim.ProductCostCode],
-		"ENGAGE_KEY_EXTERNALBOOKINGS": keys[engagesim.ProductExternalBookings],
-		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
-		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
-		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
-		"REDIS_URL":                   redisURL,
+	env := withEnv(upstreamEnv(simSrv.URL), map[string]string{
+		"REDIS_URL": redisURL,
 		// The fleet's public address: here replica A stands in for the
 		// load balancer, so every notification lands on A.
 		"WEBHOOK_PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", portA),
 		"WEBHOOK_SECRET":     "replica-test-secret",
-	}
+	})
 	a := startReplica(t, bin, portA, env)
 	b := startReplica(t, bin, portB, env)
 
@@ -300,19 +314,9 @@ func TestReplicasSharePersistedQueries(t *testing.T) {
 	require.NoError(t, err)
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(func() { simSrv.Close(); sim.Close() })
-	keys := engagesim.DefaultKeys()
-	env := map[string]string{
-		"ENGAGE_API_URL":              simSrv.URL + "/" + engagesim.DefaultTenant + "/api/V1",
-		"ENGAGE_TOKEN_URL":            simSrv.URL + "/tokenproviderapi/token",
-		"ENGAGE_CLIENT_ID":            engagesim.DefaultClientID,
-		"ENGAGE_PASSWORD":             engagesim.DefaultPassword,
-		"ENGAGE_KEY_COSTCODE":         keys[engagesim.ProductCostCode],
-		"ENGAGE_KEY_EXTERNALBOOKINGS": keys[engagesim.ProductExternalBookings],
-		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
-		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
-		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
-		"REDIS_URL":                   redisURL,
-	}
+	env := withEnv(upstreamEnv(simSrv.URL), map[string]string{
+		"REDIS_URL": redisURL,
+	})
 	a := startReplica(t, bin, freePort(t), env)
 	b := startReplica(t, bin, freePort(t), env)
 

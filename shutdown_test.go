@@ -146,21 +146,11 @@ func TestShutdownOnSIGTERMFinishesWebhooksAndTellsSubscribers(t *testing.T) {
 	const secret = "shutdown-test-secret"
 	const timeout = 5 * time.Second
 	port := freePort(t)
-	keys := engagesim.DefaultKeys()
-	gw := startGatewayProcess(t, bin, port, map[string]string{
-		"ENGAGE_API_URL":              simSrv.URL + "/" + engagesim.DefaultTenant + "/api/V1",
-		"ENGAGE_TOKEN_URL":            simSrv.URL + "/tokenproviderapi/token",
-		"ENGAGE_CLIENT_ID":            engagesim.DefaultClientID,
-		"ENGAGE_PASSWORD":             engagesim.DefaultPassword,
-		"ENGAGE_KEY_COSTCODE":         keys[engagesim.ProductCostCode],
-		"ENGAGE_KEY_EXTERNALBOOKINGS": keys[engagesim.ProductExternalBookings],
-		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
-		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
-		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
-		"WEBHOOK_PUBLIC_URL":          fmt.Sprintf("http://127.0.0.1:%d", port),
-		"WEBHOOK_SECRET":              secret,
-		"SHUTDOWN_TIMEOUT":            timeout.String(),
-	})
+	gw := startGatewayProcess(t, bin, port, withEnv(upstreamEnv(simSrv.URL), map[string]string{
+		"WEBHOOK_PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", port),
+		"WEBHOOK_SECRET":     secret,
+		"SHUTDOWN_TIMEOUT":   timeout.String(),
+	}))
 
 	// A websocket subscription, running.
 	ws := dialRaw(t, gw.url, "graphql-transport-ws")

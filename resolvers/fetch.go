@@ -199,14 +199,20 @@ func queryDeskBookings(ctx context.Context, locationID *string, deskIDs []string
 	return out, nil
 }
 
-// filterRooms serves Query.rooms.
-func filterRooms(ctx context.Context, locationID string, floor *int, groupID *string, minCapacity *int, attributes []int, freeFrom, freeTo *time.Time) ([]workplace.Room, error) {
+// locationAndGroup decodes the location and optional group arguments the
+// rooms and desks filters share.
+func locationAndGroup(locationID string, groupID *string) (workplace.LocationID, int64, error) {
 	g, err := parseIDOf(locationID, typeLocation)
 	if err != nil {
-		return nil, err
+		return 0, 0, err
 	}
-	loc := workplace.LocationID(g.Parts[0])
 	group, err := optionalID(groupID, typeGroup)
+	return workplace.LocationID(g.Parts[0]), group, err
+}
+
+// filterRooms serves Query.rooms.
+func filterRooms(ctx context.Context, locationID string, floor *int, groupID *string, minCapacity *int, attributes []int, freeFrom, freeTo *time.Time) ([]workplace.Room, error) {
+	loc, group, err := locationAndGroup(locationID, groupID)
 	if err != nil {
 		return nil, err
 	}
@@ -248,12 +254,7 @@ func filterRooms(ctx context.Context, locationID string, floor *int, groupID *st
 
 // filterDesks serves Query.desks.
 func filterDesks(ctx context.Context, locationID string, floor *int, groupID *string, freeOn *workplace.Date) ([]workplace.Desk, error) {
-	g, err := parseIDOf(locationID, typeLocation)
-	if err != nil {
-		return nil, err
-	}
-	loc := workplace.LocationID(g.Parts[0])
-	group, err := optionalID(groupID, typeGroup)
+	loc, group, err := locationAndGroup(locationID, groupID)
 	if err != nil {
 		return nil, err
 	}

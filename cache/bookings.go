@@ -129,7 +129,8 @@ func (s *Service) BookingMany(ctx context.Context, ids []workplace.BookingID) ([
 
 // FreeSlots implements workplace.Bookings. Answers carry the location's
 // room and/or desk availability epochs (by workspace type) and the
-// tenant-wide ones.
+// tenant-wide ones; their last-known-good copies do not, so a copy survives
+// the epochs' bumps as other copies survive invalidation.
 func (s *Service) FreeSlots(ctx context.Context, q workplace.FreeSlotQuery) ([]workplace.ResourceFreeSlots, error) {
 	var eks []string
 	if q.WorkspaceType != workplace.WorkspaceDesk {
@@ -143,7 +144,8 @@ func (s *Service) FreeSlots(ctx context.Context, q workplace.FreeSlotQuery) ([]w
 		return s.inner.FreeSlots(ctx, q)
 	}
 	return readOne(ctx, s, s.codecs.freeSlots, fill[[]workplace.ResourceFreeSlots]{key: freeSlotsKey(ep, q), ttl: s.ttl.Availability,
-		fetch: func(ctx context.Context) ([]workplace.ResourceFreeSlots, error) { return s.inner.FreeSlots(ctx, q) }})
+		shadow: shadowKey(freeSlotsKey([]int64{anyEpoch}, q)),
+		fetch:  func(ctx context.Context) ([]workplace.ResourceFreeSlots, error) { return s.inner.FreeSlots(ctx, q) }})
 }
 
 // AvailableRooms implements workplace.Bookings, keyed like FreeSlots.
@@ -153,7 +155,8 @@ func (s *Service) AvailableRooms(ctx context.Context, q workplace.AvailableRooms
 		return s.inner.AvailableRooms(ctx, q)
 	}
 	return readOne(ctx, s, s.codecs.availableRooms, fill[[]workplace.AvailableRoom]{key: availableRoomsKey(ep, q), ttl: s.ttl.Availability,
-		fetch: func(ctx context.Context) ([]workplace.AvailableRoom, error) { return s.inner.AvailableRooms(ctx, q) }})
+		shadow: shadowKey(availableRoomsKey([]int64{anyEpoch}, q)),
+		fetch:  func(ctx context.Context) ([]workplace.AvailableRoom, error) { return s.inner.AvailableRooms(ctx, q) }})
 }
 
 // CreateBooking implements workplace.Bookings. The new booking's days are

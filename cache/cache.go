@@ -3,7 +3,7 @@
 // the other. Entries live in a Store: Redis (shared by every replica) when
 // configured, memory otherwise.
 //
-// Three properties hold whatever the store:
+// Four properties hold whatever the store:
 //   - Precise invalidation. Room and desk bookings are cached per room (desk)
 //     per local day, and answers that cannot be enumerated (availability,
 //     floor plans) carry an epoch in their keys, so a change drops exactly
@@ -15,6 +15,13 @@
 //   - Fail open. Every store call is bounded by Options.OpTimeout; when the
 //     store fails, reads are served by the wrapped service, the failure is
 //     logged once, and caching resumes by itself when the store answers again.
+//   - Stale when the upstream is down. Every value written back also leaves
+//     a last-known-good copy, stamped with when it was fetched, that
+//     invalidation and the value's TTL do not touch. When the upstream cannot
+//     answer (it is unavailable or rate limiting), a read is answered from
+//     that copy instead of failing, and the answer is noted with its age in
+//     the operation's workplace.Staleness, so the client is told it is stale.
+//     Any answer the upstream does give, errors included, is never masked.
 package cache
 
 import (
@@ -96,7 +103,35 @@ type Options struct {
 	// counts as misses. It must be safe for concurrent use and quick. Nil
 	// means not reported.
 	OnLookup func(kind string, hit bool)
+	// StaleFor is how long last-known-good copies are kept. Every value the
+	// cache writes back is also written, with the time it was fetched,
+	// under a shadow key that invalidation leaves alone; when the upstream
+	// fails as ServeStale allows, a read the cache cannot answer fresh is
+	// answered from the copy and noted with workplace.NoteStale. A stale
+	// answer is only ever served marked stale, so a copy that invalidation
+	// would have dropped is still what the cache last knew. Copies roughly
+	// double the store's memory, and more where TTLs are short: a copy
+	// lives StaleFor after the last fetch of its value, whether or not the
+	// value is read again. Reading copies is not a lookup for OnLookup.
+	// Zero means DefaultStaleFor (24h); negative disables stale serving
+	// entirely: no copies are written or read.
+	StaleFor time.Duration
+	// ServeStale says which upstream errors a stale answer may stand in
+	// for. It must be safe for concurrent use. Nil means the upstream being
+	// unavailable or rate limiting (workplace.EUNAVAILABLE,
+	// workplace.ERATELIMITED): never an answer the upstream did give, such
+	// as NOT_FOUND or BAD_USER_INPUT, which a stale copy would contradict.
+	ServeStale func(err error) bool
+	// Now is the clock that stamps when a value was fetched and ages stale
+	// answers (and places invalidation's fallback window of days), so tests
+	// can move time. Nil means time.Now.
+	Now func() time.Time
 }
+
+// DefaultStaleFor is how long last-known-good copies are kept unless
+// Options.StaleFor says otherwise: an outage of the upstream longer than a
+// day is answered with errors rather than with day-old schedules.
+const DefaultStaleFor = 24 * time.Hour
 
 func (o Options) withDefaults() Options {
 	d := DefaultTTLs()
@@ -115,6 +150,15 @@ func (o Options) withDefaults() Options {
 	}
 	if o.FanOut <= 0 {
 		o.FanOut = 8
+	}
+	if o.StaleFor == 0 {
+		o.StaleFor = DefaultStaleFor
+	}
+	if o.ServeStale == nil {
+		o.ServeStale = upstreamDown
+	}
+	if o.Now == nil {
+		o.Now = time.Now
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -135,7 +179,8 @@ type Service struct {
 	codecs codecs
 	flight singleflight.Group
 	health health
-	// now is the clock of the fallback windows of invalidation.
+	// now is Options.Now: the clock of fetched times, stale ages and the
+	// fallback windows of invalidation.
 	now func() time.Time
 	// joined, when set (by tests), is called once a caller has started or
 	// joined an upstream call.
@@ -151,7 +196,7 @@ var (
 func New(inner workplace.Service, store Store, opts Options) *Service {
 	opts = opts.withDefaults()
 	z := &zones{}
-	s := &Service{inner: inner, store: store, opts: opts, ttl: opts.TTLs, log: opts.Logger, zones: z, codecs: newCodecs(z), now: time.Now}
+	s := &Service{inner: inner, store: store, opts: opts, ttl: opts.TTLs, log: opts.Logger, zones: z, codecs: newCodecs(z), now: opts.Now}
 	s.health.pending = map[string]struct{}{}
 	return s
 }

@@ -64,14 +64,16 @@ func (s *Service) DeskBookingsMany(ctx context.Context, windows []workplace.Desk
 }
 
 // AvailableDesks implements workplace.DeskBookings. Answers carry the
-// location's desk availability epoch and the tenant-wide one.
+// location's desk availability epoch and the tenant-wide one; their
+// last-known-good copies do not, like FreeSlots'.
 func (s *Service) AvailableDesks(ctx context.Context, q workplace.AvailableDesksQuery) ([]workplace.AvailableDesk, error) {
 	ep, ok := s.epochs(ctx, deskAvailEpochKey(q.LocationID), tenantDeskAvailEpochKey())
 	if !ok {
 		return s.inner.AvailableDesks(ctx, q)
 	}
 	return readOne(ctx, s, s.codecs.availableDesks, fill[[]workplace.AvailableDesk]{key: availableDesksKey(ep, q), ttl: s.ttl.Availability,
-		fetch: func(ctx context.Context) ([]workplace.AvailableDesk, error) { return s.inner.AvailableDesks(ctx, q) }})
+		shadow: shadowKey(availableDesksKey([]int64{anyEpoch}, q)),
+		fetch:  func(ctx context.Context) ([]workplace.AvailableDesk, error) { return s.inner.AvailableDesks(ctx, q) }})
 }
 
 // CreateDeskBookings implements workplace.DeskBookings.

@@ -19,9 +19,11 @@ type fakeInner struct {
 	CountriesFn      func(ctx context.Context) ([]workplace.Country, error)
 	RegionsFn        func(ctx context.Context, c workplace.CountryID) ([]workplace.Region, error)
 	LocationsFn      func(ctx context.Context, r workplace.RegionID) ([]workplace.Location, error)
+	GroupsFn         func(ctx context.Context, c workplace.CountryID) ([]workplace.Group, error)
 	UsersFn          func(ctx context.Context, email string) ([]workplace.User, error)
 	RoomsFn          func(ctx context.Context, l workplace.LocationID) ([]workplace.Room, error)
 	DesksFn          func(ctx context.Context, l workplace.LocationID) ([]workplace.Desk, error)
+	FloorPlanFn      func(ctx context.Context, q workplace.FloorPlanQuery) ([]workplace.FloorPlanItem, error)
 	BookingsFn       func(ctx context.Context, r workplace.RoomID, from, to workplace.Date) ([]workplace.Booking, error)
 	BookingFn        func(ctx context.Context, id workplace.BookingID) (workplace.Booking, error)
 	UpdateBookingFn  func(ctx context.Context, id workplace.BookingID, c workplace.BookingChange) (workplace.Booking, error)
@@ -31,6 +33,8 @@ type fakeInner struct {
 	OrdersFn         func(ctx context.Context, b workplace.BookingID) ([]workplace.ServiceOrder, error)
 	CostCodesFn      func(ctx context.Context, l workplace.LocationID) ([]workplace.CostCode, error)
 	AvailableRoomsFn func(ctx context.Context, q workplace.AvailableRoomsQuery) ([]workplace.AvailableRoom, error)
+	AvailableDesksFn func(ctx context.Context, q workplace.AvailableDesksQuery) ([]workplace.AvailableDesk, error)
+	VendorsFn        func(ctx context.Context, l workplace.LocationID) ([]workplace.Vendor, error)
 }
 
 var _ workplace.Service = (*fakeInner)(nil)
@@ -95,8 +99,11 @@ func (f *fakeInner) Locations(ctx context.Context, r workplace.RegionID) ([]work
 	return []workplace.Location{{ID: 10, RegionID: r}}, nil
 }
 
-func (f *fakeInner) Groups(_ context.Context, c workplace.CountryID) ([]workplace.Group, error) {
+func (f *fakeInner) Groups(ctx context.Context, c workplace.CountryID) ([]workplace.Group, error) {
 	f.hit("Groups")
+	if f.GroupsFn != nil {
+		return f.GroupsFn(ctx, c)
+	}
 	return []workplace.Group{{ID: 3, CountryID: c}}, nil
 }
 
@@ -124,8 +131,11 @@ func (f *fakeInner) Desks(ctx context.Context, l workplace.LocationID) ([]workpl
 	return []workplace.Desk{{ID: workplace.DeskID(l*10 + 1), LocationID: l}}, nil
 }
 
-func (f *fakeInner) FloorPlan(_ context.Context, q workplace.FloorPlanQuery) ([]workplace.FloorPlanItem, error) {
+func (f *fakeInner) FloorPlan(ctx context.Context, q workplace.FloorPlanQuery) ([]workplace.FloorPlanItem, error) {
 	f.hit("FloorPlan")
+	if f.FloorPlanFn != nil {
+		return f.FloorPlanFn(ctx, q)
+	}
 	return []workplace.FloorPlanItem{{ID: int64(q.LocationID), Floor: q.Floor}}, nil
 }
 
@@ -198,8 +208,11 @@ func (f *fakeInner) DeskBookings(ctx context.Context, d workplace.DeskID, from, 
 	return nil, nil
 }
 
-func (f *fakeInner) AvailableDesks(_ context.Context, q workplace.AvailableDesksQuery) ([]workplace.AvailableDesk, error) {
+func (f *fakeInner) AvailableDesks(ctx context.Context, q workplace.AvailableDesksQuery) ([]workplace.AvailableDesk, error) {
 	f.hit("AvailableDesks")
+	if f.AvailableDesksFn != nil {
+		return f.AvailableDesksFn(ctx, q)
+	}
 	return []workplace.AvailableDesk{{DeskID: 1, GroupID: q.GroupID}}, nil
 }
 
@@ -261,8 +274,11 @@ func (f *fakeInner) CreateCostCodes(context.Context, []workplace.NewCostCode) er
 	return nil
 }
 
-func (f *fakeInner) Vendors(_ context.Context, l workplace.LocationID) ([]workplace.Vendor, error) {
+func (f *fakeInner) Vendors(ctx context.Context, l workplace.LocationID) ([]workplace.Vendor, error) {
 	f.hit("Vendors")
+	if f.VendorsFn != nil {
+		return f.VendorsFn(ctx, l)
+	}
 	return []workplace.Vendor{{ID: 8, LocationID: l}}, nil
 }
 

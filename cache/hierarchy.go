@@ -89,12 +89,14 @@ func (s *Service) DesksMany(ctx context.Context, locations []workplace.LocationI
 }
 
 // FloorPlan implements workplace.Hierarchy. Answers carry the location's
-// floor plan epoch, which a resource change bumps.
+// floor plan epoch, which a resource change bumps; their last-known-good
+// copies do not, so a copy survives the bump.
 func (s *Service) FloorPlan(ctx context.Context, q workplace.FloorPlanQuery) ([]workplace.FloorPlanItem, error) {
 	ep, ok := s.epochs(ctx, floorPlanEpochKey(q.LocationID))
 	if !ok {
 		return s.inner.FloorPlan(ctx, q)
 	}
 	return readOne(ctx, s, s.codecs.floorPlan, fill[[]workplace.FloorPlanItem]{key: floorPlanKey(ep[0], q), ttl: s.ttl.Resources,
-		fetch: func(ctx context.Context) ([]workplace.FloorPlanItem, error) { return s.inner.FloorPlan(ctx, q) }})
+		shadow: shadowKey(floorPlanKey(anyEpoch, q)),
+		fetch:  func(ctx context.Context) ([]workplace.FloorPlanItem, error) { return s.inner.FloorPlan(ctx, q) }})
 }

@@ -13,6 +13,14 @@ package cache
 // Bump keyPrefix's version whenever the encoding of any value changes: old
 // entries then become unreachable and expire by their TTLs instead of being
 // misread.
+//
+// Every value the cache writes back also has a last-known-good copy under
+// its shadow key (the value key plus ":lkg"; see stale.go), which
+// invalidation leaves alone and which is read only when the upstream cannot
+// answer. It shares the value's hash tag, so its write can be guarded by the
+// value's generation. Answers keyed by epochs keep their copy under the key
+// built without the epochs, so the copy outlives an epoch's bump as the
+// others outlive invalidation.
 
 import (
 	"fmt"
@@ -33,6 +41,13 @@ const genSuffix = ":gen"
 // genKey is where the generation of key lives. Stores use it; it shares
 // key's hash tag because it extends key.
 func genKey(key string) string { return key + genSuffix }
+
+// shadowSuffix turns a value key into its shadow key.
+const shadowSuffix = ":lkg"
+
+// shadowKey is where the last-known-good copy of key lives; it shares key's
+// hash tag because it extends key.
+func shadowKey(key string) string { return key + shadowSuffix }
 
 // DeliveryKey is the key the webhook receiver claims (Store.Claim) for a
 // delivery id, so a retried delivery is processed once across replicas.
@@ -162,6 +177,11 @@ func availPrefix(l workplace.LocationID, epochs []int64) string {
 	}
 	return b.String()
 }
+
+// anyEpoch stands for the epochs in the shadow key of an epoch-keyed
+// answer: no generation is negative, so it names no live answer, and the
+// copy stays reachable whatever the epochs become.
+const anyEpoch = -1
 
 func instant(t time.Time) string { return strconv.FormatInt(t.UnixNano(), 36) }
 

@@ -69,7 +69,11 @@ func (m *MemoryStore) Set(_ context.Context, items []Item) error {
 	defer m.mu.Unlock()
 	now := m.now()
 	for _, it := range items {
-		if !it.Unconditional && m.genLocked(it.Key, now) != it.Gen {
+		guard := it.Key
+		if it.GenOf != "" {
+			guard = it.GenOf
+		}
+		if !it.Unconditional && m.genLocked(guard, now) != it.Gen {
 			continue
 		}
 		m.values[it.Key] = memValue{value: append([]byte(nil), it.Value...), expires: now.Add(it.TTL)}

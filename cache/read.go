@@ -3,7 +3,11 @@ package cache
 // The read-through engine: one store round trip for every key of a read,
 // the upstream only for the misses (single-flighted per key and generation,
 // bounded in number), and one store round trip to write the answers back,
-// each conditional on the generation seen before going upstream.
+// each conditional on the generation seen before going upstream. When the
+// upstream fails as Options.ServeStale allows, one more round trip reads the
+// last-known-good copies of what is still missing (see stale.go); each
+// caller does its own, so the followers of a failed flight are answered as
+// its leader is, and each notes the staleness in its own operation.
 
 import (
 	"context"
@@ -18,9 +22,12 @@ import (
 
 // fill is one key of a read and how to answer it upstream.
 type fill[T any] struct {
-	key   string
-	ttl   time.Duration
-	fetch func(ctx context.Context) (T, error)
+	key string
+	// shadow is where key's last-known-good copy lives; empty means
+	// shadowKey(key).
+	shadow string
+	ttl    time.Duration
+	fetch  func(ctx context.Context) (T, error)
 	// index, when set, returns the index entries to write with the value.
 	index func(T) []Item
 }
@@ -31,6 +38,9 @@ type fill[T any] struct {
 type flown struct {
 	values [][]byte
 	index  []Item
+	// at is when the upstream answered: the stamp of the values'
+	// last-known-good copies.
+	at time.Time
 }
 
 // share runs fetch once per key at a time in this process. The key carries
@@ -126,6 +136,7 @@ func readMany[T any](ctx context.Context, s *Service, c codec[T], fills []fill[T
 			if err != nil {
 				return flown{}, err
 			}
+			at := s.now()
 			b, err := c.enc(v)
 			if err != nil {
 				return flown{}, err
@@ -134,7 +145,7 @@ func readMany[T any](ctx context.Context, s *Service, c codec[T], fills []fill[T
 			if f.index != nil {
 				idx = f.index(v)
 			}
-			return flown{values: [][]byte{b}, index: idx}, nil
+			return flown{values: [][]byte{b}, index: idx, at: at}, nil
 		})
 		if err != nil {
 			errs[i] = err
@@ -145,13 +156,49 @@ func readMany[T any](ctx context.Context, s *Service, c codec[T], fills []fill[T
 		}
 		if leader && ok {
 			mu.Lock()
-			writes = append(writes, Item{Key: f.key, Value: res.values[0], TTL: f.ttl, Gen: gen})
+			writes = s.writeBack(writes, Item{Key: f.key, Value: res.values[0], TTL: f.ttl, Gen: gen}, f.shadowKey(), res.at)
 			writes = append(writes, res.index...)
 			mu.Unlock()
 		}
 	})
 	s.storeSet(ctx, writes)
+	staleMany(ctx, s, c, fills, out, errs)
 	return out, errs
+}
+
+func (f fill[T]) shadowKey() string {
+	if f.shadow != "" {
+		return f.shadow
+	}
+	return shadowKey(f.key)
+}
+
+// staleMany answers, from last-known-good copies, the fills whose upstream
+// call failed as ServeStale allows; the others keep their errors.
+func staleMany[T any](ctx context.Context, s *Service, c codec[T], fills []fill[T], out []T, errs []error) {
+	var failed []int
+	var shadows []string
+	for i, err := range errs {
+		if s.staleOn(err) {
+			failed = append(failed, i)
+			shadows = append(shadows, fills[i].shadowKey())
+		}
+	}
+	if len(failed) == 0 {
+		return
+	}
+	for j, lk := range s.lastKnowns(ctx, shadows) {
+		if !lk.found {
+			continue
+		}
+		v, err := c.dec(lk.value)
+		if err != nil {
+			continue
+		}
+		i := failed[j]
+		out[i], errs[i] = v, nil
+		workplace.NoteStale(ctx, keyKind(fills[i].key), lk.age)
+	}
 }
 
 // readOne answers one fill.
@@ -188,7 +235,10 @@ type dayItems[T any] struct {
 // first missing day to its last (at most MaxWindowDays), split into day
 // entries, then one write-back round trip. A window that is not a valid
 // upstream window passes through, so the upstream answers it (or rejects
-// it) itself.
+// it) itself. A window whose upstream call failed as ServeStale allows is
+// answered from the last-known-good copies of its missing days if every one
+// of them has one (all of them in one more round trip); otherwise it keeps
+// its error, since a window with a day missing would read as a free day.
 func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []dayWindow) ([][]T, []error) {
 	out := make([][]T, len(windows))
 	errs := make([]error, len(windows))
@@ -196,6 +246,11 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 		days  []workplace.Date
 		first int // index of the window's first key in keys
 		pass  bool
+		// perDay is the window's answer per day so far, and missing the
+		// days (indexes into days) the store did not answer: what a stale
+		// answer has to fill.
+		perDay  [][]T
+		missing []int
 	}
 	plans := make([]plan, len(windows))
 	var keys []string
@@ -216,7 +271,7 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 	var mu sync.Mutex
 	var writes []Item
 	fanOut(len(windows), s.opts.FanOut, func(i int) {
-		w, p := windows[i], plans[i]
+		w, p := windows[i], &plans[i]
 		if p.pass {
 			v, err := w.fetch(ctx, w.from, w.to)
 			if err == nil {
@@ -225,7 +280,8 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 			errs[i] = err
 			return
 		}
-		perDay := make([][]T, len(p.days))
+		p.perDay = make([][]T, len(p.days))
+		perDay := p.perDay
 		lo, hi := -1, -1
 		for k := range p.days {
 			if ok && entries[p.first+k].Found {
@@ -236,6 +292,7 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 				}
 			}
 			s.looked(keys[p.first+k], false)
+			p.missing = append(p.missing, k)
 			if lo < 0 {
 				lo = k
 			}
@@ -255,6 +312,7 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 				if err != nil {
 					return flown{}, err
 				}
+				at := s.now()
 				items := v.([]T)
 				split := make([][]T, hi-lo+1)
 				for k := range split {
@@ -266,7 +324,7 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 						split[k] = append(split[k], it)
 					}
 				}
-				f := flown{values: make([][]byte, len(split))}
+				f := flown{values: make([][]byte, len(split)), at: at}
 				for k := range split {
 					if f.values[k], err = d.codec.enc(split[k]); err != nil {
 						return flown{}, err
@@ -295,7 +353,8 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 					// Days that were cached stay as they are: their
 					// generation is not this call's to guard.
 					if !entries[p.first+k].Found {
-						writes = append(writes, Item{Key: keys[p.first+k], Value: res.values[k-lo], TTL: d.ttl, Gen: entries[p.first+k].Gen})
+						key := keys[p.first+k]
+						writes = s.writeBack(writes, Item{Key: key, Value: res.values[k-lo], TTL: d.ttl, Gen: entries[p.first+k].Gen}, shadowKey(key), res.at)
 					}
 				}
 				writes = append(writes, res.index...)
@@ -305,6 +364,42 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 		out[i] = merge(perDay, d.id, d.less)
 	})
 	s.storeSet(ctx, writes)
+
+	var failed []int
+	var shadows []string
+	for i, p := range plans {
+		if p.pass || !s.staleOn(errs[i]) {
+			continue
+		}
+		failed = append(failed, i)
+		for _, k := range p.missing {
+			shadows = append(shadows, shadowKey(keys[p.first+k]))
+		}
+	}
+	if len(failed) == 0 {
+		return out, errs
+	}
+	copies := s.lastKnowns(ctx, shadows)
+window:
+	for _, i := range failed {
+		p := plans[i]
+		lks := copies[:len(p.missing)]
+		copies = copies[len(p.missing):]
+		var oldest time.Duration
+		for j, k := range p.missing {
+			if !lks[j].found {
+				continue window
+			}
+			v, err := d.codec.dec(lks[j].value)
+			if err != nil {
+				continue window
+			}
+			p.perDay[k] = v
+			oldest = max(oldest, lks[j].age)
+		}
+		out[i], errs[i] = merge(p.perDay, d.id, d.less), nil
+		workplace.NoteStale(ctx, keyKind(keys[p.first]), oldest)
+	}
 	return out, errs
 }
 

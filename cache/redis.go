@@ -46,8 +46,10 @@ func NewRedisStore(rdb redis.UniversalClient, opts StoreOptions) *RedisStore {
 		set: redis.NewScript(setScript), inv: redis.NewScript(invalidateScript)}
 }
 
-// setScript writes the value only if the generation is the one the reader
-// saw (a missing generation is 0): compare and set in one atomic step.
+// setScript writes the value only if the generation (KEYS[2]: the key's
+// own, or that of the value a last-known-good copy shadows) is the one the
+// reader saw (a missing generation is 0): compare and set in one atomic
+// step.
 const setScript = `
 local g = redis.call('GET', KEYS[2])
 if not g then g = '0' end
@@ -129,7 +131,11 @@ func (r *RedisStore) Set(ctx context.Context, items []Item) error {
 			pipe.Set(ctx, k, it.Value, it.TTL)
 			return
 		}
-		keys := []string{k, r.ns + genKey(it.Key)}
+		guard := it.Key
+		if it.GenOf != "" {
+			guard = it.GenOf
+		}
+		keys := []string{k, r.ns + genKey(guard)}
 		args := []any{strconv.FormatInt(it.Gen, 10), it.Value, it.TTL.Milliseconds()}
 		if sha {
 			r.set.EvalSha(ctx, pipe, keys, args...)

@@ -19,7 +19,8 @@ type Store interface {
 	// trip. Entries are in the order of keys.
 	Get(ctx context.Context, keys []string) ([]Entry, error)
 	// Set writes items in one round trip. An item is written only if its
-	// key's generation still equals Item.Gen, unless Item.Unconditional.
+	// key's generation (or Item.GenOf's) still equals Item.Gen, unless
+	// Item.Unconditional.
 	Set(ctx context.Context, items []Item) error
 	// Invalidate bumps the generation of each key and deletes its value,
 	// atomically per key, in one round trip. Generations outlive values.
@@ -52,6 +53,12 @@ type Item struct {
 	TTL   time.Duration
 	// Gen is the generation the reader saw before going upstream.
 	Gen int64
+	// GenOf, when set, names the key whose generation Gen guards instead
+	// of Key's own. A last-known-good copy is guarded by its value's
+	// generation, so a read that started before an invalidation cannot
+	// replace a newer copy with the older answer. It must share Key's hash
+	// tag.
+	GenOf string
 	// Unconditional items (the cache's indexes) are written whatever the
 	// generation.
 	Unconditional bool

@@ -100,3 +100,30 @@ func TestMemoryStoreExpiry(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, first, "claims expire")
 }
+
+// TestStoreGenOf: an item guarded by another key's generation (a value's
+// last-known-good copy) is written only while that generation is the one
+// seen, and invalidating that key leaves the item alone.
+func TestStoreGenOf(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		k := bookingKey(1)
+		copyOf := func() string {
+			t.Helper()
+			es, err := st.Get(ctx, []string{shadowKey(k)})
+			require.NoError(t, err)
+			return string(es[0].Value)
+		}
+		require.NoError(t, st.Set(ctx, []Item{{Key: shadowKey(k), Value: []byte("a"), TTL: time.Minute, GenOf: k}}))
+		assert.Equal(t, "a", copyOf())
+
+		require.NoError(t, st.Invalidate(ctx, []string{k}))
+		assert.Equal(t, "a", copyOf(), "invalidating the value leaves the copy")
+
+		require.NoError(t, st.Set(ctx, []Item{{Key: shadowKey(k), Value: []byte("old"), TTL: time.Minute, Gen: 0, GenOf: k}}))
+		assert.Equal(t, "a", copyOf(), "a write guarded by an old generation of the value is refused")
+
+		require.NoError(t, st.Set(ctx, []Item{{Key: shadowKey(k), Value: []byte("b"), TTL: time.Minute, Gen: 1, GenOf: k}}))
+		assert.Equal(t, "b", copyOf())
+	})
+}

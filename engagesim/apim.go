@@ -40,6 +40,7 @@ type tokenAnswer struct {
 type Faults struct {
 	Latency             string  `json:"latency"`
 	ErrorRate           float64 `json:"errorRate"`
+	FailNext            int     `json:"failNext"`
 	ErrorStatus         int     `json:"errorStatus"`
 	UnauthorizedNext    int     `json:"unauthorizedNext"`
 	DropDeliveries      int     `json:"dropDeliveries"`
@@ -53,6 +54,7 @@ type Faults struct {
 type faultPatch struct {
 	Latency             *string  `json:"latency"`
 	ErrorRate           *float64 `json:"errorRate"`
+	FailNext            *int     `json:"failNext"`
 	ErrorStatus         *int     `json:"errorStatus"`
 	RevokeTokens        bool     `json:"revokeTokens"`
 	UnauthorizedNext    *int     `json:"unauthorizedNext"`
@@ -67,6 +69,7 @@ type faultPatch struct {
 type faultState struct {
 	latency          time.Duration
 	errorRate        float64
+	failNext         int
 	errorStatus      int
 	unauthorizedNext int
 	dropDeliveries   int
@@ -83,7 +86,7 @@ func (f faultState) view() Faults {
 		}
 		return x.String()
 	}
-	return Faults{Latency: d(f.latency), ErrorRate: f.errorRate, ErrorStatus: f.errorStatus,
+	return Faults{Latency: d(f.latency), ErrorRate: f.errorRate, FailNext: f.failNext, ErrorStatus: f.errorStatus,
 		UnauthorizedNext: f.unauthorizedNext, DropDeliveries: f.dropDeliveries, DuplicateDeliveries: f.dupDeliveries,
 		TokenLifetime: d(f.tokenLifetime), RatePerMinute: f.ratePerMinute, QuotaPerWeek: f.quotaPerWeek}
 }
@@ -161,6 +164,7 @@ func (g *gateway) applyFaults(p faultPatch) *apiError {
 	if p.ErrorStatus != nil && *p.ErrorStatus >= 100 && *p.ErrorStatus <= 599 {
 		f.errorStatus = *p.ErrorStatus
 	}
+	set(&f.failNext, p.FailNext)
 	set(&f.unauthorizedNext, p.UnauthorizedNext)
 	set(&f.dropDeliveries, p.DropDeliveries)
 	set(&f.dupDeliveries, p.DuplicateDeliveries)
@@ -200,10 +204,17 @@ func (g *gateway) takeDelivery(first bool) (drop, dup bool) {
 	return false, false
 }
 
+// injectError says whether this admitted call fails with the fault status:
+// one of the next failNext calls (deterministic, for tests of retries and
+// breakers), or by chance at errorRate.
 func (g *gateway) injectError() bool {
 	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.faults.failNext > 0 {
+		g.faults.failNext--
+		return true
+	}
 	rate := g.faults.errorRate
-	g.mu.Unlock()
 	return rate > 0 && mrand.Float64() < rate
 }
 

@@ -90,7 +90,7 @@ func (c *Client) AvailableDesks(ctx context.Context, aq workplace.AvailableDesks
 	var resp struct {
 		AvailableDesks []wireAvailableDesk `json:"availableDesks"`
 	}
-	if err := c.do(ctx, send(ProductExternalBookings, http.MethodPost, "/deskBookings/availableDesks", "/deskBookings/availableDesks", nil, body), &resp); err != nil {
+	if err := c.do(ctx, search(ProductExternalBookings, "/deskBookings/availableDesks", "/deskBookings/availableDesks", body), &resp); err != nil {
 		return nil, err
 	}
 	out := make([]workplace.AvailableDesk, len(resp.AvailableDesks))

@@ -8,9 +8,17 @@
 //
 // The client owns everything the upstream makes hard to get right:
 //   - one session token shared by all callers, refreshed early and at most
-//     once at a time (token.go);
+//     once at a time (token.go), and with a TokenShare by all replicas, so a
+//     fleet logs in once (tokenshare.go);
 //   - the subscription key of the product that owns each route, and the
 //     difference between a rejected key and a rejected token (call.go);
+//   - retries with jittered exponential backoff, for reads after any
+//     transient failure and for writes only when the upstream certainly did
+//     not process them (retry.go);
+//   - a circuit breaker per product, so an Engage product that keeps failing
+//     is given a rest instead of every caller waiting on it (breaker.go);
+//   - the fleet's shared call budget, asked before every attempt, with
+//     background work yielding to interactive calls (budget.go);
 //   - the upstream's rate limits, honoured rather than hammered (limit.go);
 //   - the wire quirks: the HierarchyMapping envelope, drifting field casing,
 //     floor numbers as strings, local times without offsets (wire.go);
@@ -26,6 +34,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -109,8 +118,39 @@ type Config struct {
 	// OnTokenRefresh, when set, is called after every token request with
 	// its outcome (nil on success): refreshes that fail, or come far more
 	// often than the token's lifetime suggests, point at credentials or
-	// clock trouble. Nil = not reported.
+	// clock trouble. A token adopted from TokenShare is no token request and
+	// is not reported. Nil = not reported.
 	OnTokenRefresh func(err error)
+	// Retry sets how failed calls are tried again; its zero value retries
+	// reads (and writes that surely did not reach the backend) up to three
+	// attempts. See Retry.
+	Retry Retry
+	// Breaker sets the circuit breaker kept per product; its zero value
+	// opens after 5 consecutive failed attempts for 10s. See Breaker.
+	Breaker Breaker
+	// OnBreaker, when set, is called on every transition of a product's
+	// breaker with its new state (BreakerClosed, BreakerOpen,
+	// BreakerHalfOpen), so an operator sees an outage of Engage as it
+	// starts and ends. It is called outside the breaker's lock (it may call
+	// BreakerStates), from the goroutine of the call that caused the
+	// transition; it must be quick and safe for concurrent use. Nil = not
+	// reported.
+	OnBreaker func(p Product, state string)
+	// Budget, when set, is asked before every API attempt (retries
+	// included, token requests not), so all replicas together stay under
+	// the upstream's rate limit. Nil = no gateway-side budget: each replica
+	// learns the limit from the upstream's 429.
+	Budget Budget
+	// BudgetMaxWait is the longest a call waits for the Budget before it
+	// fails with UPSTREAM_RATE_LIMITED; zero = 2s for Interactive calls
+	// and 10s for Background ones (DefaultBudgetMaxWait...). The caller's
+	// deadline bounds the wait too.
+	BudgetMaxWait time.Duration
+	// TokenShare, when set, shares the session token with the other
+	// replicas, so the fleet logs in once (and once after a revocation).
+	// Each replica still draws its own refresh jitter. Nil = this process
+	// logs in by itself.
+	TokenShare TokenShare
 }
 
 // Client talks to one Engage tenant. It is safe for concurrent use, and
@@ -130,6 +170,15 @@ type Client struct {
 	locZones       *locationZones
 	redact         *strings.Replacer
 	observe        func(Product, string, int, time.Duration)
+	retry          Retry
+	breakers       *breakers
+	budget         Budget
+	budgetMaxWait  time.Duration
+	budgetLog      *logLimiter
+	keyIDs         map[Product]string
+	// sleep waits between attempts and for the budget; tests replace it to
+	// move a fake clock instead of waiting.
+	sleep func(ctx context.Context, d time.Duration) error
 }
 
 // The client must satisfy the whole domain service; this fails the build, not
@@ -156,6 +205,14 @@ func New(cfg Config) (*Client, error) {
 		return nil, errors.New("engage: Config.RefreshBefore must not be negative")
 	case cfg.RequestTimeout < 0:
 		return nil, errors.New("engage: Config.RequestTimeout must not be negative")
+	case cfg.Retry.Attempts < 0:
+		return nil, errors.New("engage: Config.Retry.Attempts must not be negative")
+	case cfg.Retry.BaseDelay < 0 || cfg.Retry.MaxDelay < 0:
+		return nil, errors.New("engage: Config.Retry delays must not be negative")
+	case cfg.Breaker.Cooldown < 0:
+		return nil, errors.New("engage: Config.Breaker.Cooldown must not be negative")
+	case cfg.BudgetMaxWait < 0:
+		return nil, errors.New("engage: Config.BudgetMaxWait must not be negative")
 	}
 	keys := make(map[Product]string, len(cfg.Keys))
 	for p, k := range cfg.Keys {
@@ -196,6 +253,13 @@ func New(cfg Config) (*Client, error) {
 		limits:         newRateLimits(cfg.Now),
 		zones:          NewZones(),
 		observe:        cfg.Observe,
+		retry:          cfg.Retry.withDefaults(),
+		breakers:       newBreakers(cfg.Breaker, cfg.Now, cfg.OnBreaker),
+		budget:         cfg.Budget,
+		budgetMaxWait:  cfg.BudgetMaxWait,
+		budgetLog:      &logLimiter{every: time.Minute, now: cfg.Now},
+		keyIDs:         make(map[Product]string),
+		sleep:          sleepCtx,
 	}
 	c.redact = newRedactor(cfg.Password, cfg.DefaultKey, keys)
 	c.tokens = newTokenSource(tokenSourceConfig{
@@ -205,14 +269,18 @@ func New(cfg Config) (*Client, error) {
 		timeout:       cfg.RequestTimeout,
 		log:           cfg.Logger,
 		onRefresh:     cfg.OnTokenRefresh,
+		share:         cfg.TokenShare,
 	})
 	c.locZones = newLocationZones(c)
 	for _, p := range Products() {
-		if c.keyFor(p) == "" {
+		key := c.keyFor(p)
+		if key == "" {
 			// Not fatal: a tenant may not subscribe to every product. Calls
 			// to its routes fail with a clear error instead.
 			c.log.Warn("engage: no subscription key configured", "product", string(p))
+			continue
 		}
+		c.keyIDs[p] = keyID(api.String(), key)
 	}
 	return c, nil
 }
@@ -225,15 +293,33 @@ func (c *Client) CheckToken(ctx context.Context) error {
 }
 
 // RateLimitedFor says how long calls of product p are still held back after
-// the upstream rate-limited its subscription key; 0 when they may go. It is
-// the only budget the client knows of (the upstream publishes no remaining
-// quota), exposed so operators can see a held key without reading logs.
+// the upstream rate-limited its subscription key; 0 when they may go. The
+// upstream publishes no remaining quota, so this is all the client learns
+// from it (the fleet's own Budget reports its remainder itself); it is
+// exposed so operators can see a held key without reading logs.
 func (c *Client) RateLimitedFor(p Product) time.Duration {
 	key := c.keyFor(p)
 	if key == "" {
 		return 0
 	}
 	return c.limits.wait(key)
+}
+
+// KeyIDs returns, per product with a subscription key, the key's public id
+// in the shared Budget (the first 16 hex digits of SHA-256 of the API URL, a
+// NUL and the key; the URL as parsed from Config.APIURL, without a trailing
+// slash), so metrics can report the budget left per key without ever
+// showing a key. Products sharing a key share an id.
+func (c *Client) KeyIDs() map[Product]string {
+	return maps.Clone(c.keyIDs)
+}
+
+// BreakerStates returns the state of every product's circuit breaker
+// (BreakerClosed, BreakerOpen or BreakerHalfOpen), for metrics and health
+// pages. An open breaker whose cooldown has passed reads "open" until the
+// next call probes it.
+func (c *Client) BreakerStates() map[Product]string {
+	return c.breakers.states()
 }
 
 // ZoneFor maps a Windows time zone name to its IANA location; see Zones.
@@ -272,11 +358,18 @@ func parseBaseURL(field, raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// defaultHTTPClient pools enough idle connections per host that many
-// concurrent callers reuse connections instead of opening (and leaving in
-// TIME_WAIT) one each; the stock transport keeps only two.
+// defaultHTTPClient is the client used when Config.HTTPClient is nil.
 func defaultHTTPClient() *http.Client {
-	t := &http.Transport{
+	return &http.Client{Transport: NewTransport()}
+}
+
+// NewTransport returns the transport the client uses by default, for callers
+// that wrap it (tracing, say) in their own Config.HTTPClient. It pools enough
+// idle connections per host that many concurrent callers reuse connections
+// instead of opening (and leaving in TIME_WAIT) one each; the stock
+// transport keeps only two.
+func NewTransport() *http.Transport {
+	return &http.Transport{
 		Proxy: http.ProxyFromEnvironment,
 		DialContext: (&net.Dialer{
 			Timeout:   10 * time.Second,
@@ -290,7 +383,6 @@ func defaultHTTPClient() *http.Client {
 		ResponseHeaderTimeout: 30 * time.Second,
 		ExpectContinueTimeout: time.Second,
 	}
-	return &http.Client{Transport: t}
 }
 
 // newRedactor builds a replacer that blanks every secret the client holds, so

@@ -19,7 +19,9 @@ const (
 	kindBearer                         // 401 from the API for the token, after the one retry
 	kindSubscriptionKey                // 401 from API Management for the subscription key
 	kindNoKey                          // no key configured for the product; nothing was sent
-	kindRateLimited                    // 429, or 403 out of quota, or a call held back by a earlier one
+	kindRateLimited                    // 429, or 403 out of quota, or a call held back by an earlier one
+	kindBudget                         // a rate-limited kind: the gateway's own shared budget is spent; nothing was sent
+	kindBreakerOpen                    // the product's circuit breaker is open; nothing was sent
 	kindNetwork                        // no answer: connection failure, timeout, cancellation
 	kindDecode                         // an answer the client cannot read
 	kindToken                          // the token provider rejected the credentials
@@ -31,7 +33,8 @@ const (
 // client sees. Neither ever contains a token, the password or a key.
 type Error struct {
 	// Status is the HTTP status the upstream answered; 0 when it did not
-	// answer (or the call was held back by a rate limit).
+	// answer (or the call was held back by a rate limit, the shared budget
+	// or the circuit breaker).
 	Status int
 	// Product owns the route; "" for the token provider.
 	Product Product
@@ -43,7 +46,7 @@ type Error struct {
 	// requested time.") or, without one, what happened.
 	Message string
 	// RetryAfter is how long to wait before calling this product again, for
-	// rate-limited calls.
+	// rate-limited calls and calls refused by an open circuit breaker.
 	RetryAfter time.Duration
 
 	kind errKind
@@ -69,6 +72,10 @@ func (e *Error) Error() string {
 		fmt.Fprintf(&b, ": the gateway's subscription key for product %s was rejected", e.Product)
 	case kindNoKey:
 		fmt.Fprintf(&b, ": the gateway has no subscription key for product %s", e.Product)
+	case kindBudget:
+		fmt.Fprintf(&b, ": the gateway's own call budget for product %s is spent", e.Product)
+	case kindBreakerOpen:
+		fmt.Fprintf(&b, ": product %s is failing; its circuit breaker is open", e.Product)
 	}
 	if e.Message != "" {
 		b.WriteString(": ")
@@ -97,9 +104,9 @@ func (e *Error) ErrorCode() string {
 	switch e.kind {
 	case kindBearer, kindSubscriptionKey, kindNoKey, kindToken:
 		return workplace.EUNAUTHORIZED
-	case kindRateLimited:
+	case kindRateLimited, kindBudget:
 		return workplace.ERATELIMITED
-	case kindNetwork, kindDecode:
+	case kindNetwork, kindDecode, kindBreakerOpen:
 		return workplace.EUNAVAILABLE
 	case kindEnvelope:
 		return workplace.EINVALID
@@ -148,6 +155,15 @@ func (e *Error) ErrorMessage() string {
 			return fmt.Sprintf("Engage's rate limit was reached; retry in %d seconds.", s)
 		}
 		return "Engage's rate limit was reached; retry later."
+	case kindBudget:
+		// Not Engage's 429: the replicas' shared budget keeps them under
+		// the limit before Engage has to enforce it.
+		if s := retrySeconds(e.RetryAfter); s > 0 {
+			return fmt.Sprintf("The gateway's own budget of calls to Engage's %s API is spent, to stay within Engage's rate limit; retry in %d seconds.", e.Product, s)
+		}
+		return fmt.Sprintf("The gateway's own budget of calls to Engage's %s API is spent, to stay within Engage's rate limit; retry later.", e.Product)
+	case kindBreakerOpen:
+		return fmt.Sprintf("Engage's %s API is failing; calls are paused for %ds.", e.Product, max(retrySeconds(e.RetryAfter), 1))
 	case kindNetwork, kindDecode:
 		return "Engage is unavailable; try again later."
 	case kindEnvelope:

@@ -19,8 +19,8 @@ type observation struct {
 }
 
 // TestObserveFiresOncePerRequestWithTheRouteTemplate: every HTTP request
-// (the token's and each API attempt) is observed once, by route template,
-// and the token refresh is reported.
+// (the token's and each API attempt, retries included) is observed once, by
+// route template, and the token refresh is reported.
 func TestObserveFiresOncePerRequestWithTheRouteTemplate(t *testing.T) {
 	f := newFakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path == "/T/api/V1/bookings/7" {
@@ -51,6 +51,7 @@ func TestObserveFiresOncePerRequestWithTheRouteTemplate(t *testing.T) {
 		},
 	})
 	require.NoError(t, err)
+	c.sleep = noSleep
 
 	_, err = c.Countries(context.Background())
 	require.NoError(t, err)
@@ -62,6 +63,8 @@ func TestObserveFiresOncePerRequestWithTheRouteTemplate(t *testing.T) {
 	assert.Equal(t, []observation{
 		{"", tokenRoute, http.StatusOK},
 		{ProductHierarchyMapping, "/countries", http.StatusOK},
+		{ProductExternalBookings, "/bookings/{id}", http.StatusInternalServerError},
+		{ProductExternalBookings, "/bookings/{id}", http.StatusInternalServerError}, // the retries of the read
 		{ProductExternalBookings, "/bookings/{id}", http.StatusInternalServerError},
 	}, seen)
 	assert.Equal(t, []error{nil}, refreshes)

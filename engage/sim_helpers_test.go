@@ -52,6 +52,7 @@ type simEnv struct {
 	srv    *httptest.Server
 	clock  *fakeClock
 	client *Client
+	cfg    Config // client's configuration, for more clients of the same simulator
 	logs   *syncBuffer
 	// seen records every bearer token and key the client sent, so tests can
 	// check none of them leaks.
@@ -106,7 +107,61 @@ func newSimEnv(t *testing.T, opts ...envOption) *simEnv {
 	c, err := New(cfg)
 	require.NoError(t, err)
 	env.client = c
+	env.cfg = cfg
 	return env
+}
+
+// newClient is one more client of the simulator, configured like the first
+// and then by edit (nil = unchanged): a replica of the same gateway.
+func (e *simEnv) newClient(edit func(*Config)) *Client {
+	e.t.Helper()
+	cfg := e.cfg
+	if edit != nil {
+		edit(&cfg)
+	}
+	c, err := New(cfg)
+	require.NoError(e.t, err)
+	return c
+}
+
+// noSleep stands in for Client.sleep where a test is not about waiting.
+func noSleep(ctx context.Context, _ time.Duration) error { return ctx.Err() }
+
+// sleeper stands in for Client.sleep: it records every wait and moves the
+// fake clock by it instead of waiting, then runs then (when set) with the
+// number of waits so far, so a test can change the simulator between
+// attempts.
+type sleeper struct {
+	clock *fakeClock
+	then  func(n int)
+
+	mu    sync.Mutex
+	waits []time.Duration
+}
+
+// useSleeper installs a sleeper on the env's client.
+func (e *simEnv) useSleeper(then func(n int)) *sleeper {
+	s := &sleeper{clock: e.clock, then: then}
+	e.client.sleep = s.sleep
+	return s
+}
+
+func (s *sleeper) sleep(ctx context.Context, d time.Duration) error {
+	s.mu.Lock()
+	s.waits = append(s.waits, d)
+	n := len(s.waits)
+	s.mu.Unlock()
+	s.clock.Advance(d)
+	if s.then != nil {
+		s.then(n)
+	}
+	return ctx.Err()
+}
+
+func (s *sleeper) recorded() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]time.Duration(nil), s.waits...)
 }
 
 // simStats is the part of GET /_sim/stats the tests read.

@@ -3,7 +3,8 @@ package engage
 // This file is the session token manager. Its contract is the one of
 // golang.org/x/oauth2's ReuseTokenSourceWithExpiry: safe for concurrent use,
 // a token is reused until shortly before it expires, and at most one refresh
-// is in flight however many callers wait for it.
+// is in flight however many callers wait for it. With a TokenShare the
+// refresh first looks for the fleet's token (tokenshare.go).
 
 import (
 	"context"
@@ -15,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -26,11 +28,12 @@ type token struct {
 	expiry time.Time
 }
 
-// refresh is one token request in flight; every waiter reads its result once
-// done is closed.
+// refresh is one token refresh in flight; every waiter reads its result
+// once done is closed.
 type refresh struct {
 	done chan struct{}
 	tok  token
+	at   time.Time // when tok stops being handed out; zero = computed from its expiry
 	err  error
 }
 
@@ -42,27 +45,31 @@ type tokenSourceConfig struct {
 	log           *slog.Logger
 	// onRefresh, when set, hears the outcome of every token request.
 	onRefresh func(error)
+	// share, when set, is the fleet's shared token (tokenshare.go).
+	share TokenShare
 }
 
 // tokenSource hands out the shared session token.
 type tokenSource struct {
-	cfg tokenSourceConfig
+	cfg      tokenSourceConfig
+	shareLog *logLimiter
 
 	mu        sync.Mutex
 	tok       token
 	refreshAt time.Time // when tok stops being handed out; fixed per token so jitter is stable
+	rejected  string    // the last token the API refused, never to be adopted again
 	inflight  *refresh
 	held      []string // recent token values, for redaction
 }
 
 func newTokenSource(cfg tokenSourceConfig) *tokenSource {
-	return &tokenSource{cfg: cfg}
+	return &tokenSource{cfg: cfg, shareLog: &logLimiter{every: time.Minute, now: cfg.now}}
 }
 
 // Token returns a valid token, fetching one when there is none or the cached
-// one is about to expire. Callers that arrive while a fetch is in flight wait
-// for it and share its result. A caller whose ctx ends stops waiting, but the
-// fetch goes on for the others (and for the next caller).
+// one is about to expire. Callers that arrive while a refresh is in flight
+// wait for it and share its result. A caller whose ctx ends stops waiting,
+// but the refresh goes on for the others (and for the next caller).
 func (s *tokenSource) Token(ctx context.Context) (string, error) {
 	s.mu.Lock()
 	if s.tok.value != "" && s.cfg.now().Before(s.refreshAt) {
@@ -76,7 +83,7 @@ func (s *tokenSource) Token(ctx context.Context) (string, error) {
 		s.inflight = r
 		// Detached from the first caller's cancellation (its values, such
 		// as trace ids, are kept), but still bounded by the request timeout.
-		go s.run(context.WithoutCancel(ctx), r)
+		go s.run(context.WithoutCancel(ctx), r, s.tok.value, s.rejected)
 	}
 	s.mu.Unlock()
 
@@ -88,17 +95,26 @@ func (s *tokenSource) Token(ctx context.Context) (string, error) {
 	}
 }
 
-func (s *tokenSource) run(ctx context.Context, r *refresh) {
+// run refreshes the token: from the fleet's share when one is configured
+// and holds a usable token, else from the token provider. stale is the token
+// being replaced and rejected the last one the API refused; neither is
+// adopted from the share.
+func (s *tokenSource) run(ctx context.Context, r *refresh, stale, rejected string) {
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.timeout)
 	defer cancel()
-	// Whatever happens in fetch, waiters must be released and the next
+	// Whatever happens in obtain, waiters must be released and the next
 	// caller must be able to start a new refresh.
 	defer func() {
 		s.mu.Lock()
 		if r.err == nil {
 			s.tok = r.tok
-			s.refreshAt = s.refreshTime(r.tok)
-			s.held = append(s.held, r.tok.value)
+			s.refreshAt = r.at
+			if s.refreshAt.IsZero() {
+				s.refreshAt = s.refreshTime(r.tok)
+			}
+			if !slices.Contains(s.held, r.tok.value) {
+				s.held = append(s.held, r.tok.value)
+			}
 			if len(s.held) > 4 {
 				s.held = s.held[len(s.held)-4:]
 			}
@@ -107,25 +123,34 @@ func (s *tokenSource) run(ctx context.Context, r *refresh) {
 		s.mu.Unlock()
 		close(r.done)
 	}()
-	r.tok, r.err = s.cfg.fetch(ctx)
-	if r.err == nil && r.tok.value == "" {
-		r.err = &Error{Status: http.StatusOK, Method: http.MethodPost, Route: tokenRoute,
+	r.tok, r.at, r.err = s.obtain(ctx, stale, rejected)
+}
+
+// fetch asks the token provider for a new token. It is the only place a
+// token request is made, so it alone reports to onRefresh.
+func (s *tokenSource) fetch(ctx context.Context) (token, error) {
+	t, err := s.cfg.fetch(ctx)
+	if err == nil && t.value == "" {
+		err = &Error{Status: http.StatusOK, Method: http.MethodPost, Route: tokenRoute,
 			Message: "token provider answered without an access_token", kind: kindDecode}
 	}
 	if s.cfg.onRefresh != nil {
-		s.cfg.onRefresh(r.err)
+		s.cfg.onRefresh(err)
 	}
-	if r.err != nil {
-		s.cfg.log.Warn("engage: token request failed", "error", r.err.Error())
-		return
+	if err != nil {
+		s.cfg.log.Warn("engage: token request failed", "error", err.Error())
+		return token{}, err
 	}
-	s.cfg.log.Info("engage: token obtained", "expires", r.tok.expiry.Format(time.RFC3339))
+	s.cfg.log.Info("engage: token obtained", "expires", t.expiry.Format(time.RFC3339))
+	return t, nil
 }
 
 // refreshTime is when a token stops being handed out: RefreshBefore (±10%
 // jitter) ahead of its expiry. A token that lives less than twice
 // RefreshBefore (a short-lived test token) is refreshed at half its life
-// instead, so it is ever used at all. Must be called with s.mu held.
+// instead, so it is ever used at all. The jitter is drawn per process, also
+// for a token adopted from the fleet's share, so replicas sharing one token
+// still do not all come to refresh it in the same instant.
 func (s *tokenSource) refreshTime(t token) time.Time {
 	before := s.cfg.refreshBefore
 	if j := int64(before / 10); j > 0 {
@@ -140,11 +165,18 @@ func (s *tokenSource) refreshTime(t token) time.Time {
 // Invalidate drops the cached token if it is still the one that failed, so
 // that of many callers rejected with the same stale token, only the first
 // causes a refresh; the others find a new token (or the refresh in flight).
-func (s *tokenSource) Invalidate(failed string) {
+// That first caller also drops the token from the fleet's share, so other
+// replicas stop adopting it.
+func (s *tokenSource) Invalidate(ctx context.Context, failed string) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.tok.value == failed {
+	first := s.tok.value == failed
+	if first {
 		s.tok = token{}
+		s.rejected = failed
+	}
+	s.mu.Unlock()
+	if first && s.cfg.share != nil {
+		s.drop(ctx, failed)
 	}
 }
 

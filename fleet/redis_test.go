@@ -188,7 +188,9 @@ func TestRedisLimiterRecovers(t *testing.T) {
 	var logs logBuffer
 	l := NewRedisLimiter(rdb, "recovers", RedisLimiterOptions{
 		Logger: logs.logger(), RetryInterval: 20 * time.Millisecond, OpTimeout: time.Second})
-	rate := Rate{Events: 1000, Per: time.Second, Burst: 1000}
+	// Slow enough that one event keeps its bucket in Redis for seconds (a
+	// bucket expires once drained), so the check below cannot race it.
+	rate := Rate{Events: 1000, Per: time.Hour, Burst: 1000}
 
 	require.True(t, allow(t, l, "k", 0, rate).Allowed)
 	require.False(t, l.Degraded())

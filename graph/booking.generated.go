@@ -1176,7 +1176,7 @@ func (ec *executionContext) unmarshalInputBookDeskInput(ctx context.Context, obj
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1239,7 +1239,7 @@ func (ec *executionContext) unmarshalInputBookRoomInput(ctx context.Context, obj
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1323,7 +1323,7 @@ func (ec *executionContext) unmarshalInputBookingActionInput(ctx context.Context
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1372,7 +1372,7 @@ func (ec *executionContext) unmarshalInputDeskBookingActionInput(ctx context.Con
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1421,7 +1421,7 @@ func (ec *executionContext) unmarshalInputExtendMeetingInput(ctx context.Context
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1477,7 +1477,7 @@ func (ec *executionContext) unmarshalInputUpdateBookingInput(ctx context.Context
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}

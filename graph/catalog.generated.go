@@ -828,7 +828,7 @@ func (ec *executionContext) unmarshalInputCreateCostCodesInput(ctx context.Conte
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -888,7 +888,7 @@ func (ec *executionContext) unmarshalInputOrderVendorServiceInput(ctx context.Co
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}

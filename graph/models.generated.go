@@ -22,8 +22,11 @@ type AttendeeInput struct {
 }
 
 type BookDeskInput struct {
-	ActingUserEmail string `json:"actingUserEmail"`
-	DeskID          string `json:"deskId"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	DeskID          string  `json:"deskId"`
 	// The days to book; one desk booking is made per day.
 	Dates []workplace.Date `json:"dates"`
 	// The part of each day to book.
@@ -38,8 +41,10 @@ type BookDeskPayload struct {
 }
 
 type BookRoomInput struct {
-	// The email of the person making the booking; they become its host.
-	ActingUserEmail string `json:"actingUserEmail"`
+	// The email of the person making the booking; they become its host. Omit it
+	// to book as yourself; naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
 	// The room to book.
 	RoomID string    `json:"roomId"`
 	Start  time.Time `json:"start"`
@@ -51,8 +56,11 @@ type BookRoomInput struct {
 }
 
 type BookingActionInput struct {
-	ActingUserEmail string `json:"actingUserEmail"`
-	BookingID       string `json:"bookingId"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	BookingID       string  `json:"bookingId"`
 }
 
 // The outcome of a mutation on a booking.
@@ -89,7 +97,10 @@ type CostCodeInput struct {
 }
 
 type CreateCostCodesInput struct {
-	ActingUserEmail string          `json:"actingUserEmail"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string         `json:"actingUserEmail,omitempty"`
 	LocationID      string          `json:"locationId"`
 	Codes           []CostCodeInput `json:"codes"`
 }
@@ -102,8 +113,11 @@ type CreateCostCodesPayload struct {
 }
 
 type DeskBookingActionInput struct {
-	ActingUserEmail string `json:"actingUserEmail"`
-	DeskBookingID   string `json:"deskBookingId"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	DeskBookingID   string  `json:"deskBookingId"`
 }
 
 // The outcome of a mutation on a desk booking.
@@ -113,8 +127,11 @@ type DeskBookingPayload struct {
 }
 
 type ExtendMeetingInput struct {
-	ActingUserEmail string `json:"actingUserEmail"`
-	BookingID       string `json:"bookingId"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	BookingID       string  `json:"bookingId"`
 	// How many minutes to add to the end of the meeting.
 	Minutes int `json:"minutes"`
 }
@@ -123,10 +140,13 @@ type Mutation struct {
 }
 
 type OrderVendorServiceInput struct {
-	ActingUserEmail string `json:"actingUserEmail"`
-	BookingID       string `json:"bookingId"`
-	ServiceID       string `json:"serviceId"`
-	Quantity        *int   `json:"quantity,omitempty"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	BookingID       string  `json:"bookingId"`
+	ServiceID       string  `json:"serviceId"`
+	Quantity        *int    `json:"quantity,omitempty"`
 }
 
 // The outcome of ordering a service.
@@ -148,8 +168,10 @@ type Query struct {
 }
 
 type RegisterVisitorInput struct {
-	// The email of the person registering the visitor; the host unless hostEmail says otherwise.
-	ActingUserEmail string `json:"actingUserEmail"`
+	// The email of the person registering the visitor, the host unless hostEmail
+	// says otherwise. Omit it to act as yourself; naming someone else needs the
+	// act-as grant; without client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
 	// The host's email; defaults to the acting user.
 	HostEmail  *string `json:"hostEmail,omitempty"`
 	FirstName  string  `json:"firstName"`
@@ -169,7 +191,10 @@ type RegisterVisitorInput struct {
 }
 
 type SetVisitorStatusInput struct {
-	ActingUserEmail string                  `json:"actingUserEmail"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string                 `json:"actingUserEmail,omitempty"`
 	VisitorID       string                  `json:"visitorId"`
 	Change          workplace.VisitorAction `json:"change"`
 }
@@ -181,8 +206,11 @@ type Subscription struct {
 }
 
 type UpdateBookingInput struct {
-	ActingUserEmail string `json:"actingUserEmail"`
-	BookingID       string `json:"bookingId"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	BookingID       string  `json:"bookingId"`
 	// A new room; omitted keeps the room.
 	RoomID *string `json:"roomId,omitempty"`
 	// A new start; omitted keeps the start.
@@ -194,8 +222,11 @@ type UpdateBookingInput struct {
 }
 
 type UpdateVisitorInput struct {
-	ActingUserEmail string `json:"actingUserEmail"`
-	VisitorID       string `json:"visitorId"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	VisitorID       string  `json:"visitorId"`
 	// A new first name; omitted keeps it. Likewise for every field below.
 	FirstName *string    `json:"firstName,omitempty"`
 	LastName  *string    `json:"lastName,omitempty"`
@@ -218,8 +249,11 @@ type UserError struct {
 }
 
 type VisitorActionInput struct {
-	ActingUserEmail string `json:"actingUserEmail"`
-	VisitorID       string `json:"visitorId"`
+	// Whose name the change is made in. Omit it to act as yourself (the email of
+	// your credential). Naming someone else needs the act-as grant; without
+	// client authentication it is required.
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	VisitorID       string  `json:"visitorId"`
 }
 
 // A page of visitors, Relay style.

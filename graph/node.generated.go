@@ -2975,6 +2975,8 @@ var (
 		"UPSTREAM_RATE_LIMITED": workplace.ERATELIMITED,
 		"UPSTREAM_UNAVAILABLE":  workplace.EUNAVAILABLE,
 		"UNAUTHENTICATED":       workplace.EUNAUTHORIZED,
+		"FORBIDDEN":             workplace.EFORBIDDEN,
+		"RATE_LIMITED":          workplace.ECLIENTLIMIT,
 		"INTERNAL":              workplace.EINTERNAL,
 	}
 	marshalNErrorCode2string = map[string]string{
@@ -2984,6 +2986,8 @@ var (
 		workplace.ERATELIMITED:  "UPSTREAM_RATE_LIMITED",
 		workplace.EUNAVAILABLE:  "UPSTREAM_UNAVAILABLE",
 		workplace.EUNAUTHORIZED: "UNAUTHENTICATED",
+		workplace.EFORBIDDEN:    "FORBIDDEN",
+		workplace.ECLIENTLIMIT:  "RATE_LIMITED",
 		workplace.EINTERNAL:     "INTERNAL",
 	}
 )

@@ -840,7 +840,7 @@ func (ec *executionContext) unmarshalInputRegisterVisitorInput(ctx context.Conte
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -959,7 +959,7 @@ func (ec *executionContext) unmarshalInputSetVisitorStatusInput(ctx context.Cont
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1015,7 +1015,7 @@ func (ec *executionContext) unmarshalInputUpdateVisitorInput(ctx context.Context
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}
@@ -1113,7 +1113,7 @@ func (ec *executionContext) unmarshalInputVisitorActionInput(ctx context.Context
 		switch k {
 		case "actingUserEmail":
 			ctx := graphql.WithPathContext(ctx, graphql.NewPathWithField("actingUserEmail"))
-			data, err := ec.unmarshalNString2string(ctx, v)
+			data, err := ec.unmarshalOString2ᚖstring(ctx, v)
 			if err != nil {
 				return it, err
 			}

@@ -47,8 +47,14 @@ func userErrors(err error) ([]graph.UserError, error) {
 	return nil, err
 }
 
-// actingUser resolves the acting user's email to the Engage user.
-func actingUser(ctx context.Context, email string) (workplace.User, error) {
+// actingUser decides whose name a mutation is made in (the caller, or the
+// user requested when the caller may act for others) and resolves that email
+// to the Engage user.
+func actingUser(ctx context.Context, requested *string) (workplace.User, error) {
+	email, err := workplace.ActingEmail(ctx, deref(requested))
+	if err != nil {
+		return workplace.User{}, onField(err, "input", "actingUserEmail")
+	}
 	u, err := loader.UserByEmail(ctx, email)
 	return u, onField(err, "input", "actingUserEmail")
 }
@@ -164,7 +170,7 @@ func cancelBooking(ctx context.Context, svc workplace.Service, in graph.BookingA
 	return graph.CancelBookingPayload{Errors: ues}, err
 }
 
-func progressMeeting(ctx context.Context, svc workplace.Service, email, bookingID string, action workplace.MeetingAction, minutes int) (graph.BookingPayload, error) {
+func progressMeeting(ctx context.Context, svc workplace.Service, email *string, bookingID string, action workplace.MeetingAction, minutes int) (graph.BookingPayload, error) {
 	return bookingPayload(ctx, svc, func() (workplace.BookingID, error) {
 		user, err := actingUser(ctx, email)
 		if err != nil {

@@ -113,7 +113,9 @@ func TestAPIUpstreamUnavailable(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			s := newAPIStack(t)
+			// Without a circuit breaker, so that Engage's recovery shows at
+			// once; fault_test.go covers the breaker.
+			s := newAPIStack(t, func(c *engage.Config) { c.Breaker.Failures = -1 })
 			locID := s.locationID(t, "London HQ")
 			s.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"errorRate": 1, "errorStatus": tt.status}, nil)
 

@@ -3,13 +3,17 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/engagegql/gateway/auth"
 	"github.com/engagegql/gateway/engage"
+	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/guard"
 	"github.com/redis/go-redis/v9"
 )
@@ -45,6 +49,37 @@ type config struct {
 	// shutdownTimeout bounds a graceful stop: in-flight requests finish and
 	// streams are closed within it; then what remains is closed hard.
 	shutdownTimeout time.Duration
+	// auth is how clients prove who they are (AUTH_* settings); authOff is
+	// true when no method is configured, which only the embedded demo or
+	// an explicit AUTH_DISABLED=true allows.
+	auth        auth.Config
+	authOff     bool
+	actAsGrant  string
+	clientLimit fleet.Rate
+	// budget is the upstream call budget per subscription key, shared by
+	// the fleet (UPSTREAM_BUDGET_* settings).
+	budget budgetConfig
+	// replicas is how many replicas share the budgets when Redis is
+	// unreachable and each must enforce its share alone.
+	replicas int
+	logLevel slog.Level
+	// staleFor is how long the cache keeps last-known-good answers to
+	// serve, marked stale, while the upstream is down; negative disables.
+	staleFor time.Duration
+	retry    engage.Retry
+	breaker  engage.Breaker
+	// upstreamTimeout bounds each upstream attempt; zero means the engage
+	// client's default.
+	upstreamTimeout time.Duration
+}
+
+// budgetConfig is the upstream call budget of one subscription key: a
+// per-minute rate and a per-week rate, both enforced at once, and the share
+// of each burst that background work may not use.
+type budgetConfig struct {
+	minute, week fleet.Rate
+	reserve      float64
+	off          bool
 }
 
 // productKeyVars names the per-product subscription key variables.
@@ -97,6 +132,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if err := loadLimits(&c, get); err != nil {
 		return c, err
 	}
+	if err := loadBudgets(&c, get); err != nil {
+		return c, err
+	}
+	if err := loadOperations(&c, get); err != nil {
+		return c, err
+	}
 	if _, _, err := net.SplitHostPort(c.listenAddr); err != nil {
 		return c, fmt.Errorf("LISTEN_ADDR %q is not host:port (for example :8080)", c.listenAddr)
 	}
@@ -139,6 +180,10 @@ func loadConfig(getenv func(string) string) (config, error) {
 				}
 			}
 		}
+	}
+
+	if err := loadAuth(&c, get, getenv); err != nil {
+		return c, err
 	}
 
 	if c.redisURL != "" {
@@ -254,4 +299,190 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// defaultActAsGrant is the scope or role that lets a credential act for
+// another user unless AUTH_ACT_AS_GRANT names another.
+const defaultActAsGrant = "engage:act-as"
+
+// loadAuth reads the client authentication settings. Any of the JWT methods
+// (a shared secret, a PEM file of public keys, a JWKS URL) and API keys may
+// be combined. With none, only the embedded demo runs (and says loudly that
+// anyone may call it); a gateway in front of a real tenant refuses to start
+// unless AUTH_DISABLED=true says another layer authenticates.
+func loadAuth(c *config, get func(string) string, getenv func(string) string) error {
+	a := auth.Config{
+		Issuer:     get("AUTH_JWT_ISSUER"),
+		Audience:   get("AUTH_JWT_AUDIENCE"),
+		JWKSURL:    get("AUTH_JWKS_URL"),
+		EmailClaim: get("AUTH_JWT_EMAIL_CLAIM"),
+		RoleClaim:  get("AUTH_JWT_ROLE_CLAIM"),
+	}
+	if s := getenv("AUTH_JWT_HS256_SECRET"); s != "" {
+		if len(s) < 32 {
+			return fmt.Errorf("AUTH_JWT_HS256_SECRET is %d bytes; use at least 32 random bytes", len(s))
+		}
+		a.HS256Secret = []byte(s)
+	}
+	if f := get("AUTH_JWT_PUBLIC_KEY_FILE"); f != "" {
+		pem, err := os.ReadFile(f)
+		if err != nil {
+			return fmt.Errorf("AUTH_JWT_PUBLIC_KEY_FILE: %w", err)
+		}
+		a.PublicKeyPEM = pem
+	}
+	if a.JWKSURL != "" {
+		if err := checkURL("AUTH_JWKS_URL", a.JWKSURL); err != nil {
+			return err
+		}
+	}
+	if v := get("AUTH_JWKS_REFRESH"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second {
+			return fmt.Errorf("AUTH_JWKS_REFRESH %q is not a Go duration of at least 1s (for example 5m)", v)
+		}
+		a.JWKSRefresh = d
+	}
+	if v := getenv("AUTH_API_KEYS"); strings.TrimSpace(v) != "" {
+		keys, err := auth.ParseAPIKeys(v)
+		if err != nil {
+			return fmt.Errorf("AUTH_API_KEYS: %w", err)
+		}
+		a.APIKeys = keys
+	}
+	jwt := len(a.HS256Secret) > 0 || len(a.PublicKeyPEM) > 0 || a.JWKSURL != ""
+	if jwt && (a.Issuer == "" || a.Audience == "") {
+		return fmt.Errorf("AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE are required with JWT authentication: tokens of other issuers or meant for other services must not open this gateway")
+	}
+	if !jwt && (a.Issuer != "" || a.Audience != "") {
+		return fmt.Errorf("AUTH_JWT_ISSUER or AUTH_JWT_AUDIENCE is set but no key to verify tokens with: set AUTH_JWT_HS256_SECRET, AUTH_JWT_PUBLIC_KEY_FILE or AUTH_JWKS_URL")
+	}
+	c.auth = a
+	c.actAsGrant = get("AUTH_ACT_AS_GRANT")
+	if c.actAsGrant == "" {
+		c.actAsGrant = defaultActAsGrant
+	}
+	disabled := false
+	if v := get("AUTH_DISABLED"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("AUTH_DISABLED %q is not true or false", v)
+		}
+		disabled = b
+	}
+	configured := jwt || len(a.APIKeys) > 0
+	switch {
+	case configured && disabled:
+		return fmt.Errorf("AUTH_DISABLED=true contradicts the AUTH_* methods that are set: remove one or the other")
+	case !configured && !c.embedded && !disabled:
+		return fmt.Errorf("client authentication is required in front of a real Engage tenant: set AUTH_JWT_HS256_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL or AUTH_API_KEYS (or AUTH_DISABLED=true if a proxy in front of the gateway authenticates every caller)")
+	}
+	c.authOff = !configured
+
+	c.clientLimit = fleet.Rate{Events: 600, Per: time.Minute, Burst: 60}
+	if err := intSetting(get, "CLIENT_RATE_LIMIT", 0, 1_000_000, &c.clientLimit.Events); err != nil {
+		return err
+	}
+	return intSetting(get, "CLIENT_RATE_BURST", 0, 1_000_000, &c.clientLimit.Burst)
+}
+
+// loadBudgets reads the upstream call budget of each subscription key,
+// enforced by the whole fleet together. The defaults stay below the
+// tenant's limits however calls fall: GCRA lets at most Burst + Events calls
+// through in any window of length Per, so 400/min with a burst of 50 never
+// passes 500 in a minute, and 38,000/week with a burst of 10,000 never
+// passes 50,000 in a week.
+func loadBudgets(c *config, get func(string) string) error {
+	c.budget = budgetConfig{
+		minute:  fleet.Rate{Events: 400, Per: time.Minute, Burst: 50},
+		week:    fleet.Rate{Events: 38_000, Per: 7 * 24 * time.Hour, Burst: 10_000},
+		reserve: 0.5,
+	}
+	for _, s := range []struct {
+		name string
+		dst  *int
+	}{
+		{"UPSTREAM_BUDGET_PER_MINUTE", &c.budget.minute.Events},
+		{"UPSTREAM_BUDGET_BURST", &c.budget.minute.Burst},
+		{"UPSTREAM_BUDGET_PER_WEEK", &c.budget.week.Events},
+		{"UPSTREAM_BUDGET_WEEK_BURST", &c.budget.week.Burst},
+	} {
+		if err := intSetting(get, s.name, 0, 10_000_000, s.dst); err != nil {
+			return err
+		}
+	}
+	if c.budget.minute.Events == 0 || c.budget.week.Events == 0 {
+		// Zero is how an operator says "no gateway-side budget".
+		c.budget.off = true
+	}
+	if v := get("UPSTREAM_BUDGET_BACKGROUND_RESERVE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f < 0 || f >= 1 {
+			return fmt.Errorf("UPSTREAM_BUDGET_BACKGROUND_RESERVE %q is not a fraction from 0 to below 1 (for example 0.5)", v)
+		}
+		c.budget.reserve = f
+	}
+	c.replicas = 1
+	return intSetting(get, "REPLICAS", 1, 1000, &c.replicas)
+}
+
+// loadOperations reads how the gateway behaves when the upstream struggles
+// (retries, breaker, stale answers) and how much it logs.
+func loadOperations(c *config, get func(string) string) error {
+	if err := intSetting(get, "UPSTREAM_RETRY_ATTEMPTS", 1, 10, &c.retry.Attempts); err != nil {
+		return err
+	}
+	if err := intSetting(get, "UPSTREAM_BREAKER_FAILURES", 0, 1000, &c.breaker.Failures); err != nil {
+		return err
+	}
+	if c.breaker.Failures == 0 && get("UPSTREAM_BREAKER_FAILURES") != "" {
+		c.breaker.Failures = -1 // 0 switches the breaker off
+	}
+	for _, s := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"UPSTREAM_RETRY_MAX_DELAY", &c.retry.MaxDelay},
+		{"UPSTREAM_BREAKER_COOLDOWN", &c.breaker.Cooldown},
+		{"UPSTREAM_TIMEOUT", &c.upstreamTimeout},
+	} {
+		if v := get(s.name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%s %q is not a positive Go duration (for example 2s)", s.name, v)
+			}
+			*s.dst = d
+		}
+	}
+	if v := get("CACHE_STALE_FOR"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			return fmt.Errorf("CACHE_STALE_FOR %q is not a Go duration (for example 24h; 0 serves nothing stale)", v)
+		}
+		c.staleFor = d
+		if d == 0 {
+			c.staleFor = -1
+		}
+	}
+	c.logLevel = slog.LevelInfo
+	if v := get("LOG_LEVEL"); v != "" {
+		if err := c.logLevel.UnmarshalText([]byte(v)); err != nil {
+			return fmt.Errorf("LOG_LEVEL %q is not debug, info, warn or error", v)
+		}
+	}
+	return nil
+}
+
+// intSetting reads a whole-number setting into dst when it is set.
+func intSetting(get func(string) string, name string, lo, hi int, dst *int) error {
+	v := get(name)
+	if v == "" {
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return fmt.Errorf("%s %q is not a whole number from %d to %d", name, v, lo, hi)
+	}
+	*dst = n
+	return nil
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ func TestLoadConfig(t *testing.T) {
 		"ENGAGE_CLIENT_ID":        "client",
 		"ENGAGE_PASSWORD":         "s3cret-password",
 		"ENGAGE_SUBSCRIPTION_KEY": "one-key",
+		"AUTH_API_KEYS":           "kiosk:" + strings.Repeat("ab", 32),
 	}
 	with := func(base map[string]string, kv ...string) map[string]string {
 		out := map[string]string{}
@@ -68,6 +70,32 @@ func TestLoadConfig(t *testing.T) {
 		{"bad redis url", map[string]string{"REDIS_URL": "http://user:pw@host:6379"}, "REDIS_URL"},
 		{"webhook url without secret", map[string]string{"WEBHOOK_PUBLIC_URL": "https://gw.example.test"}, "WEBHOOK_SECRET is required"},
 		{"malformed webhook url", map[string]string{"WEBHOOK_PUBLIC_URL": "gw.example.test", "WEBHOOK_SECRET": "x"}, "WEBHOOK_PUBLIC_URL"},
+
+		{"real upstream refuses to run without authentication", with(upstream, "AUTH_API_KEYS", ""), "client authentication is required"},
+		{"real upstream behind an authenticating proxy", with(upstream, "AUTH_API_KEYS", "", "AUTH_DISABLED", "true"), ""},
+		{"disabled contradicts a method", with(upstream, "AUTH_DISABLED", "true"), "contradicts"},
+		{"bad AUTH_DISABLED", with(upstream, "AUTH_DISABLED", "sometimes"), "AUTH_DISABLED"},
+		{"short HS256 secret", map[string]string{"AUTH_JWT_HS256_SECRET": "short", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}, "at least 32"},
+		{"JWT without issuer", map[string]string{"AUTH_JWT_HS256_SECRET": strings.Repeat("s", 32), "AUTH_JWT_AUDIENCE": "a"}, "AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE are required"},
+		{"JWT without audience", map[string]string{"AUTH_JWKS_URL": "https://idp.test/jwks", "AUTH_JWT_ISSUER": "i"}, "AUTH_JWT_ISSUER and AUTH_JWT_AUDIENCE are required"},
+		{"issuer without a key", map[string]string{"AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}, "no key to verify"},
+		{"missing public key file", map[string]string{"AUTH_JWT_PUBLIC_KEY_FILE": "/no/such/file.pem", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}, "AUTH_JWT_PUBLIC_KEY_FILE"},
+		{"malformed JWKS url", map[string]string{"AUTH_JWKS_URL": "idp/jwks", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}, "AUTH_JWKS_URL"},
+		{"bad JWKS refresh", map[string]string{"AUTH_JWKS_URL": "https://idp.test/jwks", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a", "AUTH_JWKS_REFRESH": "1ms"}, "AUTH_JWKS_REFRESH"},
+		{"malformed API keys", map[string]string{"AUTH_API_KEYS": "kiosk:nothex"}, "AUTH_API_KEYS"},
+		{"bad client rate", map[string]string{"CLIENT_RATE_LIMIT": "-1"}, "CLIENT_RATE_LIMIT"},
+		{"bad client burst", map[string]string{"CLIENT_RATE_BURST": "lots"}, "CLIENT_RATE_BURST"},
+		{"bad budget", map[string]string{"UPSTREAM_BUDGET_PER_MINUTE": "fast"}, "UPSTREAM_BUDGET_PER_MINUTE"},
+		{"bad week budget", map[string]string{"UPSTREAM_BUDGET_PER_WEEK": "-3"}, "UPSTREAM_BUDGET_PER_WEEK"},
+		{"bad reserve", map[string]string{"UPSTREAM_BUDGET_BACKGROUND_RESERVE": "1"}, "UPSTREAM_BUDGET_BACKGROUND_RESERVE"},
+		{"bad replicas", map[string]string{"REPLICAS": "0"}, "REPLICAS"},
+		{"bad retry attempts", map[string]string{"UPSTREAM_RETRY_ATTEMPTS": "0"}, "UPSTREAM_RETRY_ATTEMPTS"},
+		{"bad retry delay", map[string]string{"UPSTREAM_RETRY_MAX_DELAY": "soon"}, "UPSTREAM_RETRY_MAX_DELAY"},
+		{"bad breaker cooldown", map[string]string{"UPSTREAM_BREAKER_COOLDOWN": "-1s"}, "UPSTREAM_BREAKER_COOLDOWN"},
+		{"bad stale window", map[string]string{"CACHE_STALE_FOR": "a day"}, "CACHE_STALE_FOR"},
+		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"operations set", map[string]string{"UPSTREAM_RETRY_ATTEMPTS": "2", "UPSTREAM_BREAKER_FAILURES": "0", "CACHE_STALE_FOR": "0",
+			"LOG_LEVEL": "debug", "UPSTREAM_BUDGET_PER_MINUTE": "0", "CLIENT_RATE_LIMIT": "0"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -115,4 +143,29 @@ func TestLoadConfig(t *testing.T) {
 	require.NotNil(t, c.redisOptions)
 	assert.Equal(t, []string{"127.0.0.1:6390"}, c.redisOptions.Addrs)
 	assert.Equal(t, 2, c.redisOptions.DB)
+}
+
+func TestLoadConfigOperations(t *testing.T) {
+	c, err := loadConfig(func(string) string { return "" })
+	require.NoError(t, err)
+	assert.True(t, c.authOff, "the embedded demo runs without authentication unless told otherwise")
+	assert.Equal(t, defaultActAsGrant, c.actAsGrant)
+	assert.False(t, c.budget.off)
+	// The defaults can never pass the tenant's limits in any window.
+	assert.LessOrEqual(t, c.budget.minute.Events+c.budget.minute.Burst, 500)
+	assert.LessOrEqual(t, c.budget.week.Events+c.budget.week.Burst, 50_000)
+
+	c, err = loadConfig(func(k string) string {
+		return map[string]string{"UPSTREAM_RETRY_ATTEMPTS": "2", "UPSTREAM_BREAKER_FAILURES": "0", "CACHE_STALE_FOR": "0",
+			"UPSTREAM_BUDGET_PER_MINUTE": "0", "CLIENT_RATE_LIMIT": "120", "AUTH_ACT_AS_GRANT": "reception",
+			"AUTH_JWT_HS256_SECRET": strings.Repeat("s", 32), "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}[k]
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, c.retry.Attempts)
+	assert.Negative(t, c.breaker.Failures, "0 switches the breaker off")
+	assert.Negative(t, c.staleFor, "0 serves nothing stale")
+	assert.True(t, c.budget.off)
+	assert.Equal(t, 120, c.clientLimit.Events)
+	assert.Equal(t, "reception", c.actAsGrant)
+	assert.False(t, c.authOff)
 }

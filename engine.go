@@ -7,6 +7,7 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/engagegql/gateway/cache"
+	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/pubsub"
 	"github.com/engagegql/gateway/webhook"
 	"github.com/engagegql/gateway/workplace"
@@ -26,6 +28,9 @@ type engine struct {
 	redis  redis.UniversalClient // nil without REDIS_URL
 	store  cache.Store
 	broker pubsub.Broker
+	// limiter keeps the fleet's rates: the upstream budget and the
+	// per-client limits.
+	limiter fleet.Limiter
 }
 
 // redisStartupWait bounds how long start-up waits for Redis to answer.
@@ -38,7 +43,7 @@ const redisStartupWait = 10 * time.Second
 func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, error) {
 	if cfg.redisOptions == nil {
 		log.Info("no REDIS_URL set: cache, events and webhook de-duplication are in memory; run one replica only")
-		return &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log})}, nil
+		return &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log}), limiter: fleet.NewMemoryLimiter(nil)}, nil
 	}
 	opts := *cfg.redisOptions
 	// Lets a store call abandoned at the cache's timeout end at once.
@@ -63,8 +68,9 @@ func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, erro
 		_ = rdb.Close()
 		return nil, fmt.Errorf("REDIS_URL: %w", err)
 	}
-	log.Info("using Redis for the cache, events across replicas and webhook de-duplication", "addr", opts.Addrs)
-	return &engine{redis: rdb, store: cache.NewRedisStore(rdb, cache.StoreOptions{}), broker: broker}, nil
+	log.Info("using Redis for the cache, events across replicas, webhook de-duplication, the shared upstream budget and session token, and client rate limits", "addr", opts.Addrs)
+	limiter := fleet.NewRedisLimiter(rdb, "egw", fleet.RedisLimiterOptions{Logger: log, FallbackShare: cfg.replicas})
+	return &engine{redis: rdb, store: cache.NewRedisStore(rdb, cache.StoreOptions{}), broker: broker, limiter: limiter}, nil
 }
 
 func (e *engine) close() {
@@ -126,4 +132,12 @@ func (c *config) useLocalWebhooks(addr net.Addr) {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	c.webhookSecret = hex.EncodeToString(b)
+}
+
+// credentialName names the upstream credential in the fleet's token lease:
+// replicas with the same token endpoint and client id share one session
+// token. It is a hash, so Redis never holds the client id or URL.
+func credentialName(cfg config) string {
+	sum := sha256.Sum256([]byte(cfg.tokenURL + "\x00" + cfg.clientID))
+	return hex.EncodeToString(sum[:12])
 }

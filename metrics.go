@@ -41,17 +41,19 @@ const (
 type metrics struct {
 	reg *prometheus.Registry
 
-	upstreamCalls    *prometheus.CounterVec
-	upstreamDuration *prometheus.HistogramVec
-	tokenRefreshes   *prometheus.CounterVec
-	cacheLookups     *prometheus.CounterVec
-	webhooks         *prometheus.CounterVec
-	invalidations    *prometheus.CounterVec
-	subscriptions    prometheus.Gauge
-	deliveryLatency  prometheus.Histogram
-	operations       *prometheus.CounterVec
-	operationTime    *prometheus.HistogramVec
-	operationErrors  *prometheus.CounterVec
+	upstreamCalls      *prometheus.CounterVec
+	upstreamDuration   *prometheus.HistogramVec
+	tokenRefreshes     *prometheus.CounterVec
+	cacheLookups       *prometheus.CounterVec
+	webhooks           *prometheus.CounterVec
+	invalidations      *prometheus.CounterVec
+	subscriptions      prometheus.Gauge
+	deliveryLatency    prometheus.Histogram
+	operations         *prometheus.CounterVec
+	operationTime      *prometheus.HistogramVec
+	operationErrors    *prometheus.CounterVec
+	breakerTransitions *prometheus.CounterVec
+	breakerOpen        *prometheus.GaugeVec
 
 	namesMu sync.Mutex
 	names   map[string]struct{}
@@ -109,6 +111,14 @@ func newMetrics() *metrics {
 			Namespace: metricsNamespace, Name: "graphql_operation_errors_total",
 			Help: "GraphQL responses that carried errors, by operation name and type.",
 		}, []string{"operation", "type"}),
+		breakerTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "upstream_breaker_transitions_total",
+			Help: "Transitions of the upstream circuit breakers, by product and the state entered.",
+		}, []string{"product", "state"}),
+		breakerOpen: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "upstream_breaker_open",
+			Help: "1 while the product's circuit breaker is open or half-open (calls fail fast), 0 when closed.",
+		}, []string{"product"}),
 		names: map[string]struct{}{},
 	}
 	m.reg.MustRegister(
@@ -117,6 +127,7 @@ func newMetrics() *metrics {
 		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups,
 		m.webhooks, m.invalidations, m.subscriptions, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
+		m.breakerTransitions, m.breakerOpen,
 	)
 	return m
 }
@@ -169,6 +180,31 @@ func (m *metrics) watchRateLimits(heldFor func(engage.Product) time.Duration) {
 			ConstLabels: prometheus.Labels{"product": string(p)},
 		}, func() float64 { return heldFor(p).Seconds() }))
 	}
+}
+
+// watchBudget exports, per product, how many upstream calls its
+// subscription key could still make at once under the fleet's shared budget
+// (the tighter of the minute and the week rate). It is read at scrape time,
+// from Redis when the fleet shares one.
+func (m *metrics) watchBudget(keyIDs map[engage.Product]string, remaining func(keyID string) float64) {
+	for p, id := range keyIDs {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "upstream_budget_remaining",
+			Help:        "Upstream calls the product's subscription key may still make at once under the fleet's shared budget.",
+			ConstLabels: prometheus.Labels{"product": string(p)},
+		}, func() float64 { return remaining(id) }))
+	}
+}
+
+// breakerChanged is engage.Config.OnBreaker: each transition of a
+// product's circuit breaker, and its state now (1 while open or probing).
+func (m *metrics) breakerChanged(p engage.Product, state string) {
+	m.breakerTransitions.WithLabelValues(string(p), state).Inc()
+	v := 1.0
+	if state == engage.BreakerClosed {
+		v = 0
+	}
+	m.breakerOpen.WithLabelValues(string(p)).Set(v)
 }
 
 // subscriptionOpened is brokerFeed.opened.

@@ -85,6 +85,9 @@ func upstreamEnv(simURL string) map[string]string {
 		"ENGAGE_KEY_HIERARCHYMAPPING": keys[engagesim.ProductHierarchyMapping],
 		"ENGAGE_KEY_VENDORSERVICES":   keys[engagesim.ProductVendorServices],
 		"ENGAGE_KEY_VISITOR":          keys[engagesim.ProductVisitor],
+		// These tests are not about client authentication (auth_test.go
+		// is), and a gateway in front of an upstream requires a setting.
+		"AUTH_DISABLED": "true",
 	}
 }
 

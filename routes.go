@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -12,6 +15,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/graphiql"
 	"github.com/engagegql/gateway/guard"
@@ -70,6 +74,20 @@ type serverDeps struct {
 	// observe is added first to the GraphQL handler's extensions, so it
 	// sees every operation (the metrics' operation counter); nil adds none.
 	observe graphql.HandlerExtension
+	// trace is added before observe: a span per operation (OpenTelemetry);
+	// nil when tracing is off.
+	trace graphql.HandlerExtension
+	// auth authenticates the callers of /graphql; nil lets anyone call it
+	// (the embedded demo, or AUTH_DISABLED behind an authenticating proxy).
+	auth authenticator
+	// actAsGrant is the scope or role that lets a caller act for another
+	// user; "" means defaultActAsGrant.
+	actAsGrant string
+	// clientLimits is the per-client rate limit; nil means none.
+	clientLimits *clientLimits
+	// breakers reports the upstream circuit breakers per product for
+	// /readyz; nil leaves them out.
+	breakers func() map[engage.Product]string
 }
 
 // defaultKeepAlive pings idle subscription connections well inside the idle
@@ -79,7 +97,10 @@ const defaultKeepAlive = 10 * time.Second
 // newServer returns the whole HTTP surface of the gateway.
 func newServer(d serverDeps) http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(newGraphQL(d))))
+	if d.actAsGrant == "" {
+		d.actAsGrant = defaultActAsGrant
+	}
+	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(authenticate(d.auth, d.actAsGrant, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(newGraphQL(d)))))
 	mux.Handle("GET /{$}", graphiql.Page(graphiql.Config{Title: "Engage GraphQL Gateway", Endpoint: "/graphql", DefaultQuery: graphiql.ExampleQuery}))
 	mux.Handle("GET "+graphiql.AssetsPath, graphiql.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -92,7 +113,7 @@ func newServer(d serverDeps) http.Handler {
 	if d.metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}))
 	}
-	return mux
+	return withRequestID(d.log, mux)
 }
 
 // newGraphQL builds the GraphQL handler with explicit transports: HTTP GET
@@ -113,11 +134,24 @@ func newGraphQL(d serverDeps) http.Handler {
 	// graphql-transport-ws connections are pinged by PingPongInterval, and a
 	// client that does not answer "pong" within two intervals is dropped
 	// (which frees its subscriptions). SSE gets ": ping" comments.
-	srv.AddTransport(transport.Websocket{KeepAlivePingInterval: keepAlive, PingPongInterval: keepAlive, Implementation: guard.WebsocketOrigins(d.wsOrigins, d.websockets)})
+	srv.AddTransport(transport.Websocket{
+		KeepAlivePingInterval: keepAlive,
+		PingPongInterval:      keepAlive,
+		Implementation:        sessionSockets{guard.WebsocketOrigins(d.wsOrigins, d.websockets)},
+		InitFunc:              websocketInit(d.auth, d.actAsGrant, time.Now),
+		CloseFunc: func(ctx context.Context, _ int) {
+			if s := sessionFrom(ctx); s != nil {
+				s.end()
+			}
+		},
+	})
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})
+	if d.trace != nil {
+		srv.Use(d.trace)
+	}
 	if d.observe != nil {
 		srv.Use(d.observe)
 	}
@@ -135,12 +169,39 @@ func newGraphQL(d serverDeps) http.Handler {
 	// The limits are checked once an operation is validated, before any
 	// resolver (so any upstream call) runs.
 	srv.Use(guard.New(d.limits))
+	if d.clientLimits != nil {
+		// After the limits above: an operation they reject costs its client
+		// nothing; one they pass spends from its client's rate before any
+		// resolver runs.
+		srv.Use(*d.clientLimits)
+	}
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.log))
 	srv.SetRecoverFunc(resolvers.Recover(d.log))
 	// Loaders are per response, not per HTTP request: a subscription's
 	// payloads each get fresh ones, and a query's one response gets one set.
+	// A subscription's payloads are background work for the upstream
+	// budget: a user waiting on a query goes first. Answers served stale
+	// (the upstream down) are reported in the response's extensions.
 	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		return next(loader.With(ctx, loader.New(d.service, d.loaders)))
+		if graphql.HasOperationContext(ctx) {
+			if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
+				ctx = engage.WithClass(ctx, engage.Background)
+			}
+		}
+		ctx, stale := workplace.WithStaleness(ctx)
+		resp := next(loader.With(ctx, loader.New(d.service, d.loaders)))
+		if n, age, kinds := stale.Report(); n > 0 && resp != nil {
+			if resp.Extensions == nil {
+				resp.Extensions = map[string]any{}
+			}
+			resp.Extensions["stale"] = map[string]any{
+				"answers":       n,
+				"maxAgeSeconds": int(math.Ceil(age.Seconds())),
+				"kinds":         kinds,
+				"reason":        "Engage could not answer; these parts come from the gateway's cache and may be out of date",
+			}
+		}
+		return resp
 	})
 	return srv
 }
@@ -158,6 +219,21 @@ func readyz(d serverDeps) http.Handler {
 			checks["upstream"] = workplace.ErrorMessage(err)
 		} else {
 			checks["upstream"] = "ok"
+		}
+		// An open breaker means Engage is failing for that product. The
+		// replica stays ready: every replica sees the same Engage, and a
+		// ready one still serves what its cache holds (marked stale).
+		if d.breakers != nil {
+			var failing []string
+			for p, state := range d.breakers() {
+				if state != "closed" {
+					failing = append(failing, string(p)+" "+state)
+				}
+			}
+			if len(failing) > 0 && checks["upstream"] == "ok" {
+				slices.Sort(failing)
+				checks["upstream"] = "degraded: breaker " + strings.Join(failing, ", ")
+			}
 		}
 		if d.redis != nil {
 			if err := d.redis.Ping(ctx).Err(); err != nil {

@@ -23,6 +23,7 @@ import (
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/webhook"
 )
@@ -44,12 +45,11 @@ const defaultShutdownTimeout = 15 * time.Second
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	log := slog.New(slog.NewJSONHandler(stdout, nil))
-
 	cfg, err := loadConfig(getenv)
 	if err != nil {
 		return fmt.Errorf("configuration: %w", err)
 	}
+	log := newLogger(stdout, cfg.logLevel)
 
 	if cfg.embedded {
 		sim, simURL, err := startSimulator(log)
@@ -61,9 +61,35 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		log.Warn("no ENGAGE_API_URL set: running on an embedded Engage simulator with demo data; set ENGAGE_API_URL and its companions to use a real tenant", "simulator", simURL)
 	}
 
+	eng, err := newEngine(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer eng.close()
+
+	tr, err := newTracing(getenv, log)
+	if err != nil {
+		return fmt.Errorf("tracing: %w", err)
+	}
+	defer func() {
+		// Spans of the last requests are flushed after the server stopped.
+		flush, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = tr.shutdown(flush)
+	}()
+
+	authn, err := newAuthenticator(cfg, log)
+	if err != nil {
+		return err
+	}
+	if authn != nil {
+		defer authn.Close()
+	}
+
 	// One registry for the process, filled through the packages' hooks.
 	m := newMetrics()
-	client, err := engage.New(engage.Config{
+	budget := upstreamBudget{limiter: eng.limiter, cfg: cfg.budget}
+	ecfg := engage.Config{
 		TokenURL:       cfg.tokenURL,
 		APIURL:         cfg.apiURL,
 		ClientID:       cfg.clientID,
@@ -73,21 +99,32 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Logger:         log,
 		Observe:        m.observeUpstream,
 		OnTokenRefresh: m.tokenRefreshed,
-	})
+		OnBreaker:      m.breakerChanged,
+		Retry:          cfg.retry,
+		Breaker:        cfg.breaker,
+		RequestTimeout: cfg.upstreamTimeout,
+		HTTPClient:     &http.Client{Transport: tr.transport(engage.NewTransport())},
+	}
+	if !cfg.budget.off {
+		ecfg.Budget = budget
+	}
+	if eng.redis != nil {
+		// One login for the fleet: the token is shared through Redis,
+		// encrypted with a key only holders of the password can derive.
+		ecfg.TokenShare = fleet.NewTokenLease(eng.redis, credentialName(cfg), []byte(cfg.clientID+"\x00"+cfg.password), fleet.TokenLeaseOptions{Logger: log})
+	}
+	client, err := engage.New(ecfg)
 	if err != nil {
 		return fmt.Errorf("engage client: %w", err)
 	}
 	m.watchRateLimits(client.RateLimitedFor)
-
-	eng, err := newEngine(ctx, cfg, log)
-	if err != nil {
-		return err
+	if !cfg.budget.off {
+		m.watchBudget(client.KeyIDs(), budget.remaining)
 	}
-	defer eng.close()
 
 	// Reads go through the cache; the webhooks keep it exact and feed the
 	// subscriptions through the broker, on this replica and every other.
-	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup})
+	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor})
 
 	ln, err := net.Listen("tcp", cfg.listenAddr)
 	if err != nil {
@@ -113,7 +150,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		}
 	}
 
-	handler := newServer(serverDeps{
+	deps := serverDeps{
 		log:         log,
 		service:     svc,
 		token:       client,
@@ -128,16 +165,25 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		wsOrigins:   cfg.wsOrigins,
 		metrics:     m.reg,
 		observe:     graphqlMetrics{m},
-	})
+		actAsGrant:  cfg.actAsGrant,
+		breakers:    client.BreakerStates,
+		trace:       tr.extension(),
+	}
+	if authn != nil {
+		deps.auth = authn
+	}
+	if cfg.clientLimit.Events > 0 {
+		deps.clientLimits = &clientLimits{limiter: eng.limiter, rate: cfg.clientLimit}
+	}
 	srv := &http.Server{
-		Handler:           drain.streams(handler),
+		Handler:           tr.handler(drain.streams(newServer(deps))),
 		ReadHeaderTimeout: 10 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "graphql", "/graphql", "graphiql", "/")
 
 	if cfg.webhookPublicURL != "" {
-		go registerListeners(ctx, log, client, cfg.webhookPublicURL, cfg.webhookSecret)
+		go registerListeners(engage.WithClass(ctx, engage.Background), log, client, cfg.webhookPublicURL, cfg.webhookSecret)
 	}
 
 	serveErr := make(chan error, 1)

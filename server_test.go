@@ -22,6 +22,8 @@ type gateway struct {
 	// simURL is the embedded simulator's base URL (its /_sim admin routes
 	// included); "" when the gateway runs against a configured upstream.
 	simURL string
+	// logs is everything the gateway logged so far.
+	logs *syncBuffer
 }
 
 // startGateway runs the gateway with env (and LISTEN_ADDR on a free loopback
@@ -40,12 +42,14 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 	}()
 	type started struct{ addr, simURL string }
 	addr := make(chan started, 1)
+	logs := &syncBuffer{}
 	go func() {
 		sc := bufio.NewScanner(pr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		// The embedded simulator's URL is logged before the listening line.
 		var simURL string
 		for sc.Scan() {
+			_, _ = logs.Write(append(sc.Bytes(), '\n'))
 			var line struct {
 				Msg       string `json:"msg"`
 				Addr      string `json:"addr"`
@@ -79,7 +83,7 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 	case <-time.After(30 * time.Second):
 		t.Fatal("gateway did not log its address within 30s")
 	}
-	g := &gateway{url: "http://" + a.addr, simURL: a.simURL}
+	g := &gateway{url: "http://" + a.addr, simURL: a.simURL, logs: logs}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(g.url + "/healthz")
 		if err != nil {
@@ -99,6 +103,7 @@ type gqlResponse struct {
 		Path       []any          `json:"path"`
 		Extensions map[string]any `json:"extensions"`
 	} `json:"errors"`
+	Extensions map[string]any `json:"extensions"`
 }
 
 func (g *gateway) query(t *testing.T, query string, vars map[string]any) gqlResponse {

@@ -10,10 +10,23 @@
   // the page came over https:, and on whatever host and port served the page.
   var scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
 
-  var fetcher = GraphiQL.createFetcher({
-    url: endpoint,
-    subscriptionUrl: scheme + '//' + location.host + endpoint,
-  });
+  // The Headers tab's credential goes with every HTTP request, and into
+  // connection_init for subscriptions (browsers cannot set headers on a
+  // websocket): one websocket fetcher per set of headers, made when first
+  // needed.
+  var fetchers = {};
+  var fetcher = function (params, opts) {
+    var headers = (opts && opts.headers) || {};
+    var key = JSON.stringify(headers);
+    if (!fetchers[key]) {
+      fetchers[key] = GraphiQL.createFetcher({
+        url: endpoint,
+        subscriptionUrl: scheme + '//' + location.host + endpoint,
+        wsConnectionParams: headers,
+      });
+    }
+    return fetchers[key](params, opts);
+  };
 
   // Open with the documentation explorer showing the schema. GraphiQL 4's
   // visiblePlugin prop cannot do it: the plugin pane's hidden state is fixed

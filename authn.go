@@ -1,0 +1,283 @@
+package main
+
+// Client authentication on /graphql. An HTTP request proves who it is with
+// its Authorization (Bearer JWT, or ApiKey) or X-API-Key header. A websocket
+// may do the same on its upgrade request, but browsers cannot set headers
+// there, so it may instead send the credential in connection_init's payload;
+// the connection is refused before any operation if it does not. A websocket
+// (or SSE stream) opened with a JWT is closed when the token expires, with
+// close code 4401, so a client reconnects with a fresh token rather than
+// streaming on a credential that no longer holds.
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/engagegql/gateway/auth"
+	"github.com/engagegql/gateway/workplace"
+)
+
+// authenticator is what the HTTP surface asks who a caller is.
+type authenticator interface {
+	Authenticate(ctx context.Context, authorization, apiKey string) (*auth.Principal, error)
+}
+
+// closeUnauthorized is the websocket close code for a connection whose
+// credential was refused or has expired (graphql-transport-ws's 4401
+// Unauthorized, which its reference client treats as final: it reports the
+// close instead of reconnecting with the same credential).
+const closeUnauthorized = 4401
+
+type clientAddrKey struct{}
+
+// clientAddr returns the remote IP of the request ctx belongs to.
+func clientAddr(ctx context.Context) string {
+	a, _ := ctx.Value(clientAddrKey{}).(string)
+	return a
+}
+
+// authenticate guards /graphql. With a nil authenticator every caller is
+// anonymous (the embedded demo, or AUTH_DISABLED). CORS preflights pass:
+// browsers send them without credentials.
+func authenticate(a authenticator, actAsGrant string, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
+		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+			ctx = context.WithValue(ctx, clientAddrKey{}, host)
+		}
+		upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+		if upgrade {
+			ctx = context.WithValue(ctx, sessionKey{}, &session{})
+		}
+		if a == nil || r.Method == http.MethodOptions {
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		authz, key := r.Header.Get("Authorization"), r.Header.Get("X-API-Key")
+		if upgrade && authz == "" && key == "" {
+			// The credential comes in connection_init.
+			next.ServeHTTP(w, r.WithContext(ctx))
+			return
+		}
+		p, err := a.Authenticate(ctx, authz, key)
+		if err != nil {
+			refuse(w, err)
+			return
+		}
+		ctx = withPrincipal(ctx, p, actAsGrant)
+		if !p.ExpiresAt.IsZero() && !upgrade {
+			// A long-lived response (an SSE subscription) ends with its
+			// token; a websocket is closed by its session instead.
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithDeadline(ctx, p.ExpiresAt)
+			defer cancel()
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// withPrincipal records who the caller is for the resolvers (the acting
+// user of mutations) and the rate limiter (the client id).
+func withPrincipal(ctx context.Context, p *auth.Principal, actAsGrant string) context.Context {
+	ctx = auth.WithPrincipal(ctx, p)
+	return workplace.WithCaller(ctx, workplace.Caller{Email: p.Email, MayActForOthers: p.Has(actAsGrant), Grant: actAsGrant})
+}
+
+// refuse answers a request whose credential was refused: 401, a
+// WWW-Authenticate challenge (RFC 6750), and the reason as a GraphQL error.
+// The reason names what is wrong with the credential, never the credential.
+func refuse(w http.ResponseWriter, err error) {
+	msg, reason := "authentication failed", "invalid"
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		msg, reason = ae.Message, string(ae.Reason)
+	}
+	challenge := `Bearer realm="engage-gateway"`
+	if reason != string(auth.ReasonMissing) {
+		challenge += `, error="invalid_token", error_description="` + strings.ReplaceAll(msg, `"`, `'`) + `"`
+	}
+	w.Header().Set("WWW-Authenticate", challenge)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusUnauthorized)
+	_ = json.NewEncoder(w).Encode(map[string]any{
+		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": workplace.EUNAUTHORIZED, "reason": reason}}},
+	})
+}
+
+// websocketInit authenticates a websocket's connection_init when its upgrade
+// request carried no credential, and arranges for the connection to close
+// when the credential expires.
+func websocketInit(a authenticator, actAsGrant string, now func() time.Time) transport.WebsocketInitFunc {
+	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+		if a == nil {
+			return ctx, nil, nil
+		}
+		p, ok := auth.FromContext(ctx)
+		if !ok {
+			authz, key := initCredential(payload)
+			var err error
+			if p, err = a.Authenticate(ctx, authz, key); err != nil {
+				msg := "authentication failed"
+				var ae *auth.Error
+				if errors.As(err, &ae) {
+					msg = ae.Message
+				}
+				ctx = transport.WithWebsocketCloseCode(ctx, closeUnauthorized)
+				return transport.AppendCloseReason(ctx, closeReason("unauthorized: "+msg)), nil, errors.New(msg)
+			}
+			ctx = withPrincipal(ctx, p, actAsGrant)
+		}
+		if s := sessionFrom(ctx); s != nil && !p.ExpiresAt.IsZero() {
+			s.expireIn(p.ExpiresAt.Sub(now()))
+		}
+		return ctx, nil, nil
+	}
+}
+
+// initCredential finds the credential in a connection_init payload, where
+// clients put it in different places: {"Authorization": "Bearer …"} (any
+// case), {"apiKey": "…"} or {"X-API-Key": "…"}, or the same inside
+// {"headers": {…}}.
+func initCredential(p transport.InitPayload) (authz, key string) {
+	look := func(m map[string]any) {
+		for k, v := range m {
+			s, ok := v.(string)
+			if !ok {
+				continue
+			}
+			switch strings.ToLower(k) {
+			case "authorization":
+				authz = s
+			case "apikey", "x-api-key", "api_key":
+				key = s
+			case "token", "authtoken", "accesstoken":
+				if authz == "" {
+					authz = "Bearer " + s
+				}
+			}
+		}
+	}
+	look(p)
+	if h, ok := p["headers"].(map[string]any); ok && authz == "" && key == "" {
+		look(h)
+	}
+	return authz, key
+}
+
+// closeReason fits a reason into a close frame (at most 123 bytes).
+func closeReason(s string) string {
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	return s
+}
+
+// session is one websocket connection's link between the transport, which
+// owns the connection, and authentication, which knows when its credential
+// ends.
+type session struct {
+	mu     sync.Mutex
+	conn   transport.WebsocketConn
+	timer  *time.Timer
+	closed bool
+}
+
+type sessionKey struct{}
+
+func sessionFrom(ctx context.Context) *session {
+	s, _ := ctx.Value(sessionKey{}).(*session)
+	return s
+}
+
+// expireIn closes the connection with 4401 after d: the client is told its
+// token expired, and its subscriptions end with the connection.
+func (s *session) expireIn(d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+	s.timer = time.AfterFunc(max(d, 0), func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.conn != nil && !s.closed {
+			_ = s.conn.WriteClose(closeUnauthorized, "unauthorized: the token has expired; reconnect with a fresh one")
+		}
+	})
+}
+
+// end stops the expiry timer once the connection is closed.
+func (s *session) end() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.timer != nil {
+		s.timer.Stop()
+	}
+}
+
+// sessionSockets records each accepted connection in its request's session,
+// so the session can close it.
+type sessionSockets struct {
+	inner transport.WebsocketImplementation
+}
+
+func (s sessionSockets) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
+	conn, err := s.inner.Accept(w, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	if sess := sessionFrom(r.Context()); sess != nil {
+		sess.mu.Lock()
+		sess.conn = conn
+		sess.mu.Unlock()
+	}
+	return conn, nil
+}
+
+// newAuthenticator builds the authenticator the configuration asks for, or
+// returns nil (and says so loudly) when callers are not authenticated: the
+// embedded demo without AUTH_* settings, or AUTH_DISABLED behind a proxy.
+func newAuthenticator(cfg config, log *slog.Logger) (*auth.Authenticator, error) {
+	if cfg.authOff {
+		why := "AUTH_DISABLED=true: the gateway trusts that a proxy in front of it authenticates every caller"
+		if cfg.embedded {
+			why = "the embedded demo runs without client authentication; set AUTH_JWT_HS256_SECRET, AUTH_JWT_PUBLIC_KEY_FILE, AUTH_JWKS_URL or AUTH_API_KEYS to require it"
+		}
+		log.Warn("CLIENT AUTHENTICATION IS OFF: anyone who can reach /graphql can read and change bookings in any user's name", "why", why)
+		return nil, nil
+	}
+	a := cfg.auth
+	a.Logger = log
+	authn, err := auth.New(a)
+	if err != nil {
+		return nil, fmt.Errorf("client authentication: %w", err)
+	}
+	methods := []string{}
+	if len(a.HS256Secret) > 0 {
+		methods = append(methods, "JWT HS256")
+	}
+	if len(a.PublicKeyPEM) > 0 {
+		methods = append(methods, "JWT public key file")
+	}
+	if a.JWKSURL != "" {
+		methods = append(methods, "JWT JWKS")
+	}
+	if len(a.APIKeys) > 0 {
+		methods = append(methods, fmt.Sprintf("%d API keys", len(a.APIKeys)))
+	}
+	log.Info("client authentication required on /graphql", "methods", methods, "actAsGrant", cfg.actAsGrant)
+	return authn, nil
+}

@@ -1,0 +1,107 @@
+package main
+
+// The limits the fleet shares: the upstream call budget of each subscription
+// key (so replicas together never trip the tenant's 500 a minute or 50,000 a
+// week) and each client's rate limit. Both are GCRA rates kept by package
+// fleet, in Redis when the gateway has it and in memory when it runs alone.
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/auth"
+	"github.com/engagegql/gateway/engage"
+	"github.com/engagegql/gateway/fleet"
+	"github.com/engagegql/gateway/workplace"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// upstreamBudget is engage.Budget over a fleet limiter: every call on a
+// subscription key spends from the minute and the week rate at once.
+// Background calls leave the reserved share of each burst to the calls a
+// user is waiting for.
+type upstreamBudget struct {
+	limiter fleet.Limiter
+	cfg     budgetConfig
+}
+
+var _ engage.Budget = upstreamBudget{}
+
+func (b upstreamBudget) Take(ctx context.Context, keyID string, class engage.Class) (time.Duration, error) {
+	reserve := 0.0
+	if class == engage.Background {
+		reserve = b.cfg.reserve
+	}
+	d, err := b.limiter.Allow(ctx, "upstream:"+keyID, reserve, b.cfg.minute, b.cfg.week)
+	if err != nil {
+		return 0, err
+	}
+	if d.Allowed {
+		return 0, nil
+	}
+	return max(d.RetryIn, time.Millisecond), nil
+}
+
+// remaining says how many calls the key could still make at once.
+func (b upstreamBudget) remaining(keyID string) float64 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	n, err := b.limiter.Peek(ctx, "upstream:"+keyID, b.cfg.minute, b.cfg.week)
+	if err != nil {
+		return math.NaN()
+	}
+	return float64(n)
+}
+
+// clientLimits is the per-client rate limit, a gqlgen extension: every
+// operation (a query, a mutation, the start of a subscription) spends one
+// event of its client's rate before it runs, so a client over its limit
+// costs no upstream call. Authenticated clients are counted by credential
+// (the same user on every replica and every connection), anonymous ones by
+// address.
+type clientLimits struct {
+	limiter fleet.Limiter
+	rate    fleet.Rate
+}
+
+var (
+	_ graphql.HandlerExtension     = clientLimits{}
+	_ graphql.OperationInterceptor = clientLimits{}
+)
+
+func (clientLimits) ExtensionName() string                          { return "ClientRateLimit" }
+func (clientLimits) Validate(schema graphql.ExecutableSchema) error { return nil }
+
+func (l clientLimits) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+	d, err := l.limiter.Allow(ctx, "client:"+clientKey(ctx), 0, l.rate)
+	if err != nil || d.Allowed {
+		// A limiter error is a bad rate, which configuration rules out;
+		// the operation is not the one to pay for it.
+		return next(ctx)
+	}
+	retry := int(math.Ceil(d.RetryIn.Seconds()))
+	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+		Message: fmt.Sprintf("client rate limit: you may run %d operations a minute (bursts of %d); retry in %d s", l.rate.Events, max(l.rate.Burst, 1), retry),
+		Extensions: map[string]any{
+			"code":       workplace.ECLIENTLIMIT,
+			"limit":      "client_rate",
+			"retryAfter": retry,
+		},
+	}}})
+}
+
+// clientKey names the caller for the limiter: a hash of its credential's
+// identity (no email or key name is written to Redis), or of its address.
+func clientKey(ctx context.Context) string {
+	id := "addr:" + clientAddr(ctx)
+	if p, ok := auth.FromContext(ctx); ok {
+		id = p.ClientID()
+	}
+	sum := sha256.Sum256([]byte(id))
+	return hex.EncodeToString(sum[:12])
+}

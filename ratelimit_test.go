@@ -1,0 +1,114 @@
+package main
+
+// The per-client rate limit over real HTTP: a client past its rate is refused
+// with RATE_LIMITED before any upstream call, other clients are not, and the
+// count is shared by replicas through Redis.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/engagegql/gateway/auth"
+	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/fleet"
+	"github.com/engagegql/gateway/loader"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// postAs sends one query with an API key (none: anonymous).
+func postAs(t *testing.T, url, key, query string) gqlResponse {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query})
+	require.NoError(t, err)
+	req, err := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	if key != "" {
+		req.Header.Set("X-API-Key", key)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var out gqlResponse
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+	return out
+}
+
+func TestClientRateLimit(t *testing.T) {
+	t.Parallel()
+	keys, err := auth.ParseAPIKeys("kiosk:" + keyHash(authKioskKey) + ",board:" + keyHash(authBoardKey))
+	require.NoError(t, err)
+	a, err := auth.New(auth.Config{APIKeys: keys})
+	require.NoError(t, err)
+	t.Cleanup(a.Close)
+	// A burst of 2 (three at once), then one a minute: the fourth is refused.
+	limits := &clientLimits{limiter: fleet.NewMemoryLimiter(nil), rate: fleet.Rate{Events: 1, Per: time.Minute, Burst: 2}}
+	s := newStackWithDeps(t, engagesim.Config{}, loader.Options{}, func(d *serverDeps) {
+		d.auth = a
+		d.clientLimits = limits
+	})
+	// Warm up the session token with another client.
+	require.Empty(t, postAs(t, s.gwURL, authBoardKey, `{ countries { name } }`).Errors)
+	s.resetStats(t)
+
+	for i := range 3 {
+		r := postAs(t, s.gwURL, authKioskKey, `{ countries { name } }`)
+		require.Empty(t, r.Errors, "operation %d is within the burst", i+1)
+	}
+	r := postAs(t, s.gwURL, authKioskKey, `{ regions { name } }`)
+	require.Len(t, r.Errors, 1)
+	assert.Equal(t, "RATE_LIMITED", r.Errors[0].Extensions["code"])
+	assert.Equal(t, "client_rate", r.Errors[0].Extensions["limit"])
+	assert.Positive(t, r.Errors[0].Extensions["retryAfter"])
+	assert.Contains(t, r.Errors[0].Message, "client rate limit")
+	assert.Zero(t, routeCalls(s.stats(t), "/regions"), "the refused operation cost no upstream call")
+
+	r = postAs(t, s.gwURL, authBoardKey, `{ regions { name } }`)
+	assert.Empty(t, r.Errors, "another client has its own rate")
+}
+
+func TestClientRateLimitIsSharedByReplicas(t *testing.T) {
+	t.Parallel()
+	raw := os.Getenv("REDIS_URL")
+	if raw == "" {
+		if os.Getenv("CI") != "" || os.Getenv("REQUIRE_REDIS") != "" {
+			t.Fatal("REDIS_URL is not set; scripts/test.sh starts a redis-server and sets it")
+		}
+		t.Skip("REDIS_URL is not set")
+	}
+	opts, err := redis.ParseURL(raw)
+	require.NoError(t, err)
+	// Two replicas, each with its own Redis client, one limiter namespace
+	// of this test's own.
+	prefix := "ratelimit-test-" + newRequestID()
+	replica := func() *stack {
+		rdb := redis.NewClient(opts)
+		t.Cleanup(func() { _ = rdb.Close() })
+		lim := fleet.NewRedisLimiter(rdb, prefix, fleet.RedisLimiterOptions{})
+		return newStackWithDeps(t, engagesim.Config{}, loader.Options{}, func(d *serverDeps) {
+			d.clientLimits = &clientLimits{limiter: lim, rate: fleet.Rate{Events: 1, Per: time.Minute, Burst: 1}}
+		})
+	}
+	a, b := replica(), replica()
+	require.Empty(t, postAs(t, a.gwURL, "", `{ countries { name } }`).Errors)
+	require.Empty(t, postAs(t, b.gwURL, "", `{ countries { name } }`).Errors)
+	r := postAs(t, a.gwURL, "", `{ countries { name } }`)
+	require.Len(t, r.Errors, 1, "the third operation from one address, on either replica, is over the rate")
+	assert.Equal(t, "RATE_LIMITED", r.Errors[0].Extensions["code"])
+	t.Cleanup(func() {
+		rdb := redis.NewClient(opts)
+		defer rdb.Close()
+		ctx := context.Background()
+		iter := rdb.Scan(ctx, 0, "{"+prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			rdb.Del(ctx, iter.Val())
+		}
+	})
+}

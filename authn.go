@@ -48,11 +48,22 @@ func clientAddr(ctx context.Context) string {
 // authenticate guards /graphql. With a nil authenticator every caller is
 // anonymous (the embedded demo, or AUTH_DISABLED). CORS preflights pass:
 // browsers send them without credentials.
-func authenticate(a authenticator, actAsGrant string, next http.Handler) http.Handler {
+//
+// clientHeader, when set, names the header an authenticating proxy in front
+// identifies the caller with (X-Forwarded-For, say): unauthenticated callers
+// are then told apart by it rather than by the proxy's address, which all of
+// them would share.
+func authenticate(a authenticator, actAsGrant, clientHeader string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
 			ctx = context.WithValue(ctx, clientAddrKey{}, host)
+		}
+		if clientHeader != "" {
+			// X-Forwarded-For lists the client first.
+			if id, _, _ := strings.Cut(r.Header.Get(clientHeader), ","); strings.TrimSpace(id) != "" {
+				ctx = context.WithValue(ctx, clientAddrKey{}, clientHeader+":"+strings.TrimSpace(id))
+			}
 		}
 		upgrade := strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
 		if upgrade {

@@ -56,6 +56,9 @@ type config struct {
 	authOff     bool
 	actAsGrant  string
 	clientLimit fleet.Rate
+	// clientHeader tells unauthenticated callers apart behind a proxy
+	// (CLIENT_ID_HEADER).
+	clientHeader string
 	// budget is the upstream call budget per subscription key, shared by
 	// the fleet (UPSTREAM_BUDGET_* settings).
 	budget budgetConfig
@@ -379,6 +382,13 @@ func loadAuth(c *config, get func(string) string, getenv func(string) string) er
 	}
 	c.authOff = !configured
 
+	c.clientHeader = get("CLIENT_ID_HEADER")
+	if c.clientHeader != "" && !c.authOff {
+		return fmt.Errorf("CLIENT_ID_HEADER only applies without client authentication (AUTH_DISABLED=true): authenticated clients are told apart by their credentials")
+	}
+	if c.clientHeader != "" && strings.ContainsAny(c.clientHeader, " :\t") {
+		return fmt.Errorf("CLIENT_ID_HEADER %q is not a header name", c.clientHeader)
+	}
 	c.clientLimit = fleet.Rate{Events: 600, Per: time.Minute, Burst: 60}
 	if err := intSetting(get, "CLIENT_RATE_LIMIT", 0, 1_000_000, &c.clientLimit.Events); err != nil {
 		return err

@@ -94,6 +94,9 @@ func TestLoadConfig(t *testing.T) {
 		{"bad breaker cooldown", map[string]string{"UPSTREAM_BREAKER_COOLDOWN": "-1s"}, "UPSTREAM_BREAKER_COOLDOWN"},
 		{"bad stale window", map[string]string{"CACHE_STALE_FOR": "a day"}, "CACHE_STALE_FOR"},
 		{"bad log level", map[string]string{"LOG_LEVEL": "loud"}, "LOG_LEVEL"},
+		{"client header behind a proxy", with(upstream, "AUTH_API_KEYS", "", "AUTH_DISABLED", "true", "CLIENT_ID_HEADER", "X-Forwarded-For"), ""},
+		{"client header with authentication", with(upstream, "CLIENT_ID_HEADER", "X-Forwarded-For"), "only applies without client authentication"},
+		{"malformed client header", map[string]string{"CLIENT_ID_HEADER": "X Forwarded"}, "CLIENT_ID_HEADER"},
 		{"operations set", map[string]string{"UPSTREAM_RETRY_ATTEMPTS": "2", "UPSTREAM_BREAKER_FAILURES": "0", "CACHE_STALE_FOR": "0",
 			"LOG_LEVEL": "debug", "UPSTREAM_BUDGET_PER_MINUTE": "0", "CLIENT_RATE_LIMIT": "0"}, ""},
 	}

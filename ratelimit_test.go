@@ -74,6 +74,34 @@ func TestClientRateLimit(t *testing.T) {
 	assert.Empty(t, r.Errors, "another client has its own rate")
 }
 
+func TestClientRateLimitBehindAProxy(t *testing.T) {
+	t.Parallel()
+	// Without authentication, behind a proxy that names the caller in
+	// X-Forwarded-For: callers are told apart by it, not by the proxy's
+	// address they all share.
+	s := newStackWithDeps(t, engagesim.Config{}, loader.Options{}, func(d *serverDeps) {
+		d.clientHeader = "X-Forwarded-For"
+		d.clientLimits = &clientLimits{limiter: fleet.NewMemoryLimiter(nil), rate: fleet.Rate{Events: 1, Per: time.Minute}}
+	})
+	post := func(xff string) gqlResponse {
+		body, err := json.Marshal(map[string]any{"query": `{ countries { name } }`})
+		require.NoError(t, err)
+		req, err := http.NewRequest(http.MethodPost, s.gwURL+"/graphql", bytes.NewReader(body))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("X-Forwarded-For", xff)
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var out gqlResponse
+		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
+		return out
+	}
+	require.Empty(t, post("203.0.113.1, 10.0.0.1").Errors)
+	assert.Equal(t, "RATE_LIMITED", errorCode(post("203.0.113.1, 10.0.0.2")), "the same caller through another hop")
+	assert.Empty(t, post("203.0.113.2, 10.0.0.1").Errors, "another caller behind the same proxy")
+}
+
 func TestClientRateLimitIsSharedByReplicas(t *testing.T) {
 	t.Parallel()
 	raw := os.Getenv("REDIS_URL")

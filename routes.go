@@ -85,6 +85,9 @@ type serverDeps struct {
 	actAsGrant string
 	// clientLimits is the per-client rate limit; nil means none.
 	clientLimits *clientLimits
+	// clientHeader names the header that tells unauthenticated callers
+	// apart behind a proxy; "" means their address.
+	clientHeader string
 	// breakers reports the upstream circuit breakers per product for
 	// /readyz; nil leaves them out.
 	breakers func() map[engage.Product]string
@@ -100,7 +103,7 @@ func newServer(d serverDeps) http.Handler {
 	if d.actAsGrant == "" {
 		d.actAsGrant = defaultActAsGrant
 	}
-	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(authenticate(d.auth, d.actAsGrant, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(newGraphQL(d)))))
+	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(authenticate(d.auth, d.actAsGrant, d.clientHeader, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(newGraphQL(d)))))
 	mux.Handle("GET /{$}", graphiql.Page(graphiql.Config{Title: "Engage GraphQL Gateway", Endpoint: "/graphql", DefaultQuery: graphiql.ExampleQuery}))
 	mux.Handle("GET "+graphiql.AssetsPath, graphiql.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {

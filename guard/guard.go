@@ -10,8 +10,9 @@
 // INTROSPECTION_DISABLED, OPERATION_TIMEOUT, REQUEST_TOO_LARGE) and whose
 // message gives the measured value and the limit.
 //
-// Per-client rate limits are not here: sharing them across replicas needs a
-// client identity, which arrives with authentication.
+// Per-client rate limits are not here: they are counted per authenticated
+// client in the fleet's shared limiter (package fleet), which the gateway
+// wires in after these checks.
 package guard
 
 import (

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/webhook"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -74,6 +75,9 @@ func TestUpstreamFaults(t *testing.T) {
 		"UPSTREAM_TIMEOUT":          "300ms",
 	})
 	sim := g.simURL
+	// The embedded gateway registers its webhooks in the background; let
+	// that finish, so no fault below lands on it instead of on the test.
+	require.Eventually(t, func() bool { return liveStats(t, sim).Listeners == len(webhook.Services()) }, 10*time.Second, 20*time.Millisecond)
 	users := engagesim.DemoFixture(1, time.Now().UTC()).Users
 	user := users[5].Email
 

@@ -150,11 +150,39 @@ func (c *Client) RegisterVisitor(ctx context.Context, v workplace.NewVisitor) (w
 	return workplace.VisitorID(resp.VisitorID), nil
 }
 
+// wireVisitorUpdate is the body of PUT /visitor/{id}: the POST fields but
+// passType, notifyByEmail and purposeOfVisit. The upstream never returns those
+// three, so a caller cannot know their values to send them back, and sending
+// defaults would overwrite what the visitor was registered with. [X] The
+// update is taken to leave absent fields as they are.
+type wireVisitorUpdate struct {
+	FirstName      string       `json:"firstName"`
+	LastName       string       `json:"lastName"`
+	VisitorCompany string       `json:"visitorCompany"`
+	Email          string       `json:"email,omitempty"`
+	HostData       wireHostData `json:"hostData"`
+	LocationID     int64        `json:"locationId,omitempty"`
+	ArrivalDate    string       `json:"arrivalDate,omitempty"`
+	FloorNumber    int          `json:"floorNumber"`
+	BookingID      int64        `json:"bookingId,omitempty"`
+}
+
+func wireVisitorUpdateOf(v workplace.NewVisitor) wireVisitorUpdate {
+	w := wireNewVisitorOf(v)
+	return wireVisitorUpdate{
+		FirstName: w.FirstName, LastName: w.LastName, VisitorCompany: w.VisitorCompany, Email: w.Email,
+		HostData: w.HostData, LocationID: w.LocationID, ArrivalDate: w.ArrivalDate,
+		FloorNumber: w.FloorNumber, BookingID: w.BookingID,
+	}
+}
+
 // UpdateVisitor implements workplace.Visitors: the details replace the
-// visitor's.
+// visitor's, except the pass type, the e-mail notice and the purpose of the
+// visit, which keep what the visitor was registered with (v's values for
+// them are ignored; see wireVisitorUpdate).
 func (c *Client) UpdateVisitor(ctx context.Context, id workplace.VisitorID, v workplace.NewVisitor) (workplace.Visitor, error) {
 	var w wireVisitor
-	if err := c.do(ctx, send(ProductVisitor, http.MethodPut, "/visitor/{id}", visitorPath(id), utcQuery(), wireNewVisitorOf(v)), &w); err != nil {
+	if err := c.do(ctx, send(ProductVisitor, http.MethodPut, "/visitor/{id}", visitorPath(id), utcQuery(), wireVisitorUpdateOf(v)), &w); err != nil {
 		return workplace.Visitor{}, err
 	}
 	return c.visitor(ctx, "/visitor/{id}", w)

@@ -206,3 +206,21 @@ func TestCheckWindow(t *testing.T) {
 		})
 	}
 }
+
+func TestWireVisitorUpdateLeavesWhatTheUpstreamNeverReturns(t *testing.T) {
+	v := workplace.NewVisitor{FirstName: "Grace", LastName: "Hopper", LocationID: 41, Floor: 3,
+		PassType: 1, NotifyByEmail: false, PurposeOfVisit: ""}
+	b, err := json.Marshal(wireVisitorUpdateOf(v))
+	require.NoError(t, err)
+	var fields map[string]any
+	require.NoError(t, json.Unmarshal(b, &fields))
+	for _, f := range []string{"passType", "notifyByEmail", "purposeOfVisit"} {
+		assert.NotContains(t, fields, f, "an update must not overwrite %s, which no answer tells the gateway", f)
+	}
+	assert.Equal(t, "Grace", fields["firstName"])
+	assert.EqualValues(t, 3, fields["floorNumber"])
+
+	b, err = json.Marshal(wireNewVisitorOf(workplace.NewVisitor{PurposeOfVisit: "Interview", PassType: 2, NotifyByEmail: true}))
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"purposeOfVisit":"Interview"`, "a registration still sends them")
+}

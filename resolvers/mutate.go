@@ -386,7 +386,7 @@ func updateVisitor(ctx context.Context, svc workplace.Service, in graph.UpdateVi
 		nv := workplace.NewVisitor{
 			FirstName: cur.FirstName, LastName: cur.LastName, Company: cur.Company, Email: cur.Email,
 			HostID: cur.Host.ID, HostEmail: cur.Host.Email, LocationID: loc, Arrival: cur.Arrival,
-			Floor: cur.Floor, BookingID: cur.BookingID, PassType: 1,
+			Floor: cur.Floor, BookingID: cur.BookingID,
 		}
 		setIf(&nv.FirstName, in.FirstName)
 		setIf(&nv.LastName, in.LastName)

@@ -38,7 +38,7 @@ func (f brokerFeed) watch(ctx context.Context, sub *pubsub.Subscription) resolve
 	if f.opened != nil {
 		f.opened(1)
 	}
-	w := &watched{sub: sub, c: make(chan workplace.Change)}
+	w := &watched{sub: sub, c: make(chan *workplace.Change)}
 	go func() {
 		defer close(w.c)
 		if f.opened != nil {
@@ -48,7 +48,7 @@ func (f brokerFeed) watch(ctx context.Context, sub *pubsub.Subscription) resolve
 			select {
 			case w.c <- c:
 				if f.delivered != nil {
-					f.delivered(c)
+					f.delivered(*c)
 				}
 			case <-ctx.Done():
 				return
@@ -61,10 +61,10 @@ func (f brokerFeed) watch(ctx context.Context, sub *pubsub.Subscription) resolve
 // watched is a subscription relayed by brokerFeed.watch.
 type watched struct {
 	sub *pubsub.Subscription
-	c   chan workplace.Change
+	c   chan *workplace.Change
 }
 
-func (w *watched) C() <-chan workplace.Change { return w.c }
+func (w *watched) C() <-chan *workplace.Change { return w.c }
 
 // Err is the broker's reason: its channel is closed before the relay's, so
 // the reason is set by the time a reader sees the relay's channel closed.

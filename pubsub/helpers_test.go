@@ -150,7 +150,7 @@ func recv(t *testing.T, s *pubsub.Subscription) workplace.Change {
 	select {
 	case c, ok := <-s.C():
 		require.True(t, ok, "subscription ended: %v", s.Err())
-		return c
+		return *c
 	case <-time.After(wait):
 		t.Fatal("no change arrived")
 		return workplace.Change{}
@@ -169,7 +169,7 @@ func ended(t *testing.T, s *pubsub.Subscription) []workplace.Change {
 			if !ok {
 				return left
 			}
-			left = append(left, c)
+			left = append(left, *c)
 		case <-timeout:
 			t.Fatal("subscription did not end")
 			return nil

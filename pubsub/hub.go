@@ -32,7 +32,7 @@ func newHub(buffer int, log *slog.Logger) *hub {
 // subscribe registers a subscriber until ctx ends. After close it returns a
 // subscription that has already ended.
 func (h *hub) subscribe(ctx context.Context) *Subscription {
-	s := &Subscription{c: make(chan workplace.Change, h.buffer), hub: h}
+	s := &Subscription{c: make(chan *workplace.Change, h.buffer), hub: h}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.closed {
@@ -52,9 +52,10 @@ func (h *hub) subscribe(ctx context.Context) *Subscription {
 func (h *hub) broadcast(c workplace.Change) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	shared := &c
 	for s := range h.subs {
 		select {
-		case s.c <- c:
+		case s.c <- shared:
 		default:
 			h.endLocked(s, ErrSlowSubscriber)
 			h.dropped.Add(1)

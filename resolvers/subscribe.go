@@ -23,8 +23,9 @@ type ChangeFeed interface {
 
 // FeedSubscription is one subscriber's view of the feed.
 type FeedSubscription interface {
-	// C delivers changes until the subscription ends, then is closed.
-	C() <-chan workplace.Change
+	// C delivers changes until the subscription ends, then is closed. A
+	// change may be shared with other subscribers: read it, never modify it.
+	C() <-chan *workplace.Change
 	// Err says why the subscription ended: nil when it was cancelled, an
 	// error when the subscriber was dropped (for falling behind).
 	Err() error
@@ -58,7 +59,7 @@ func (r *Resolver) stream(ctx context.Context, kind workplace.ChangeKind, keep m
 			// Fresh loaders per change: the filter may read the hierarchy,
 			// and must see it as it is now.
 			mctx := loader.With(ctx, loader.New(r.Service, r.Loaders))
-			ok, err := keep(mctx, c)
+			ok, err := keep(mctx, *c)
 			if err != nil {
 				r.log().WarnContext(ctx, "subscription filter failed; change skipped", "kind", c.Kind, "err", err)
 				continue
@@ -67,7 +68,7 @@ func (r *Resolver) stream(ctx context.Context, kind workplace.ChangeKind, keep m
 				continue
 			}
 			select {
-			case out <- c:
+			case out <- *c:
 			case <-ctx.Done():
 				return
 			}

@@ -14,21 +14,41 @@ import (
 // lists every child: one key asks for one parent, several keys (or key 0)
 // cost one call for everything, split by parent here; a parent nothing is
 // listed under costs a call of its own, to tell empty from unknown.
+//
+// The whole list, once fetched, answers every later batch of the operation
+// too (the returned function is per loader, so per operation): when a busy
+// CPU lets a batch window close before every key of a level arrived, the
+// late keys cost no second call.
 func byParentOrAll[K comparable, V any](list func(context.Context, K) ([]V, error), parent func(V) K) dataloader.BatchFunc[K, []V] {
+	var (
+		mu  sync.Mutex
+		all []V // nil until the whole list was fetched
+	)
 	return func(ctx context.Context, keys []K) []*dataloader.Result[[]V] {
 		var zero K
 		out := make([]*dataloader.Result[[]V], len(keys))
-		if len(keys) == 1 {
-			v, err := list(ctx, keys[0])
-			out[0] = &dataloader.Result[[]V]{Data: v, Error: err}
-			return out
-		}
-		items, err := list(ctx, zero)
-		if err != nil {
-			for i := range out {
-				out[i] = &dataloader.Result[[]V]{Error: err}
+		mu.Lock()
+		items := all
+		mu.Unlock()
+		if items == nil {
+			if len(keys) == 1 && keys[0] != zero {
+				v, err := list(ctx, keys[0])
+				out[0] = &dataloader.Result[[]V]{Data: v, Error: err}
+				return out
 			}
-			return out
+			var err error
+			if items, err = list(ctx, zero); err != nil {
+				for i := range out {
+					out[i] = &dataloader.Result[[]V]{Error: err}
+				}
+				return out
+			}
+			if items == nil {
+				items = []V{}
+			}
+			mu.Lock()
+			all = items
+			mu.Unlock()
 		}
 		for i, k := range keys {
 			res := []V{}

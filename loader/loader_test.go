@@ -380,3 +380,43 @@ func TestLoaderUsersNamedByData(t *testing.T) {
 		})
 	}
 }
+
+// locationsService lists two regions' locations.
+type locationsService struct{ fakeService }
+
+func (f *locationsService) Locations(_ context.Context, region workplace.RegionID) ([]workplace.Location, error) {
+	f.record(fmt.Sprintf("Locations %d", region))
+	all := []workplace.Location{{ID: 11, RegionID: 1}, {ID: 12, RegionID: 1}, {ID: 21, RegionID: 2}}
+	var out []workplace.Location
+	for _, l := range all {
+		if region == 0 || l.RegionID == region {
+			out = append(out, l)
+		}
+	}
+	return out, nil
+}
+
+// TestLoaderWholeListAnswersLaterBatches: when a busy CPU lets a batch window
+// close early, keys arriving in a later batch of the same operation are
+// answered from the whole list an earlier batch fetched, not by a second
+// call; another operation fetches again.
+func TestLoaderWholeListAnswersLaterBatches(t *testing.T) {
+	svc := &locationsService{}
+	ctx := With(context.Background(), New(svc, Options{}))
+	all, err := Locations(ctx, 0) // one batch: the whole list
+	require.NoError(t, err)
+	require.Len(t, all, 3)
+	inRegion, err := Locations(ctx, 2) // a later batch
+	require.NoError(t, err)
+	assert.Equal(t, []workplace.Location{{ID: 21, RegionID: 2}}, inRegion)
+	empty, err := Locations(ctx, 3) // nothing listed under 3: asked alone, as unbatched
+	require.NoError(t, err)
+	assert.Empty(t, empty)
+	assert.Equal(t, []string{"Locations 0", "Locations 3"}, svc.Calls())
+
+	// A lone key with no whole list yet is asked for alone.
+	other := With(context.Background(), New(svc, Options{}))
+	_, err = Locations(other, 1)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"Locations 0", "Locations 3", "Locations 1"}, svc.Calls())
+}

@@ -1,9 +1,9 @@
 package main
 
 // Structured logs: JSON lines through log/slog, each line written while
-// serving a request carrying that request's id, so an operator can follow one
-// request (and the upstream calls and errors it caused) through the log of a
-// busy replica. Secrets are kept out at the source: the packages never pass a
+// serving a request carrying that request's id (and its trace id when
+// tracing is on), so an operator can follow one request (and the upstream
+// calls and errors it caused) through the log of a busy replica. Secrets are kept out at the source: the packages never pass a
 // token, key or password to a logger.
 
 import (
@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"go.opentelemetry.io/otel/trace"
 )
 
 // newLogger returns the process logger: JSON on w at level.
@@ -37,6 +39,10 @@ type contextHandler struct{ slog.Handler }
 func (h contextHandler) Handle(ctx context.Context, r slog.Record) error {
 	if id := requestID(ctx); id != "" {
 		r.AddAttrs(slog.String("request_id", id))
+	}
+	// With tracing on, the trace too: a log line leads to its trace.
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		r.AddAttrs(slog.String("trace_id", sc.TraceID().String()))
 	}
 	return h.Handler.Handle(ctx, r)
 }

@@ -702,4 +702,5 @@ func TestTracingWiredIntoTheGateway(t *testing.T) {
 	}
 	require.NotNil(t, upstream, "the Engage call is a child of the operation: %v", spanNames(spans))
 	assertNoSecrets(t, rc)
+	assert.Contains(t, g.logs.String(), `"trace_id":"`+hexOf(op.TraceId)+`"`, "the request's log line leads to its trace")
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -26,6 +27,7 @@ func brokers() []struct {
 	}{
 		{name: "memory", new: newMemory},
 		{name: "redis", new: newRedis},
+		{name: "redis-pool", new: newRedisPooled},
 	}
 }
 
@@ -38,13 +40,30 @@ func newMemory(t *testing.T, opts pubsub.Options) testBroker {
 	return b
 }
 
-// newRedis is one replica on its own client; the channel is unique to the
+// newRedis is one replica on its own client; the stream is unique to the
 // test unless opts names one.
 func newRedis(t *testing.T, opts pubsub.Options) testBroker {
 	t.Helper()
-	client := newClient(t, redisURL(t))
+	return newRedisOn(t, newClient(t, redisURL(t)), opts)
+}
+
+// pooledClient hides that its client is a *redis.Client, as a Cluster or
+// Ring client is not one: the broker then reads through the client's pool
+// rather than a connection of its own.
+type pooledClient struct{ redis.UniversalClient }
+
+// newRedisPooled is newRedis through a pooledClient.
+func newRedisPooled(t *testing.T, opts pubsub.Options) testBroker {
+	t.Helper()
+	return newRedisOn(t, pooledClient{newClient(t, redisURL(t))}, opts)
+}
+
+// newRedisOn is one replica on client, closed after the test; the stream is
+// unique to the test unless opts names one.
+func newRedisOn(t *testing.T, client redis.UniversalClient, opts pubsub.Options) testBroker {
+	t.Helper()
 	if opts.Channel == "" {
-		opts.Channel = uniqueChannel(t)
+		opts.Channel = uniqueStream(t)
 	}
 	if opts.Logger == nil {
 		opts.Logger = testLogger(t)
@@ -197,7 +216,7 @@ func TestCloseEndsEverything(t *testing.T) {
 			assert.NoError(t, b.Close(), "second Close")
 
 			// Every goroutine the broker started, and the ones go-redis
-			// started for its PubSub, has exited.
+			// started for its reader, has exited.
 			goroutinesDropTo(t, before)
 		})
 	}

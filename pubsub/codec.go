@@ -12,7 +12,7 @@ import (
 // the domain stays free of JSON tags and the format is fixed here: times are
 // RFC 3339 with nanoseconds and their zone offset (the instant and the offset
 // survive; a named location becomes a fixed zone), dates are YYYY-MM-DD, and
-// zero fields are left out. Changing it incompatibly means a new channel
+// zero fields are left out. Changing it incompatibly means a new stream key
 // (DefaultChannel carries the version).
 type wireChange struct {
 	Kind          workplace.ChangeKind    `json:"kind"`

@@ -3,6 +3,7 @@ package pubsub_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
@@ -10,7 +11,9 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -62,9 +65,22 @@ func newClient(t *testing.T, url string) *redis.Client {
 	return c
 }
 
-// uniqueChannel keeps tests sharing one Redis from seeing each other's events.
-func uniqueChannel(t *testing.T) string {
-	return fmt.Sprintf("egw:test:%s:%x", t.Name(), rand.Uint64())
+// uniqueStream keeps tests sharing one Redis from seeing each other's
+// events. The stream is deleted from REDIS_URL's Redis after the test.
+func uniqueStream(t *testing.T) string {
+	key := fmt.Sprintf("egw:test:%s:%x", t.Name(), rand.Uint64())
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		t.Cleanup(func() {
+			opt, err := redis.ParseURL(u)
+			if err != nil {
+				return
+			}
+			c := redis.NewClient(opt)
+			defer c.Close()
+			_ = c.Del(context.Background(), key).Err()
+		})
+	}
+	return key
 }
 
 func testLogger(t *testing.T) *slog.Logger {
@@ -225,4 +241,97 @@ func freePort(t *testing.T) int {
 	require.NoError(t, err)
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// dialGate cuts a client off from Redis: while it is shut, the client
+// cannot open connections.
+type dialGate struct {
+	shut    atomic.Bool
+	refused atomic.Int64 // dials refused while shut
+}
+
+func (g *dialGate) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if g.shut.Load() {
+		g.refused.Add(1)
+		return nil, errors.New("test: redis unreachable")
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+// newNamedClient is a client on REDIS_URL whose connections carry name
+// (CLIENT SETNAME), so the test can find them in CLIENT LIST, and dial
+// through gate when it is not nil.
+func newNamedClient(t *testing.T, name string, gate *dialGate) *redis.Client {
+	t.Helper()
+	opt, err := redis.ParseURL(redisURL(t))
+	require.NoError(t, err)
+	opt.ClientName = name
+	if gate != nil {
+		opt.Dialer = gate.dial
+	}
+	c := redis.NewClient(opt)
+	t.Cleanup(func() { _ = c.Close() })
+	return c
+}
+
+// uniqueName is a client name no other test uses.
+func uniqueName() string {
+	return fmt.Sprintf("egw-test-%x", rand.Uint64())
+}
+
+// redisClients are the fields of CLIENT LIST for the connections named
+// name, one map per connection.
+func redisClients(t *testing.T, ctl *redis.Client, name string) []map[string]string {
+	t.Helper()
+	list, err := ctl.ClientList(t.Context()).Result()
+	require.NoError(t, err)
+	var found []map[string]string
+	for line := range strings.Lines(list) {
+		fields := make(map[string]string)
+		for f := range strings.FieldsSeq(line) {
+			k, v, _ := strings.Cut(f, "=")
+			fields[k] = v
+		}
+		if fields["name"] == name {
+			found = append(found, fields)
+		}
+	}
+	return found
+}
+
+// waitBlockedInXREAD waits until a connection named name is blocked in
+// XREAD: the broker's reader is reading.
+func waitBlockedInXREAD(t *testing.T, ctl *redis.Client, name string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		for _, c := range redisClients(t, ctl, name) {
+			if c["cmd"] == "xread" && strings.Contains(c["flags"], "b") {
+				return true
+			}
+		}
+		return false
+	}, wait, 10*time.Millisecond, "no connection named %s blocked in XREAD", name)
+}
+
+// killClients kills every connection named name (CLIENT KILL ID), as a
+// network failure would, and fails if there was none.
+func killClients(t *testing.T, ctl *redis.Client, name string) {
+	t.Helper()
+	clients := redisClients(t, ctl, name)
+	require.NotEmpty(t, clients, "no connection named %s", name)
+	for _, c := range clients {
+		require.NoError(t, ctl.ClientKillByFilter(t.Context(), "ID", c["id"]).Err())
+	}
+}
+
+// countLines is how many lines of logs contain s.
+func countLines(logs, s string) int {
+	n := 0
+	for line := range strings.Lines(logs) {
+		if strings.Contains(line, s) {
+			n++
+		}
+	}
+	return n
 }

@@ -9,11 +9,20 @@
 // falls behind rather than stall the others (after benbjohnson/wtf
 // inmem/event.go).
 //
-// Delivery is at most once. Redis pub/sub keeps nothing: a change published
-// while a replica is disconnected from Redis never reaches that replica's
-// subscribers, and a subscriber that falls behind is dropped. What must be
-// durable is the cache invalidation, which the webhook handler does before it
-// publishes; events only tell live clients to look again.
+// Across replicas, delivery survives a replica's disconnection from Redis:
+// the Redis broker appends every change to one Redis stream, and each
+// replica reads the stream from the last change it read. A replica that was
+// cut off for a while (a network blip, a failover, a restart of Redis with
+// its data) catches up on what was published meanwhile, in order, as long as
+// the stream still holds it: the stream keeps about Options.StreamLength
+// changes, and a replica that was away for longer than that logs that
+// changes may have been lost and reads on from the newest. So delivery is at
+// least once within that window: a publish that fails ambiguously (Redis
+// took it but the reply was lost) is retried and arrives twice, rarely.
+// Within a replica, a subscriber that falls behind is dropped. What must be
+// durable is the cache invalidation, which the webhook handler does before
+// it publishes; events only tell live clients to look again, so a duplicate
+// costs a read and a loss a stale screen until the next change.
 package pubsub
 
 import (
@@ -28,8 +37,9 @@ import (
 // Redis implement it; resolvers and the webhook handler depend on this
 // interface, never on Redis.
 type Broker interface {
-	// Publish hands a change to every subscriber on every replica exactly
-	// once. It never blocks the caller (the webhook handler) on slow
+	// Publish hands a change to every subscriber on every replica, once
+	// (see the package comment for when it may arrive twice or not at all).
+	// It never blocks the caller (the webhook handler) on slow
 	// subscribers or on Redis: it enqueues into a bounded buffer served by a
 	// goroutine; when the buffer is full it returns ErrBacklog (and logs).
 	Publish(ctx context.Context, c workplace.Change) error
@@ -59,9 +69,15 @@ var (
 const (
 	DefaultSubscriberBuffer = 64
 	DefaultPublishBuffer    = 1024
-	// DefaultChannel carries the wire format's version, so replicas of
-	// different versions during a rollout never read each other's events.
+	// DefaultChannel is the key of the Redis stream. It carries the wire
+	// format's version, so replicas of different versions during a rollout
+	// never read each other's events. It is one key, so it lives in one
+	// Cluster slot like any other.
 	DefaultChannel = "egw:v1:changes"
+	// DefaultStreamLength bounds the stream at about 10,000 changes: a few
+	// megabytes of Redis memory, and hours of webhooks, for a replica to
+	// catch up on after a disconnection.
+	DefaultStreamLength = 10000
 )
 
 // Options tune a broker; the zero value is ready to use.
@@ -74,9 +90,17 @@ type Options struct {
 	// sending goroutine (for Redis, through an outage) before it returns
 	// ErrBacklog. Zero means DefaultPublishBuffer.
 	PublishBuffer int
-	// Channel is the Redis channel every replica publishes to and subscribes
-	// on; Memory ignores it. Empty means DefaultChannel.
+	// Channel is the key of the Redis stream every replica appends to and
+	// reads (the name is from when it was a pub/sub channel); Memory ignores
+	// it. Empty means DefaultChannel.
 	Channel string
+	// StreamLength is about how many changes the Redis stream keeps (XADD
+	// MAXLEN ~): how far a replica cut off from Redis can fall behind and
+	// still catch up. Redis trims whole nodes of the stream
+	// (stream-node-max-entries, 100 by default), so it keeps up to that many
+	// more. Every replica should use the same. Memory ignores it. Zero means
+	// DefaultStreamLength.
+	StreamLength int
 	// Logger receives drops, backlog and Redis trouble. Nil means
 	// slog.Default().
 	Logger *slog.Logger
@@ -91,6 +115,9 @@ func (o Options) withDefaults() Options {
 	}
 	if o.Channel == "" {
 		o.Channel = DefaultChannel
+	}
+	if o.StreamLength <= 0 {
+		o.StreamLength = DefaultStreamLength
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -156,12 +156,13 @@ func newAuthEnv(t *testing.T) *authEnv {
 	return &authEnv{apiStack: &apiStack{stack: s, fx: engagesim.DemoFixture(1, today)}, jwks: jwks, key: key}
 }
 
-// post sends one operation with the given headers.
-func (e *authEnv) post(t testing.TB, headers map[string]string, query string, vars map[string]any) (int, http.Header, gqlResponse) {
+// postGraphQL sends one operation to the gateway at url with the given
+// headers, checks that its raw answer leaks nothing, and decodes it.
+func postGraphQL(t testing.TB, url string, headers map[string]string, query string, vars map[string]any) (int, http.Header, gqlResponse) {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, e.gwURL+"/graphql", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
 	for k, v := range headers {
@@ -176,6 +177,12 @@ func (e *authEnv) post(t testing.TB, headers map[string]string, query string, va
 	var out gqlResponse
 	require.NoError(t, json.Unmarshal(raw, &out), "%s", raw)
 	return resp.StatusCode, resp.Header, out
+}
+
+// post sends one operation to this gateway with the given headers.
+func (e *authEnv) post(t testing.TB, headers map[string]string, query string, vars map[string]any) (int, http.Header, gqlResponse) {
+	t.Helper()
+	return postGraphQL(t, e.gwURL, headers, query, vars)
 }
 
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
@@ -495,19 +502,8 @@ func TestAuthenticationWithES256PublicKeyFile(t *testing.T) {
 		"AUTH_JWT_PUBLIC_KEY_FILE": file, "AUTH_JWT_ISSUER": authIssuer, "AUTH_JWT_AUDIENCE": authAudience,
 	})
 	post := func(headers map[string]string) (int, gqlResponse) {
-		body := strings.NewReader(`{"query":"{ countries { name } }"}`)
-		req, err := http.NewRequest(http.MethodPost, g.url+"/graphql", body)
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var out gqlResponse
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-		return resp.StatusCode, out
+		status, _, r := postGraphQL(t, g.url, headers, `{ countries { name } }`, nil)
+		return status, r
 	}
 	status, _ := post(nil)
 	assert.Equal(t, http.StatusUnauthorized, status, "the embedded demo requires the authentication it is given")

@@ -107,11 +107,7 @@ func withPrincipal(ctx context.Context, p *auth.Principal, actAsGrant string) co
 // WWW-Authenticate challenge (RFC 6750), and the reason as a GraphQL error.
 // The reason names what is wrong with the credential, never the credential.
 func refuse(w http.ResponseWriter, err error) {
-	msg, reason := "authentication failed", "invalid"
-	var ae *auth.Error
-	if errors.As(err, &ae) {
-		msg, reason = ae.Message, string(ae.Reason)
-	}
+	msg, reason := refusal(err)
 	challenge := `Bearer realm="engage-gateway"`
 	if reason != string(auth.ReasonMissing) {
 		challenge += `, error="invalid_token", error_description="` + strings.ReplaceAll(msg, `"`, `'`) + `"`
@@ -122,6 +118,17 @@ func refuse(w http.ResponseWriter, err error) {
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"errors": []any{map[string]any{"message": msg, "extensions": map[string]any{"code": workplace.EUNAUTHORIZED, "reason": reason}}},
 	})
+}
+
+// refusal is what a client is told about a refused credential: the
+// authenticator's message and reason, which name what is wrong and never
+// the credential.
+func refusal(err error) (msg, reason string) {
+	var ae *auth.Error
+	if errors.As(err, &ae) {
+		return ae.Message, string(ae.Reason)
+	}
+	return "authentication failed", "invalid"
 }
 
 // websocketInit authenticates a websocket's connection_init when its upgrade
@@ -137,11 +144,7 @@ func websocketInit(a authenticator, actAsGrant string, now func() time.Time) tra
 			authz, key := initCredential(payload)
 			var err error
 			if p, err = a.Authenticate(ctx, authz, key); err != nil {
-				msg := "authentication failed"
-				var ae *auth.Error
-				if errors.As(err, &ae) {
-					msg = ae.Message
-				}
+				msg, _ := refusal(err)
 				ctx = transport.WithWebsocketCloseCode(ctx, closeUnauthorized)
 				return transport.AppendCloseReason(ctx, closeReason("unauthorized: "+msg)), nil, errors.New(msg)
 			}

@@ -6,7 +6,6 @@ package main
 import (
 	"bufio"
 	"encoding/json"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -22,16 +21,12 @@ func TestLogsCarryRequestIDsAndNoSecrets(t *testing.T) {
 	g := startGateway(t, map[string]string{"LOG_LEVEL": "debug", "WEBHOOK_SECRET": secret})
 
 	send := func(id string) string {
-		req, err := http.NewRequest(http.MethodPost, g.url+"/graphql", strings.NewReader(`{"query":"{ countries { name } }"}`))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
+		headers := map[string]string{}
 		if id != "" {
-			req.Header.Set(requestIDHeader, id)
+			headers[requestIDHeader] = id
 		}
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		resp.Body.Close()
-		return resp.Header.Get(requestIDHeader)
+		_, h, _ := postGraphQL(t, g.url, headers, `{ countries { name } }`, nil)
+		return h.Get(requestIDHeader)
 	}
 	assert.Equal(t, "lb-7f3a-01", send("lb-7f3a-01"), "a caller's id is kept")
 	forged := send(`x" "level":"ERROR`)

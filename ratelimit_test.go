@@ -5,10 +5,7 @@ package main
 // count is shared by replicas through Redis.
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"net/http"
 	"os"
 	"testing"
 	"time"
@@ -25,20 +22,12 @@ import (
 // postAs sends one query with an API key (none: anonymous).
 func postAs(t *testing.T, url, key, query string) gqlResponse {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query})
-	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
+	headers := map[string]string{}
 	if key != "" {
-		req.Header.Set("X-API-Key", key)
+		headers["X-API-Key"] = key
 	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	var out gqlResponse
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	return out
+	_, _, r := postGraphQL(t, url, headers, query, nil)
+	return r
 }
 
 func TestClientRateLimit(t *testing.T) {
@@ -84,18 +73,8 @@ func TestClientRateLimitBehindAProxy(t *testing.T) {
 		d.clientLimits = &clientLimits{limiter: fleet.NewMemoryLimiter(nil), rate: fleet.Rate{Events: 1, Per: time.Minute}}
 	})
 	post := func(xff string) gqlResponse {
-		body, err := json.Marshal(map[string]any{"query": `{ countries { name } }`})
-		require.NoError(t, err)
-		req, err := http.NewRequest(http.MethodPost, s.gwURL+"/graphql", bytes.NewReader(body))
-		require.NoError(t, err)
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("X-Forwarded-For", xff)
-		resp, err := http.DefaultClient.Do(req)
-		require.NoError(t, err)
-		defer resp.Body.Close()
-		var out gqlResponse
-		require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-		return out
+		_, _, r := postGraphQL(t, s.gwURL, map[string]string{"X-Forwarded-For": xff}, `{ countries { name } }`, nil)
+		return r
 	}
 	require.Empty(t, post("203.0.113.1, 10.0.0.1").Errors)
 	assert.Equal(t, "RATE_LIMITED", errorCode(post("203.0.113.1, 10.0.0.2")), "the same caller through another hop")

@@ -20,12 +20,16 @@ func TestLogsCarryRequestIDsAndNoSecrets(t *testing.T) {
 	const secret = "a-webhook-secret-that-must-never-be-logged"
 	g := startGateway(t, map[string]string{"LOG_LEVEL": "debug", "WEBHOOK_SECRET": secret})
 
-	send := func(id string) string {
+	send := func(id string, query ...string) string {
 		headers := map[string]string{}
 		if id != "" {
 			headers[requestIDHeader] = id
 		}
-		_, h, _ := postGraphQL(t, g.url, headers, `{ countries { name } }`, nil)
+		q := `{ countries { name } }`
+		if len(query) > 0 {
+			q = query[0]
+		}
+		_, h, _ := postGraphQL(t, g.url, headers, q, nil)
 		return h.Get(requestIDHeader)
 	}
 	assert.Equal(t, "lb-7f3a-01", send("lb-7f3a-01"), "a caller's id is kept")
@@ -36,9 +40,10 @@ func TestLogsCarryRequestIDsAndNoSecrets(t *testing.T) {
 	assert.NotEqual(t, forged, fresh)
 
 	// A token revoked upstream makes the client refresh, retry and log it:
-	// the paths most likely to print a secret.
+	// the paths most likely to print a secret. (The query must miss the
+	// cache to reach the upstream at all.)
 	setFaults(t, g.simURL, map[string]any{"revokeTokens": true})
-	send("after-revocation")
+	send("after-revocation", `{ regions { name } }`)
 
 	var ids []string
 	require.Eventually(t, func() bool {
@@ -59,7 +64,7 @@ func TestLogsCarryRequestIDsAndNoSecrets(t *testing.T) {
 	assert.Contains(t, ids, "after-revocation")
 
 	logs := g.logs.String()
-	assert.Contains(t, logs, "token", "the refresh was logged")
+	assert.Contains(t, logs, "token rejected, refreshing", "the revocation and refresh were logged, so the check below saw them")
 	for name, v := range map[string]string{"password": engagesim.DefaultPassword, "webhook secret": secret} {
 		assert.NotContains(t, logs, v, "the %s is never logged", name)
 	}

@@ -6,7 +6,6 @@ package main
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
@@ -83,15 +82,7 @@ func TestClientRateLimitBehindAProxy(t *testing.T) {
 
 func TestClientRateLimitIsSharedByReplicas(t *testing.T) {
 	t.Parallel()
-	raw := os.Getenv("REDIS_URL")
-	if raw == "" {
-		if os.Getenv("CI") != "" || os.Getenv("REQUIRE_REDIS") != "" {
-			t.Fatal("REDIS_URL is not set; scripts/test.sh starts a redis-server and sets it")
-		}
-		t.Skip("REDIS_URL is not set")
-	}
-	opts, err := redis.ParseURL(raw)
-	require.NoError(t, err)
+	opts := testRedisOptions(t)
 	// Two replicas, each with its own Redis client, one limiter namespace
 	// of this test's own.
 	prefix := "ratelimit-test-" + newRequestID()

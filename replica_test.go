@@ -34,8 +34,10 @@ import (
 // parallel with others that start gateways on Redis.
 const replicaDB = 3
 
-// redisForReplicas returns REDIS_URL with replicaDB, flushed.
-func redisForReplicas(t *testing.T) string {
+// testRedisOptions returns the options of the Redis the test script started
+// (REDIS_URL). Without it the test fails under CI or REQUIRE_REDIS, and is
+// skipped otherwise.
+func testRedisOptions(t *testing.T) *redis.Options {
 	t.Helper()
 	raw := os.Getenv("REDIS_URL")
 	if raw == "" {
@@ -46,6 +48,13 @@ func redisForReplicas(t *testing.T) string {
 	}
 	opts, err := redis.ParseURL(raw)
 	require.NoError(t, err)
+	return opts
+}
+
+// redisForReplicas returns REDIS_URL with replicaDB, flushed.
+func redisForReplicas(t *testing.T) string {
+	t.Helper()
+	opts := testRedisOptions(t)
 	opts.DB = replicaDB
 	rdb := redis.NewClient(opts)
 	defer rdb.Close()

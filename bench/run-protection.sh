@@ -29,36 +29,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# free_port prints a port in 30000-39999 that no TCP socket uses now.
-free_port() {
-	comm -23 <(seq 30000 39999 | sort) <(ss -Htan | awk '{ sub(/.*:/, "", $4); print $4 }' | sort -u) | shuf -n 1
-}
-
-# start_redis starts redis-server on a free port and exports its REDIS_URL;
-# it tries again on another port if the first is taken in between.
-start_redis() {
-	local port
-	for _ in 1 2 3 4 5; do
-		port=$(free_port)
-		redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no \
-			--dir "$work" --logfile "$work/redis.log" --daemonize no &
-		redis_pid=$!
-		for _ in $(seq 1 100); do
-			if redis-cli -p "$port" ping >/dev/null 2>&1; then
-				export REDIS_URL="redis://127.0.0.1:$port/0"
-				return 0
-			fi
-			kill -0 "$redis_pid" 2>/dev/null || break
-			sleep 0.05
-		done
-		kill "$redis_pid" 2>/dev/null || true
-		wait "$redis_pid" 2>/dev/null || true
-		redis_pid=""
-	done
-	echo "could not start redis-server on a free port; its log:" >&2
-	cat "$work/redis.log" >&2 || true
-	return 1
-}
+# shellcheck source=scripts/redis.sh
+. scripts/redis.sh
 
 if [ -z "${REDIS_URL:-}" ]; then
 	if ! command -v redis-server >/dev/null 2>&1; then

@@ -113,11 +113,14 @@ type wireNewVisitor struct {
 	HostData       wireHostData `json:"hostData"`
 	LocationID     int64        `json:"locationId,omitempty"`
 	ArrivalDate    string       `json:"arrivalDate,omitempty"`
-	PassType       int          `json:"passType"`
-	NotifyByEmail  bool         `json:"notifyByEmail"`
-	PurposeOfVisit string       `json:"purposeOfVisit"`
-	FloorNumber    int          `json:"floorNumber"`
-	BookingID      int64        `json:"bookingId,omitempty"`
+	// The upstream never returns these three, so an update cannot know
+	// their values to send them back: they are sent on registration only
+	// (see UpdateVisitor), and omitted when nil.
+	PassType       *int    `json:"passType,omitempty"`
+	NotifyByEmail  *bool   `json:"notifyByEmail,omitempty"`
+	PurposeOfVisit *string `json:"purposeOfVisit,omitempty"`
+	FloorNumber    int     `json:"floorNumber"`
+	BookingID      int64   `json:"bookingId,omitempty"`
 }
 
 // wireNewVisitorOf encodes a visitor's details. The arrival is sent in UTC
@@ -126,12 +129,23 @@ func wireNewVisitorOf(v workplace.NewVisitor) wireNewVisitor {
 	w := wireNewVisitor{
 		FirstName: v.FirstName, LastName: v.LastName, VisitorCompany: v.Company, Email: v.Email,
 		HostData:   wireHostData{HostID: int64(v.HostID), HostEmailAddress: v.HostEmail},
-		LocationID: int64(v.LocationID), PassType: v.PassType, NotifyByEmail: v.NotifyByEmail,
-		PurposeOfVisit: v.PurposeOfVisit, FloorNumber: v.Floor, BookingID: int64(v.BookingID),
+		LocationID: int64(v.LocationID), PassType: &v.PassType, NotifyByEmail: &v.NotifyByEmail,
+		PurposeOfVisit: &v.PurposeOfVisit, FloorNumber: v.Floor, BookingID: int64(v.BookingID),
 	}
 	if !v.Arrival.IsZero() {
 		w.ArrivalDate = utcParam(v.Arrival)
 	}
+	return w
+}
+
+// wireVisitorUpdateOf encodes the body of PUT /visitor/{id}: the
+// registration's fields but the pass type, the e-mail notice and the purpose
+// of the visit, so an update does not overwrite what the visitor was
+// registered with. [X] The update is taken to leave absent fields as they
+// are.
+func wireVisitorUpdateOf(v workplace.NewVisitor) wireNewVisitor {
+	w := wireNewVisitorOf(v)
+	w.PassType, w.NotifyByEmail, w.PurposeOfVisit = nil, nil, nil
 	return w
 }
 
@@ -150,36 +164,10 @@ func (c *Client) RegisterVisitor(ctx context.Context, v workplace.NewVisitor) (w
 	return workplace.VisitorID(resp.VisitorID), nil
 }
 
-// wireVisitorUpdate is the body of PUT /visitor/{id}: the POST fields but
-// passType, notifyByEmail and purposeOfVisit. The upstream never returns those
-// three, so a caller cannot know their values to send them back, and sending
-// defaults would overwrite what the visitor was registered with. [X] The
-// update is taken to leave absent fields as they are.
-type wireVisitorUpdate struct {
-	FirstName      string       `json:"firstName"`
-	LastName       string       `json:"lastName"`
-	VisitorCompany string       `json:"visitorCompany"`
-	Email          string       `json:"email,omitempty"`
-	HostData       wireHostData `json:"hostData"`
-	LocationID     int64        `json:"locationId,omitempty"`
-	ArrivalDate    string       `json:"arrivalDate,omitempty"`
-	FloorNumber    int          `json:"floorNumber"`
-	BookingID      int64        `json:"bookingId,omitempty"`
-}
-
-func wireVisitorUpdateOf(v workplace.NewVisitor) wireVisitorUpdate {
-	w := wireNewVisitorOf(v)
-	return wireVisitorUpdate{
-		FirstName: w.FirstName, LastName: w.LastName, VisitorCompany: w.VisitorCompany, Email: w.Email,
-		HostData: w.HostData, LocationID: w.LocationID, ArrivalDate: w.ArrivalDate,
-		FloorNumber: w.FloorNumber, BookingID: w.BookingID,
-	}
-}
-
 // UpdateVisitor implements workplace.Visitors: the details replace the
 // visitor's, except the pass type, the e-mail notice and the purpose of the
 // visit, which keep what the visitor was registered with (v's values for
-// them are ignored; see wireVisitorUpdate).
+// them are ignored; see wireVisitorUpdateOf).
 func (c *Client) UpdateVisitor(ctx context.Context, id workplace.VisitorID, v workplace.NewVisitor) (workplace.Visitor, error) {
 	var w wireVisitor
 	if err := c.do(ctx, send(ProductVisitor, http.MethodPut, "/visitor/{id}", visitorPath(id), utcQuery(), wireVisitorUpdateOf(v)), &w); err != nil {

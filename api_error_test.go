@@ -161,7 +161,8 @@ func TestAPIUpstreamRateLimited(t *testing.T) {
 			s.admin(t, http.MethodPost, "/_sim/faults", tt.faults, nil)
 
 			// Three HierarchyMapping calls on a key allowed two.
-			resp := s.call(t, `{ a: countries { name } b: regions { name } c: locations { name } }`, nil)
+			lid := apiGlobalID("Location", 41)
+			resp := s.call(t, `query($l: ID!) { a: countries { name } b: rooms(locationId: $l) { name } c: desks(locationId: $l) { name } }`, map[string]any{"l": lid})
 			require.NotEmpty(t, resp.Errors)
 			for _, e := range resp.Errors {
 				assert.Equal(t, "UPSTREAM_RATE_LIMITED", e.Extensions["code"], e.Message)

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -301,4 +302,22 @@ func apiGlobalID(typ string, parts ...int64) string {
 // apiDayPart packs a day into one id part, as global ids carry days.
 func apiDayPart(day time.Time) int64 {
 	return int64(day.Year())*10000 + int64(day.Month())*100 + int64(day.Day())
+}
+
+// apiEngageID decodes an engageId, which the API writes as a decimal string
+// (Engage ids are 64-bit); a JSON number is refused, so every test that
+// reads one checks the wire format too.
+type apiEngageID int
+
+func (e *apiEngageID) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("engageId must be a string: %s", b)
+	}
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("engageId %q is not a decimal integer", s)
+	}
+	*e = apiEngageID(n)
+	return nil
 }

@@ -18,7 +18,7 @@ import (
 // apiBooking is a Booking as the mutation tests read it.
 type apiBooking struct {
 	ID, Title, Start, End, Progress string
-	EngageID                        int
+	EngageID                        apiEngageID
 	ActualStart, ActualEnd          *string
 	Room                            struct{ ID, Name string }
 	Host                            struct{ Email string }
@@ -448,7 +448,7 @@ type apiDeskPayload struct {
 
 type apiDeskBooking struct {
 	ID, Date, Period, Status string
-	EngageID                 int
+	EngageID                 apiEngageID
 	Desk                     struct{ Name string }
 	User                     struct{ Email string }
 }
@@ -640,11 +640,12 @@ type apiVisitorPayload struct {
 
 type apiVisitor struct {
 	ID, FirstName, LastName, Company, Email, Arrival, Status, MeetingName string
-	EngageID, Floor                                                       int
+	EngageID                                                              apiEngageID
+	Floor                                                                 int
 	Departure                                                             *string
 	Host                                                                  struct{ Email string }
 	Location                                                              struct{ Name string }
-	Booking                                                               *struct{ EngageID int }
+	Booking                                                               *struct{ EngageID apiEngageID }
 }
 
 const apiVisitorFields = `id engageId firstName lastName company email arrival departure status floor meetingName host { email } location { name } booking { engageId }`

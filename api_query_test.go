@@ -557,7 +557,7 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 		var d struct {
 			Room struct {
 				Bookings []struct {
-					EngageID          int
+					EngageID          apiEngageID
 					Title, Start, End string
 					Room              struct{ ID string }
 				}
@@ -573,7 +573,7 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 		require.Len(t, d.Room.Bookings, len(want))
 		for i, b := range want {
 			g := d.Room.Bookings[i]
-			assert.Equal(t, b.ID, g.EngageID)
+			assert.Equal(t, b.ID, int(g.EngageID))
 			assert.Equal(t, b.Title, g.Title)
 			assert.Equal(t, roomID, g.Room.ID)
 			apiAssertLocal(t, zone, b.Start, g.Start, "start of booking", b.ID)
@@ -620,11 +620,11 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 		}
 		var d struct {
 			Room struct {
-				Bookings  []struct{ EngageID int }
+				Bookings  []struct{ EngageID apiEngageID }
 				FreeSlots []struct{ Start, End string }
 			}
 			Desk struct {
-				Bookings []struct{ EngageID int }
+				Bookings []struct{ EngageID apiEngageID }
 			}
 		}
 		before := time.Now()
@@ -632,7 +632,7 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 			map[string]any{"room": s.roomIDs(t, locID)[busiest.Name], "desk": s.deskIDs(t, locID)[desk.Name]}, &d)
 		var got []int
 		for _, b := range d.Room.Bookings {
-			got = append(got, b.EngageID)
+			got = append(got, int(b.EngageID))
 		}
 		var wantIDs []int
 		for _, b := range want {
@@ -641,7 +641,7 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 		assert.ElementsMatch(t, wantIDs, got, "the room's bookings of today")
 		got, wantIDs = nil, nil
 		for _, b := range d.Desk.Bookings {
-			got = append(got, b.EngageID)
+			got = append(got, int(b.EngageID))
 		}
 		for _, b := range wantDesk {
 			wantIDs = append(wantIDs, b.ID)
@@ -677,7 +677,7 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 			Desk struct {
 				Bookings []struct {
 					ID, Date, Period, Status string
-					EngageID                 int
+					EngageID                 apiEngageID
 					UntilFurtherNotice       bool
 					Desk                     struct{ ID string }
 					User                     struct{ Email string }
@@ -691,7 +691,7 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 		require.Len(t, d.Desk.Bookings, len(want))
 		for i, b := range want {
 			g := d.Desk.Bookings[i]
-			assert.Equal(t, b.ID, g.EngageID)
+			assert.Equal(t, b.ID, int(g.EngageID))
 			assert.Equal(t, b.Date, g.Date)
 			assert.Equal(t, periods[b.BookingType], g.Period)
 			assert.Equal(t, "BOOKED", g.Status)
@@ -717,7 +717,7 @@ func TestAPIBookingsQuery(t *testing.T) {
 
 	type booking struct {
 		ID, Title, Start, End string
-		EngageID              int
+		EngageID              apiEngageID
 		Room                  struct{ Name string }
 		Host                  struct{ Email string }
 	}
@@ -736,7 +736,7 @@ func TestAPIBookingsQuery(t *testing.T) {
 			g := got[i]
 			assert.False(t, seen[g.ID], "booking %s twice", g.ID)
 			seen[g.ID] = true
-			assert.Equal(t, w.ID, g.EngageID)
+			assert.Equal(t, w.ID, int(g.EngageID))
 			assert.Equal(t, w.Title, g.Title)
 			assert.Equal(t, roomByID[w.RoomID], g.Room.Name)
 			assert.Equal(t, s.user(w.UserID).Email, g.Host.Email)
@@ -868,13 +868,13 @@ func TestAPIBookingByID(t *testing.T) {
 		var d struct {
 			Bookings []struct {
 				ID       string
-				EngageID int
+				EngageID apiEngageID
 			}
 		}
 		s.data(t, `query($rooms: [ID!], $from: DateTime!, $to: DateTime!) { bookings(roomIds: $rooms, from: $from, to: $to) { id engageId } }`,
 			map[string]any{"rooms": []string{roomID}, "from": start.Format(time.RFC3339), "to": start.Add(time.Minute).Format(time.RFC3339)}, &d)
 		for _, b := range d.Bookings {
-			if b.EngageID == engageID {
+			if int(b.EngageID) == engageID {
 				return b.ID
 			}
 		}
@@ -887,14 +887,14 @@ func TestAPIBookingByID(t *testing.T) {
 		var d struct {
 			Booking struct {
 				ID, Title, Start, End, Progress, Source string
-				EngageID                                int
+				EngageID                                apiEngageID
 				ActualStart, ActualEnd                  *string
 				Private                                 bool
 				Room                                    struct{ ID, Name string }
 				Location                                struct{ Name, TimeZone string }
 				Host                                    struct {
 					Email, Name, FirstName, LastName string
-					EngageID                         int
+					EngageID                         apiEngageID
 				}
 				Requestor, Creator struct{ Email string }
 				CostCode           *struct{ Code string }
@@ -910,7 +910,7 @@ func TestAPIBookingByID(t *testing.T) {
 		} }`, map[string]any{"id": id}, &d)
 		b := d.Booking
 		assert.Equal(t, id, b.ID)
-		assert.Equal(t, booking.ID, b.EngageID)
+		assert.Equal(t, booking.ID, int(b.EngageID))
 		assert.Equal(t, booking.Title, b.Title)
 		apiAssertLocal(t, zone, booking.Start, b.Start)
 		apiAssertLocal(t, zone, booking.End, b.End)
@@ -925,7 +925,7 @@ func TestAPIBookingByID(t *testing.T) {
 		assert.Equal(t, loc.IANAZone, b.Location.TimeZone)
 		assert.Equal(t, host.Email, b.Host.Email)
 		assert.Equal(t, host.FirstName+" "+host.LastName, b.Host.Name)
-		assert.Equal(t, host.ID, b.Host.EngageID)
+		assert.Equal(t, host.ID, int(b.Host.EngageID))
 		assert.Equal(t, host.Email, b.Requestor.Email)
 		assert.Equal(t, host.Email, b.Creator.Email)
 		assert.Nil(t, b.CostCode)
@@ -1025,7 +1025,7 @@ func TestAPIDeskBookingsQuery(t *testing.T) {
 
 	type deskBooking struct {
 		ID, Date, Status string
-		EngageID         int
+		EngageID         apiEngageID
 		Desk             struct{ Name string }
 		User             struct{ Email string }
 	}
@@ -1179,7 +1179,7 @@ func TestAPIVisitorsConnection(t *testing.T) {
 				Cursor string
 				Node   struct {
 					ID, Arrival string
-					EngageID    int
+					EngageID    apiEngageID
 				}
 			}
 			Nodes []struct{ ID string }
@@ -1211,7 +1211,7 @@ func TestAPIVisitorsConnection(t *testing.T) {
 				assert.False(t, arrival.Before(last), "visitors in order of arrival")
 				assert.True(t, strings.HasSuffix(e.Node.Arrival, apiOffset(arrival, zone)), e.Node.Arrival)
 				last = arrival
-				got = append(got, e.Node.EngageID)
+				got = append(got, int(e.Node.EngageID))
 			}
 			assert.Equal(t, v.Edges[0].Cursor, *v.PageInfo.StartCursor)
 			assert.Equal(t, v.Edges[len(v.Edges)-1].Cursor, *v.PageInfo.EndCursor)
@@ -1240,7 +1240,7 @@ func TestAPIVisitorsConnection(t *testing.T) {
 				s.data(t, q, tt.vars, &p)
 				var got []int
 				for _, e := range p.Visitors.Edges {
-					got = append(got, e.Node.EngageID)
+					got = append(got, int(e.Node.EngageID))
 				}
 				// Fixture visitors hosted by the same people may join in.
 				for _, id := range tt.want {
@@ -1276,7 +1276,7 @@ func TestAPIVisitorsConnection(t *testing.T) {
 		s.data(t, q, map[string]any{"date": date, "loc": locID, "host": hostA.Email, "status": "EXPECTED"}, &p)
 		var id string
 		for _, e := range p.Visitors.Edges {
-			if e.Node.EngageID == made[0] {
+			if int(e.Node.EngageID) == made[0] {
 				id = e.Node.ID
 			}
 		}
@@ -1284,19 +1284,20 @@ func TestAPIVisitorsConnection(t *testing.T) {
 		var d struct {
 			Visitor struct {
 				ID, FirstName, LastName, Company, Arrival, Status, MeetingName string
-				EngageID, Floor                                                int
+				EngageID                                                       apiEngageID
+				Floor                                                          int
 				Departure                                                      *string
 				Host                                                           struct{ Email string }
 				Location                                                       struct{ Name string }
 				Room                                                           struct{ Name string }
-				Booking                                                        struct{ EngageID int }
+				Booking                                                        struct{ EngageID apiEngageID }
 			}
 		}
 		s.data(t, `query($id: ID!) { visitor(id: $id) { id engageId firstName lastName company arrival departure status floor meetingName
 			host { email } location { name } room { name } booking { engageId } } }`, map[string]any{"id": id}, &d)
 		v := d.Visitor
 		assert.Equal(t, id, v.ID)
-		assert.Equal(t, made[0], v.EngageID)
+		assert.Equal(t, made[0], int(v.EngageID))
 		assert.Equal(t, []string{"Guest0", "Paging", "Initech", "EXPECTED", meeting.Title}, []string{v.FirstName, v.LastName, v.Company, v.Status, v.MeetingName})
 		apiAssertLocal(t, zone, apiAt(day, 9, 15), v.Arrival)
 		assert.Nil(t, v.Departure)
@@ -1310,7 +1311,7 @@ func TestAPIVisitorsConnection(t *testing.T) {
 		}
 		assert.Equal(t, room.Name, v.Room.Name)
 		assert.Equal(t, room.FloorNumber, v.Floor)
-		assert.Equal(t, meeting.ID, v.Booking.EngageID)
+		assert.Equal(t, meeting.ID, int(v.Booking.EngageID))
 	})
 
 	t.Run("bad arguments", func(t *testing.T) {
@@ -1350,11 +1351,11 @@ func TestAPIUsersCostCodesVendors(t *testing.T) {
 				var d struct {
 					User struct {
 						ID, FirstName, LastName, Email, Name string
-						EngageID                             int
+						EngageID                             apiEngageID
 					}
 				}
 				s.data(t, `query($e: String!) { user(email: $e) { id engageId firstName lastName email name } }`, map[string]any{"e": tt.email}, &d)
-				assert.Equal(t, u.ID, d.User.EngageID)
+				assert.Equal(t, u.ID, int(d.User.EngageID))
 				assert.Equal(t, []string{u.FirstName, u.LastName, u.Email, u.FirstName + " " + u.LastName},
 					[]string{d.User.FirstName, d.User.LastName, d.User.Email, d.User.Name})
 				assert.NotEmpty(t, d.User.ID)

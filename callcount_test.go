@@ -130,7 +130,7 @@ func newCCEnv(tb testing.TB, cfg engagesim.Config, opts loader.Options, record b
 				ID       string
 				Bookings []struct {
 					ID       string
-					EngageID int
+					EngageID apiEngageID
 				}
 			}
 			VendorServices []struct {
@@ -142,7 +142,7 @@ func newCCEnv(tb testing.TB, cfg engagesim.Config, opts loader.Options, record b
 		map[string]any{"id": e.locID}, &rooms)
 	for _, r := range rooms.Location.Rooms {
 		for _, b := range r.Bookings {
-			if b.EngageID == e.featured.ID {
+			if int(b.EngageID) == e.featured.ID {
 				e.bookingID, e.roomID = b.ID, r.ID
 			}
 		}
@@ -267,19 +267,61 @@ func (e *ccEnv) userEmail(id int) string {
 // day is the date of t at London HQ, as the API writes dates.
 func (e *ccEnv) day(t time.Time) string { return t.In(e.zone).Format(time.DateOnly) }
 
-// bookingsToday lists the bookings of London HQ's rooms on today's date there.
+// bookingsToday lists the bookings of London HQ's rooms that overlap today
+// there (from its midnight to the next).
 func (e *ccEnv) bookingsToday() []engagesim.Booking {
 	rooms := map[int]bool{}
 	for _, r := range e.resources(e.fix, ccRoomType, func(engagesim.Resource) bool { return true }) {
 		rooms[r.ID] = true
 	}
+	end := e.today.AddDate(0, 0, 1)
 	var out []engagesim.Booking
 	for _, b := range e.fix.Bookings {
-		if rooms[b.RoomID] && e.day(b.Start) == e.day(e.today) {
+		if rooms[b.RoomID] && b.Start.Before(end) && b.End.After(e.today) {
 			out = append(out, b)
 		}
 	}
 	return out
+}
+
+// ccBookingDays is the window of local dates the gateway lists a room's
+// bookings for, to answer the instants first..last without the location's
+// zone: their UTC dates, a day either side (a local date is within a day of
+// the UTC date), and one day more before (bookings running into the window
+// across midnight).
+func ccBookingDays(first, last time.Time) (string, string) {
+	return first.UTC().AddDate(0, 0, -2).Format(time.DateOnly), last.UTC().AddDate(0, 0, 1).Format(time.DateOnly)
+}
+
+// ccBookingDaysOf is ccBookingDays for the window [from, to).
+func ccBookingDaysOf(from, to time.Time) (string, string) {
+	return ccBookingDays(from, to.Add(-time.Nanosecond))
+}
+
+// ccWindows cuts the local dates from..to (YYYY-MM-DD, inclusive) into the
+// upstream's windows of at most 14 days.
+func ccWindows(t testing.TB, from, to string) [][2]string {
+	t.Helper()
+	f, err := time.Parse(time.DateOnly, from)
+	require.NoError(t, err)
+	l, err := time.Parse(time.DateOnly, to)
+	require.NoError(t, err)
+	var out [][2]string
+	for start := f; !start.After(l); start = start.AddDate(0, 0, 14) {
+		end := start.AddDate(0, 0, 13)
+		if end.After(l) {
+			end = l
+		}
+		out = append(out, [2]string{start.Format(time.DateOnly), end.Format(time.DateOnly)})
+	}
+	return out
+}
+
+// walkCost is what finding one location costs: the upstream lists locations
+// by region and regions by country only, so one GET /countries, one GET
+// /regions per country and one GET /locations per region.
+func (e *ccEnv) walkCost() map[string]int {
+	return map[string]int{"GET /countries": 1, "GET /regions": len(e.fix.Countries), "GET /locations": len(e.fix.Regions)}
 }
 
 // visitorsToday lists the visitors expected at London HQ today.
@@ -330,17 +372,19 @@ func ccUserCalls(n int) int {
 }
 
 // roomsCost is what query (a) costs at London HQ today, at the least:
-//   - GET /locations once: location(id) has no route of its own, and the
-//     location's zone says which day is "today" for the default window;
+//   - no call for the location itself: the query asks only for its rooms,
+//     which its id alone leads to, and the rooms' bookings carry the zone
+//     that says which day is "today" for the default window;
 //   - GET /rooms once, for the location's R rooms;
-//   - GET /bookings once per room (R): bookings are listed room by room and
-//     today is one window of at most 14 days;
+//   - GET /bookings once per room (R): bookings are listed room by room, and
+//     today in any zone (with the day before it) is one window of at most
+//     14 days;
 //   - GET /users: the hosts' distinct emails, per ccUserCalls (one call
 //     listing every user once there are three or more);
 //   - GET /visitor once when there is any booking: every booking is today at
 //     the same location, and one call lists that day's visitors.
 //
-// So R+4 on a day with bookings hosted by three or more people.
+// So R+3 on a day with bookings hosted by three or more people.
 func (e *ccEnv) roomsCost() (map[string]int, ccRoomsFacts) {
 	var facts ccRoomsFacts
 	facts.rooms = len(e.resources(e.fix, ccRoomType, func(engagesim.Resource) bool { return true }))
@@ -358,11 +402,10 @@ func (e *ccEnv) roomsCost() (map[string]int, ccRoomsFacts) {
 	}
 	facts.hosts = len(hosts)
 	return ccWant(map[string]int{
-		"GET /locations": 1,
-		"GET /rooms":     1,
-		"GET /bookings":  facts.rooms,
-		"GET /users":     ccUserCalls(facts.hosts),
-		"GET /visitor":   ccIf(facts.bookings > 0),
+		"GET /rooms":    1,
+		"GET /bookings": facts.rooms,
+		"GET /users":    ccUserCalls(facts.hosts),
+		"GET /visitor":  ccIf(facts.bookings > 0),
 	}), facts
 }
 
@@ -530,14 +573,16 @@ func (r *ccRecorder) mostInFlight(path string) int {
 // The representative operations.
 
 // TestCallCountLocationRooms measures query (a); roomsCost gives its minimum,
-// R+4 with the demo's 22 rooms at London HQ: 26 calls.
+// R+3 with the demo's 22 rooms at London HQ: 25 calls.
 func TestCallCountLocationRooms(t *testing.T) {
 	e := newCCEnv(t, engagesim.Config{}, loader.Options{Wait: ccWait}, true)
 	want, facts := e.roomsCost()
 	require.GreaterOrEqual(t, facts.hosts, 3, "the data has hosts enough to list every user")
 	require.GreaterOrEqual(t, facts.visitors, ccExtra, "the data has visitors")
 
+	before := time.Now()
 	data, got := e.measure(t, ccRoomsQuery, map[string]any{"id": e.locID})
+	after := time.Now()
 	var resp struct {
 		Location struct {
 			Rooms []struct {
@@ -563,9 +608,12 @@ func TestCallCountLocationRooms(t *testing.T) {
 	require.Equal(t, facts, shown, "the answer shows the simulator's data")
 
 	assertCost(t, want, got)
+	from1, to1 := ccBookingDays(before, before)
+	from2, to2 := ccBookingDays(after, after)
 	for _, r := range ccMatching(got.requests, "GET /bookings") {
-		assert.Equal(t, e.day(e.today), ccParam(t, r, "startDate"), r)
-		assert.Equal(t, e.day(e.today), ccParam(t, r, "endDate"), r)
+		assert.Contains(t, []string{from1, from2}, ccParam(t, r, "startDate"), r)
+		assert.Contains(t, []string{to1, to2}, ccParam(t, r, "endDate"), r)
+		assert.Equal(t, "false", ccParam(t, r, "isUTCDateTime"), "the days are local: %s", r)
 	}
 	assert.Equal(t, []string{"GET /users?"}, ccMatching(got.requests, "GET /users"), "one call listing every user")
 	t.Logf("query (a): %d rooms, %d bookings, %d hosts, %d visitors: %d calls", facts.rooms, facts.bookings, facts.hosts, facts.visitors, got.total)
@@ -684,14 +732,15 @@ func TestCallCountVisitorsToday(t *testing.T) {
 // parent:
 //   - GET /bookings/{id} once;
 //   - GET /rooms once (the room, listed with its location's rooms);
-//   - GET /locations once (the room's location: there is no route for one);
+//   - the walk to the room's location (walkCost: there is no route for one
+//     location, and locations are listed by region only);
 //   - GET /users once, ?emailId=: host, requestor and creator are one email;
 //   - GET /costcodes once (the location's codes);
 //   - GET /visitor once (the booking's day at its location);
 //   - GET /vendorservices/orders once (the booking's orders);
 //   - GET /vendorservices once (the location's vendors, for both services).
 //
-// So 8 calls.
+// So 7 calls and the walk: 19 on the demo tenant.
 func TestCallCountBookingByID(t *testing.T) {
 	e := newCCEnv(t, engagesim.Config{}, loader.Options{Wait: ccWait}, true)
 	data, got := e.measure(t, ccBookingQuery, map[string]any{"id": e.bookingID})
@@ -717,16 +766,17 @@ func TestCallCountBookingByID(t *testing.T) {
 		require.NotNil(t, o.Service)
 	}
 
-	assertCost(t, map[string]int{
+	want := map[string]int{
 		"GET /bookings/{id}":         1,
 		"GET /rooms":                 1,
-		"GET /locations":             1,
 		"GET /users":                 ccUserCalls(1),
 		"GET /costcodes":             1,
 		"GET /visitor":               1,
 		"GET /vendorservices/orders": 1,
 		"GET /vendorservices":        1,
-	}, got)
+	}
+	maps.Copy(want, e.walkCost())
+	assertCost(t, want, got)
 	users := ccMatching(got.requests, "GET /users")
 	require.Len(t, users, 1)
 	assert.Equal(t, e.userEmail(e.featured.UserID), ccParam(t, users[0], "emailId"))
@@ -745,11 +795,22 @@ func TestCallCountDuplicateKeysCollapse(t *testing.T) {
 		assertCost(t, want, got)
 	})
 	t.Run("a room twice", func(t *testing.T) {
-		// One GET /rooms for the room, one GET /locations for its zone (the
-		// default window is today there), one GET /bookings for its day.
+		// One GET /rooms for the room, one GET /bookings for its day (the
+		// bookings carry the zone that says which day is today there).
 		body := `room(id: $id) { name bookings { title } }`
 		_, got := e.measure(t, `query($id: ID!) { one: `+body+` two: `+body+` }`, map[string]any{"id": e.roomID})
-		assertCost(t, map[string]int{"GET /rooms": 1, "GET /locations": 1, "GET /bookings": 1}, got)
+		assertCost(t, map[string]int{"GET /rooms": 1, "GET /bookings": 1}, got)
+	})
+	t.Run("a room's floor", func(t *testing.T) {
+		// The floor is in the room's own listing: one GET /rooms, no GET
+		// /desks.
+		_, got := e.measure(t, `query($id: ID!) { room(id: $id) { name floor { number name } } }`, map[string]any{"id": e.roomID})
+		assertCost(t, map[string]int{"GET /rooms": 1}, got)
+	})
+	t.Run("a location's name", func(t *testing.T) {
+		// A location's own fields need the location: the walk.
+		_, got := e.measure(t, `query($id: ID!) { location(id: $id) { name timeZone } }`, map[string]any{"id": e.locID})
+		assertCost(t, e.walkCost(), got)
 	})
 	t.Run("a booking three times", func(t *testing.T) {
 		// One GET /bookings/{id}, one GET /rooms, one GET /users?emailId=.
@@ -765,12 +826,7 @@ func TestCallCountDuplicateKeysCollapse(t *testing.T) {
 func TestCallCountWindowsSplit(t *testing.T) {
 	e := newCCEnv(t, engagesim.Config{}, loader.Options{Wait: ccWait}, true)
 	windows := func(from time.Time, days int) [][2]string {
-		var out [][2]string
-		for start := 0; start < days; start += 14 {
-			end := min(start+14, days) - 1
-			out = append(out, [2]string{e.day(from.AddDate(0, 0, start)), e.day(from.AddDate(0, 0, end))})
-		}
-		return out
+		return ccWindows(t, e.day(from), e.day(from.AddDate(0, 0, days-1)))
 	}
 	sent := func(t *testing.T, requests []string) [][2]string {
 		var out [][2]string
@@ -780,15 +836,19 @@ func TestCallCountWindowsSplit(t *testing.T) {
 		return out
 	}
 
-	for _, days := range []int{1, 14, 15, 28, 29, 40} {
+	for _, days := range []int{1, 11, 12, 14, 15, 28, 29, 40} {
 		t.Run(fmt.Sprintf("a room's bookings over %d days", days), func(t *testing.T) {
-			// One GET /rooms (the room), one GET /locations (the days of the
-			// window are the location's), ceil(days/14) GET /bookings.
+			// One GET /rooms (the room) and no call for its location: the
+			// days listed cover the window in any zone (its UTC dates, a
+			// day either side, and the day before for bookings running
+			// into it), in windows of 14 days.
 			to := e.today.AddDate(0, 0, days)
 			_, got := e.measure(t, `query($id: ID!, $from: DateTime!, $to: DateTime!) { room(id: $id) { bookings(from: $from, to: $to) { title } } }`,
 				map[string]any{"id": e.roomID, "from": e.today.Format(time.RFC3339), "to": to.Format(time.RFC3339)})
-			assertCost(t, map[string]int{"GET /rooms": 1, "GET /locations": 1, "GET /bookings": (days + 13) / 14}, got)
-			assert.ElementsMatch(t, windows(e.today, days), sent(t, ccMatching(got.requests, "GET /bookings")))
+			first, last := ccBookingDaysOf(e.today, to)
+			want := ccWindows(t, first, last)
+			assertCost(t, map[string]int{"GET /rooms": 1, "GET /bookings": len(want)}, got)
+			assert.ElementsMatch(t, want, sent(t, ccMatching(got.requests, "GET /bookings")))
 		})
 	}
 	t.Run("a floor's desk bookings over 20 days", func(t *testing.T) {

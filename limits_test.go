@@ -56,7 +56,7 @@ func TestLimitsRejectBeforeUpstream(t *testing.T) {
 		{"aliases", guard.Limits{MaxAliases: 2}, `{ a: countries { name } b: countries { name } c: countries { name } }`,
 			guard.CodeTooManyAliases, "3 aliases exceed the limit of 2"},
 		{"cost", guard.Limits{MaxCost: 20}, `{ locations { name rooms { name bookings { title } } } }`,
-			guard.CodeTooCostly, "query cost 261 (predicted upstream calls) exceeds the limit of 20"},
+			guard.CodeTooCostly, "query cost 281 (predicted upstream calls) exceeds the limit of 20"},
 		{"cost under the default limits", guard.Limits{}, limitsPathological,
 			guard.CodeTooCostly, "exceeds the limit of 300"},
 		{"introspection off", guard.Limits{DisableIntrospection: true}, `{ __schema { queryType { name } } }`,

@@ -216,13 +216,13 @@ func titleOf(t tb, resp gqlResponse, id int64) string {
 	require.Empty(t, resp.Errors)
 	var out struct {
 		Bookings []struct {
-			EngageID int64
+			EngageID apiEngageID
 			Title    string
 		}
 	}
 	require.NoError(t, json.Unmarshal(resp.Data, &out))
 	for _, b := range out.Bookings {
-		if b.EngageID == id {
+		if int64(b.EngageID) == id {
 			return b.Title
 		}
 	}

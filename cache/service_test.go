@@ -30,7 +30,7 @@ func TestWarmReadsCostNothing(t *testing.T) {
 			{"Countries", func() error { _, err := svc.Countries(ctx); return err }},
 			{"Regions", func() error { _, err := svc.Regions(ctx, 1); return err }},
 			{"Locations", func() error { _, err := svc.Locations(ctx, 2); return err }},
-			{"Groups", func() error { _, err := svc.Groups(ctx, 0); return err }},
+			{"Groups", func() error { _, err := svc.Groups(ctx, 1); return err }},
 			{"Users all", func() error { _, err := svc.Users(ctx, ""); return err }},
 			{"Users by email", func() error { _, err := svc.Users(ctx, "a}b{c@example.com"); return err }},
 			{"Rooms", func() error { _, err := svc.Rooms(ctx, 10); return err }},
@@ -213,7 +213,7 @@ func TestZonesRoundTrip(t *testing.T) {
 				assert.Equal(t, want[i].Start.Format(time.RFC3339), got[i].Start.Format(time.RFC3339), "the local offset survives")
 				assert.Equal(t, want[i].CreatedAt.IsZero(), got[i].CreatedAt.IsZero())
 			}
-			locs, err := svc.Locations(ctx, 0)
+			locs, err := svc.Locations(ctx, 1)
 			require.NoError(t, err)
 			require.NotNil(t, locs[0].TimeZone)
 			assert.Equal(t, "Australia/Sydney", locs[0].TimeZone.String())

@@ -89,7 +89,8 @@ func (c *Client) booking(route string, w wireBooking) (workplace.Booking, error)
 }
 
 // Bookings implements workplace.Bookings. The days are the room's local
-// days, so isUTCDateTime is not sent here.
+// days, so isUTCDateTime, which the contract lists for the route, is sent
+// as false.
 func (c *Client) Bookings(ctx context.Context, roomID workplace.RoomID, from, to workplace.Date) ([]workplace.Booking, error) {
 	if err := checkWindow(from, to); err != nil {
 		return nil, err
@@ -97,6 +98,7 @@ func (c *Client) Bookings(ctx context.Context, roomID workplace.RoomID, from, to
 	q := idParam(url.Values{}, "roomId", roomID)
 	q.Set("startDate", from.String())
 	q.Set("endDate", to.String())
+	q.Set("isUTCDateTime", "false")
 	var resp struct {
 		Bookings []wireBooking `json:"bookings"`
 	}

@@ -93,6 +93,25 @@ func TestNewValidatesConfig(t *testing.T) {
 	assert.NoError(t, err)
 }
 
+// msgRefusedRequest is what a client is told of an upstream refusal of the
+// gateway's own request.
+const msgRefusedRequest = "Engage refused a request the gateway made; the fault is the gateway's, not the query's, and it has been logged."
+
+// TestWriteBadRequestKeepsTheText: a 400 to a write is about what the client
+// asked for (the contract's documented texts), so it stays BAD_USER_INPUT
+// with the upstream's words.
+func TestWriteBadRequestKeepsTheText(t *testing.T) {
+	up := newFakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusBadRequest)
+		_, _ = w.Write([]byte(`{"Message":"Meeting cannot be started at this moment."}`))
+	})
+	c := up.client(t)
+	err := c.ProgressMeeting(context.Background(), 7, 1, workplace.MeetingStart, 0)
+	require.Error(t, err)
+	assert.Equal(t, workplace.EINVALID, workplace.ErrorCode(err))
+	assert.Equal(t, "Meeting cannot be started at this moment.", workplace.ErrorMessage(err))
+}
+
 func TestErrorMapping(t *testing.T) {
 	tests := []struct {
 		name       string
@@ -107,8 +126,8 @@ func TestErrorMapping(t *testing.T) {
 	}{
 		{name: "unknown booking is 400 upstream, NOT_FOUND here", status: 400, body: `{"Message":"Booking Id does not exist."}`,
 			code: workplace.ENOTFOUND, message: "Booking Id does not exist.", calls: 1},
-		{name: "other 400 keeps the documented text", status: 400, body: `{"Message":"Meeting cannot be started at this moment."}`,
-			code: workplace.EINVALID, message: "Meeting cannot be started at this moment.", calls: 1},
+		{name: "other 400 on a read is the gateway's request, not the client's", status: 400, body: `{"Message":"countryId is required."}`,
+			code: workplace.EINTERNAL, message: msgRefusedRequest, calls: 1},
 		{name: "404", status: 404, body: `{"Message":"Room not found."}`, code: workplace.ENOTFOUND, message: "Room not found.", calls: 1},
 		{name: "409", status: 409, body: `{"Message":"Room is not available for the requested time."}`,
 			code: workplace.ECONFLICT, message: "Room is not available for the requested time.", calls: 1},
@@ -130,7 +149,7 @@ func TestErrorMapping(t *testing.T) {
 			code: workplace.EUNAVAILABLE, message: "Engage is unavailable; try again later.", calls: 3},
 		{name: "502 without a body", status: 502, code: workplace.EUNAVAILABLE, message: "Engage is unavailable; try again later.", calls: 3},
 		{name: "envelope error on a 200", status: 200, body: `{"IsError":true,"Data":null,"Status":false,"Message":"Country not found."}`,
-			code: workplace.EINVALID, message: "Country not found.", calls: 1},
+			code: workplace.EINTERNAL, message: msgRefusedRequest, calls: 1},
 		{name: "unreadable 200", status: 200, body: `<html>`, code: workplace.EUNAVAILABLE, message: "Engage is unavailable; try again later.", calls: 1},
 	}
 	for _, tt := range tests {

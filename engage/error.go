@@ -26,6 +26,7 @@ const (
 	kindDecode                         // an answer the client cannot read
 	kindToken                          // the token provider rejected the credentials
 	kindEnvelope                       // a 2xx HierarchyMapping envelope with IsError true
+	kindContract                       // a call the gateway must not make (a listed parameter missing); nothing was sent
 )
 
 // Error is a failed call to the upstream. Its fields are for operators and
@@ -99,6 +100,19 @@ func (e *Error) Unwrap() error { return e.err }
 // booking [C].
 const msgBookingNotFound = "Booking Id does not exist."
 
+// clientsReadRefusal names the reads whose 400 answers a value the client
+// chose and the gateway cannot check first, with what the client is told.
+// GET /visitor's visitDate must lie within today … today+13 by Engage's
+// clock at the location [C], which the gateway does not share: its own
+// clock may differ, so it passes the date on and reports the refusal.
+func clientsReadRefusal(route string) (string, bool) {
+	switch route {
+	case "/visitor":
+		return "Engage lists visitors from today to 13 days ahead at the location; the date asked for is outside that window.", true
+	}
+	return "", false
+}
+
 // ErrorCode implements workplace.Coder.
 func (e *Error) ErrorCode() string {
 	switch e.kind {
@@ -108,12 +122,23 @@ func (e *Error) ErrorCode() string {
 		return workplace.ERATELIMITED
 	case kindNetwork, kindDecode, kindBreakerOpen:
 		return workplace.EUNAVAILABLE
-	case kindEnvelope:
-		return workplace.EINVALID
+	case kindEnvelope, kindContract:
+		// Only reads answer in the envelope, and the gateway builds every
+		// read's parameters itself: a refusal is its own bug.
+		return workplace.EINTERNAL
 	}
 	switch {
 	case e.Status == http.StatusBadRequest && strings.EqualFold(strings.TrimSpace(e.Message), msgBookingNotFound):
 		return workplace.ENOTFOUND
+	case e.Status == http.StatusBadRequest && e.Method == http.MethodGet:
+		// The gateway checks what a client gives before it reads (ids,
+		// dates, windows) and builds the query itself, so a read the
+		// upstream calls bad is the gateway's request, never the client's;
+		// except where only the upstream can judge the client's value.
+		if _, ok := clientsReadRefusal(e.Route); ok {
+			return workplace.EINVALID
+		}
+		return workplace.EINTERNAL
 	case e.Status == http.StatusBadRequest:
 		return workplace.EINVALID
 	case e.Status == http.StatusNotFound:
@@ -166,11 +191,12 @@ func (e *Error) ErrorMessage() string {
 		return fmt.Sprintf("Engage's %s API is failing; calls are paused for %ds.", e.Product, max(retrySeconds(e.RetryAfter), 1))
 	case kindNetwork, kindDecode:
 		return "Engage is unavailable; try again later."
-	case kindEnvelope:
-		return orDefault(e.Message, "Engage rejected the request.")
 	}
 	switch code := e.ErrorCode(); code {
 	case workplace.EINVALID:
+		if msg, ok := clientsReadRefusal(e.Route); ok && e.Method == http.MethodGet {
+			return msg
+		}
 		return orDefault(e.Message, "Engage rejected the request.")
 	case workplace.ENOTFOUND:
 		return orDefault(e.Message, "Not found.")
@@ -182,6 +208,11 @@ func (e *Error) ErrorMessage() string {
 		return "Engage refused the gateway's request."
 	case workplace.EUNAVAILABLE:
 		return "Engage is unavailable; try again later."
+	}
+	if e.Status != 0 || e.kind == kindEnvelope || e.kind == kindContract {
+		// The upstream's words are about the gateway's request, which the
+		// client never saw: they are logged, not shown.
+		return "Engage refused a request the gateway made; the fault is the gateway's, not the query's, and it has been logged."
 	}
 	return "An internal error has occurred."
 }

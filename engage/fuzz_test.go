@@ -41,6 +41,13 @@ const (
 	fuzzBase     = "http://engage.invalid/Fuzz_Tenant/api/V1"
 )
 
+// fuzzCountries and fuzzRegions are the fixed answers of the walk down to
+// the locations: one country with one region.
+const (
+	fuzzCountries = `{"IsError":false,"Data":[{"ResourceName":"Fuzzland","InternalId":1,"InternalParentId":0}],"Status":false,"Message":""}`
+	fuzzRegions   = `{"IsError":false,"Data":[{"ResourceName":"Fuzz Region","InternalId":2,"InternalParentId":1}],"Status":false,"Message":""}`
+)
+
 // fuzzLocations is the fixed answer of GET /locations for the targets whose
 // answers carry no zone (visitors, free slots): 41 London, 42 New York, 43
 // Sydney; any other location is unknown and shown in UTC.
@@ -50,13 +57,14 @@ const fuzzLocations = `{"IsError":false,"Data":[
 {"ResourceName":"Sydney","InternalId":43,"InternalParentId":4,"TimeZone":"AUS Eastern Standard Time"}],"Status":false,"Message":""}`
 
 // fuzzUpstream is an in-process upstream: the token route answers a fixed
-// token, /locations the fixed list (unless answerLocations), every other
-// route status, header and body. It counts the API calls it answers.
+// token, the walk to the locations (/countries, /regions, /locations) the
+// fixed lists (unless answerWalk: a target of one of them), every other route status, header and
+// body. It counts the API calls it answers.
 type fuzzUpstream struct {
-	status          int
-	header          http.Header
-	body            []byte
-	answerLocations bool
+	status     int
+	header     http.Header
+	body       []byte
+	answerWalk bool
 
 	mu    sync.Mutex
 	calls int
@@ -76,8 +84,12 @@ func (u *fuzzUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	if strings.HasSuffix(r.URL.Path, tokenRoute) {
 		return answer(http.StatusOK, nil, []byte(`{"access_token":"`+fuzzToken+`","token_type":"bearer","expires_in":43199}`)), nil
 	}
-	if !u.answerLocations && strings.HasSuffix(r.URL.Path, "/locations") {
-		return answer(http.StatusOK, nil, []byte(fuzzLocations)), nil
+	if !u.answerWalk {
+		for route, body := range map[string]string{"/countries": fuzzCountries, "/regions": fuzzRegions, "/locations": fuzzLocations} {
+			if strings.HasSuffix(r.URL.Path, route) {
+				return answer(http.StatusOK, nil, []byte(body)), nil
+			}
+		}
 	}
 	u.mu.Lock()
 	u.calls++
@@ -200,7 +212,7 @@ func fuzzAnswers(f *testing.F, calls []fuzzCall, literals map[int][]string) {
 	zones := NewZones()
 	f.Fuzz(func(t *testing.T, i uint8, body []byte) {
 		call := calls[int(i)%len(calls)]
-		up := &fuzzUpstream{status: http.StatusOK, body: body, answerLocations: call.route == "/locations"}
+		up := &fuzzUpstream{status: http.StatusOK, body: body, answerWalk: call.route == "/countries" || call.route == "/regions" || call.route == "/locations"}
 		call.run(t, newFuzzClient(t, zones, up), zones, body)
 	})
 }
@@ -220,7 +232,7 @@ func FuzzHierarchyAnswers(f *testing.F) {
 		list("/groups", func(c *Client) (any, error) { return c.Groups(ctx, 1) }),
 		list("/users", func(c *Client) (any, error) { return c.Users(ctx, "") }),
 		{route: "/locations", run: func(t *testing.T, c *Client, zones *Zones, body []byte) {
-			locs, err := c.Locations(ctx, 0)
+			locs, err := c.Locations(ctx, 2)
 			either(t, locs, err)
 			for _, l := range locs {
 				if l.TimeZone == nil || l.TimeZone != zoneOrUTC(zones, l.WindowsTimeZone) {
@@ -229,7 +241,7 @@ func FuzzHierarchyAnswers(f *testing.F) {
 			}
 		}},
 		list("/rooms", func(c *Client) (any, error) { return c.Rooms(ctx, 41) }),
-		list("/desks", func(c *Client) (any, error) { return c.Desks(ctx, 0) }),
+		list("/desks", func(c *Client) (any, error) { return c.Desks(ctx, 41) }),
 		list("/floorPlan", func(c *Client) (any, error) {
 			return c.FloorPlan(ctx, workplace.FloorPlanQuery{LocationID: 41, Floor: 3})
 		}),
@@ -868,11 +880,11 @@ func simAnswers(tb testing.TB) []simAnswer {
 	ctx := context.Background()
 	c := client(engagesim.DefaultPassword, engagesim.DefaultKeys())
 	// Errors are expected on some of these calls; only the answers matter.
-	locs, _ := c.Locations(ctx, 0)
+	locs, _ := workplace.AllLocations(ctx, c)
 	_, _ = c.Countries(ctx)
-	_, _ = c.Regions(ctx, 0)
+	_, _ = c.Regions(ctx, 1)
 	_, _ = c.RegionsByParent(ctx, 1)
-	_, _ = c.Groups(ctx, 0)
+	_, _ = c.Groups(ctx, 1)
 	users, _ := c.Users(ctx, "")
 	_, _ = c.Rooms(ctx, 999)
 	from := simStart()

@@ -6,6 +6,7 @@ package engage
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"strconv"
 
@@ -106,8 +107,12 @@ func (c *Client) Countries(ctx context.Context) ([]workplace.Country, error) {
 	return out, nil
 }
 
-// Regions implements workplace.Hierarchy.
+// Regions implements workplace.Hierarchy. The route lists by country
+// [C: countryId is its parameter]; there is no call for every region.
 func (c *Client) Regions(ctx context.Context, countryID workplace.CountryID) ([]workplace.Region, error) {
+	if err := requireParent(ProductHierarchyMapping, "/regions", "countryId", int64(countryID)); err != nil {
+		return nil, err
+	}
 	nodes, err := hierarchy[wireNode](ctx, c, "/regions", "/regions", idParam(url.Values{}, "countryId", countryID))
 	if err != nil {
 		return nil, err
@@ -135,10 +140,14 @@ func regions(nodes []wireNode) []workplace.Region {
 	return out
 }
 
-// Locations implements workplace.Hierarchy. Each location's Windows zone is
-// mapped to its IANA zone; the answer also refreshes the client's location
-// zone cache, which places the times of visitors.
+// Locations implements workplace.Hierarchy: the locations of one region,
+// the route's parameter [C]. Each location's Windows zone is mapped to its
+// IANA zone; the answer also refreshes the client's location zone cache,
+// which places the times of visitors.
 func (c *Client) Locations(ctx context.Context, regionID workplace.RegionID) ([]workplace.Location, error) {
+	if err := requireParent(ProductHierarchyMapping, "/locations", "regionId", int64(regionID)); err != nil {
+		return nil, err
+	}
 	ws, err := hierarchy[wireLocation](ctx, c, "/locations", "/locations", idParam(url.Values{}, "regionId", regionID))
 	if err != nil {
 		return nil, err
@@ -169,11 +178,14 @@ func (c *Client) Locations(ctx context.Context, regionID workplace.RegionID) ([]
 	return out, nil
 }
 
-// Groups implements workplace.Hierarchy. [X] What a group's InternalParentId
-// names is not public (the simulator sends the group's location), so it is
-// not read: a group's country is the one asked for, and 0 (unknown) when all
-// groups are listed.
+// Groups implements workplace.Hierarchy: the groups of one country, the
+// route's parameter [C]. [X] What a group's InternalParentId names is not
+// public (the simulator sends the group's location), so it is not read: a
+// group's country is the one asked for.
 func (c *Client) Groups(ctx context.Context, countryID workplace.CountryID) ([]workplace.Group, error) {
+	if err := requireParent(ProductHierarchyMapping, "/groups", "countryId", int64(countryID)); err != nil {
+		return nil, err
+	}
 	nodes, err := hierarchy[wireNode](ctx, c, "/groups", "/groups", idParam(url.Values{}, "countryId", countryID))
 	if err != nil {
 		return nil, err
@@ -205,6 +217,9 @@ func (c *Client) Users(ctx context.Context, email string) ([]workplace.User, err
 // Rooms implements workplace.Hierarchy. The route answers InternalParentId 0
 // [C], so a room's location is the one asked for.
 func (c *Client) Rooms(ctx context.Context, locationID workplace.LocationID) ([]workplace.Room, error) {
+	if err := requireParent(ProductHierarchyMapping, "/rooms", "locationId", int64(locationID)); err != nil {
+		return nil, err
+	}
 	ws, err := hierarchy[wireWorkspace](ctx, c, "/rooms", "/rooms", idParam(url.Values{}, "locationId", locationID))
 	if err != nil {
 		return nil, err
@@ -212,7 +227,7 @@ func (c *Client) Rooms(ctx context.Context, locationID workplace.LocationID) ([]
 	out := make([]workplace.Room, len(ws))
 	for i, w := range ws {
 		out[i] = workplace.Room{
-			ID: workplace.RoomID(w.InternalID), Name: w.ResourceName, LocationID: parentOr(w.InternalParentID, locationID),
+			ID: workplace.RoomID(w.InternalID), Name: w.ResourceName, LocationID: locationID,
 			Floor: int(w.FloorNumber), FloorName: w.FloorName, GroupID: workplace.GroupID(w.GroupID),
 			Capacity: int(w.Capacity), Attributes: ints[int](w.Attributes),
 		}
@@ -222,6 +237,9 @@ func (c *Client) Rooms(ctx context.Context, locationID workplace.LocationID) ([]
 
 // Desks implements workplace.Hierarchy.
 func (c *Client) Desks(ctx context.Context, locationID workplace.LocationID) ([]workplace.Desk, error) {
+	if err := requireParent(ProductHierarchyMapping, "/desks", "locationId", int64(locationID)); err != nil {
+		return nil, err
+	}
 	ws, err := hierarchy[wireWorkspace](ctx, c, "/desks", "/desks", idParam(url.Values{}, "locationId", locationID))
 	if err != nil {
 		return nil, err
@@ -229,7 +247,7 @@ func (c *Client) Desks(ctx context.Context, locationID workplace.LocationID) ([]
 	out := make([]workplace.Desk, len(ws))
 	for i, w := range ws {
 		out[i] = workplace.Desk{
-			ID: workplace.DeskID(w.InternalID), Name: w.ResourceName, LocationID: parentOr(w.InternalParentID, locationID),
+			ID: workplace.DeskID(w.InternalID), Name: w.ResourceName, LocationID: locationID,
 			Floor: int(w.FloorNumber), FloorName: w.FloorName, GroupID: workplace.GroupID(w.GroupID),
 			Attributes: ints[int](w.Attributes),
 		}
@@ -237,13 +255,15 @@ func (c *Client) Desks(ctx context.Context, locationID workplace.LocationID) ([]
 	return out, nil
 }
 
-// parentOr prefers the location the caller asked for; the upstream's parent
-// id is used only when the caller listed every location's workspaces.
-func parentOr(parent flexInt, asked workplace.LocationID) workplace.LocationID {
-	if asked != 0 {
-		return asked
+// requireParent refuses, before any call, to list a route's children
+// without the parent the contract lists as its parameter: the upstream
+// answers 400 to that, and sending it would be the gateway's bug, not the
+// client's. Callers walk the hierarchy instead (workplace.AllLocations).
+func requireParent(p Product, route, param string, id int64) error {
+	if id != 0 {
+		return nil
 	}
-	return workplace.LocationID(parent)
+	return &Error{Product: p, Method: http.MethodGet, Route: route, Message: param + " is required; the gateway must walk the hierarchy", kind: kindContract}
 }
 
 // FloorPlan implements workplace.Hierarchy. The floor is always sent: floor 0

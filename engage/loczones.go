@@ -1,10 +1,13 @@
 package engage
 
 // This file keeps the zone of every location, for answers that carry local
-// times but no zone and no UTC twin (visitors). One GET /locations fills it;
-// a miss refreshes it once, shared by concurrent callers, and no more often
-// than missRefreshEvery, so an unknown location cannot turn every call into
-// two.
+// times but no zone and no UTC twin (visitors). Every list of locations read
+// fills it; a miss walks the hierarchy (the upstream lists locations by
+// region only) once, shared by concurrent callers, and no more often than
+// missRefreshEvery, so an unknown location cannot turn every call into
+// several. The walk reads through the hierarchy ZonesFrom names (the
+// gateway's cache), so a replica joining a warm fleet learns the zones
+// without calling Engage.
 
 import (
 	"context"
@@ -22,6 +25,8 @@ const missRefreshEvery = time.Minute
 type locationZones struct {
 	c  *Client
 	sf singleflight.Group
+	// from is what the walk reads; nil reads the upstream through c.
+	from workplace.Hierarchy
 
 	mu          sync.Mutex
 	zones       map[workplace.LocationID]*time.Location
@@ -39,6 +44,15 @@ func (z *locationZones) store(locs []workplace.Location) {
 	for _, l := range locs {
 		z.zones[l.ID] = l.TimeZone
 	}
+}
+
+func (z *locationZones) hierarchy() workplace.Hierarchy {
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	if z.from != nil {
+		return z.from
+	}
+	return z.c
 }
 
 func (z *locationZones) cached(id workplace.LocationID) (*time.Location, bool) {
@@ -62,8 +76,10 @@ func (z *locationZones) zone(ctx context.Context, id workplace.LocationID) (*tim
 		// The fetch serves every waiter, so it must not die with the first
 		// one's context; the request timeout still bounds it.
 		ch := z.sf.DoChan("locations", func() (any, error) {
-			_, err := z.c.Locations(context.WithoutCancel(ctx), 0)
+			from := z.hierarchy()
+			locs, err := workplace.AllLocations(context.WithoutCancel(ctx), from)
 			if err == nil {
+				z.store(locs)
 				z.mu.Lock()
 				z.lastRefresh = z.c.now()
 				z.mu.Unlock()
@@ -84,6 +100,18 @@ func (z *locationZones) zone(ctx context.Context, id workplace.LocationID) (*tim
 	}
 	z.c.log.Warn("engage: location unknown, showing its times in UTC", "location", int64(id))
 	return time.UTC, nil
+}
+
+// ZonesFrom makes the walk that finds an unknown location's zone (for the
+// times of visitors and free slots) read through h instead of calling the
+// upstream directly; nil, the default, calls the upstream. The gateway
+// passes its cache, which decorates this client, so the walk costs no call
+// where the fleet's cache already holds the hierarchy. Safe to call while
+// the client serves.
+func (c *Client) ZonesFrom(h workplace.Hierarchy) {
+	c.locZones.mu.Lock()
+	defer c.locZones.mu.Unlock()
+	c.locZones.from = h
 }
 
 // zoneOf maps a Windows zone name from an answer. An unknown or empty name is

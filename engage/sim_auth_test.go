@@ -216,7 +216,7 @@ func TestSecretsNeverLeak(t *testing.T) {
 			errs = append(errs, err)
 		}
 	}
-	_, err := env.client.Locations(env.ctx(), 0)
+	_, err := workplace.AllLocations(env.ctx(), env.client)
 	require.NoError(t, err)
 	_, err = env.client.Booking(env.ctx(), 1)
 	collect(err)

@@ -218,7 +218,7 @@ func (e *simEnv) ctx() context.Context { return context.Background() }
 // location finds a demo location by name.
 func (e *simEnv) location(name string) workplace.Location {
 	e.t.Helper()
-	locs, err := e.client.Locations(e.ctx(), 0)
+	locs, err := workplace.AllLocations(e.ctx(), e.client)
 	require.NoError(e.t, err)
 	for _, l := range locs {
 		if l.Name == name {

@@ -48,15 +48,19 @@ func DefaultRetryDelays() []time.Duration {
 // Config sets up a simulator. The zero value is a working demo tenant; every field documents
 // its default.
 type Config struct {
-	Tenant        string            // default DefaultTenant; matched case-insensitively in paths
-	ClientID      string            // default DefaultClientID
-	Password      string            // default DefaultPassword
-	Keys          map[string]string // product -> subscription key; nil = DefaultKeys()
-	SingleKey     bool              // any valid key opens every product (sandbox tenants behave so)
-	TokenLifetime time.Duration     // default 12h; expires_in is this in seconds minus one
-	RatePerMinute int               // calls per minute per key; default 500
-	QuotaPerWeek  int               // calls per week per key; default 50,000
-	Fixture       *Fixture          // nil = DemoFixture(1, today of Now)
+	Tenant    string            // default DefaultTenant; matched case-insensitively in paths
+	ClientID  string            // default DefaultClientID
+	Password  string            // default DefaultPassword
+	Keys      map[string]string // product -> subscription key; nil = DefaultKeys()
+	SingleKey bool              // any valid key opens every product (sandbox tenants behave so)
+	// LenientParams lets the hierarchy routes list everything when the parameter the contract
+	// lists for them is missing (countryId of regions and groups, regionId of locations,
+	// locationId of rooms and desks); false, the default, answers 400 as a strict upstream would.
+	LenientParams bool
+	TokenLifetime time.Duration // default 12h; expires_in is this in seconds minus one
+	RatePerMinute int           // calls per minute per key; default 500
+	QuotaPerWeek  int           // calls per week per key; default 50,000
+	Fixture       *Fixture      // nil = DemoFixture(1, today of Now)
 	// Now is the base clock; nil = time.Now. POST /_sim/clock moves the simulator clock by an
 	// offset over this base.
 	Now func() time.Time

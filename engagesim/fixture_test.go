@@ -87,7 +87,7 @@ func TestDemoFixtureDeterministic(t *testing.T) {
 }
 
 func TestDefaultSimUsesDemoFixture(t *testing.T) {
-	h := newHarness(t, Config{Fixture: DemoFixture(1, baseNow())})
+	h := newHarness(t, Config{Fixture: DemoFixture(1, baseNow()), LenientParams: true})
 	r := h.api(http.MethodGet, "/rooms", ProductHierarchyMapping, nil)
 	require.Equal(t, http.StatusOK, r.status)
 	var e env

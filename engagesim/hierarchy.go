@@ -89,6 +89,17 @@ func envList[T any](w http.ResponseWriter, r *http.Request, items []T) {
 
 func envFail(w http.ResponseWriter, err *apiError) { writeEnvErr(w, err.status, err.text) }
 
+// listedParam reads the parent id a hierarchy route lists by (countryId of regions and groups,
+// regionId of locations, locationId of rooms and desks). The contract lists it without marking
+// it optional, so it is required: a missing one is a 400 in the envelope. With
+// Config.LenientParams a missing one lists every parent's children, as some tenants may allow.
+func (s *Sim) listedParam(q query, name string) (int, *apiError) {
+	if s.cfg.LenientParams {
+		return q.optInt(name)
+	}
+	return q.reqInt(name)
+}
+
 func (s *Sim) getCountries(w http.ResponseWriter, r *http.Request, _ string) {
 	s.mu.RLock()
 	var out []hierarchyItem
@@ -114,7 +125,7 @@ func (s *Sim) hasCountry(id int) bool {
 }
 
 func (s *Sim) getRegions(w http.ResponseWriter, r *http.Request, _ string) {
-	cid, err := queryOf(r).optInt("countryId")
+	cid, err := s.listedParam(queryOf(r), "countryId")
 	if err != nil {
 		envFail(w, err)
 		return
@@ -144,7 +155,7 @@ func (s *Sim) getRegionsByParent(w http.ResponseWriter, r *http.Request, id stri
 }
 
 func (s *Sim) getLocations(w http.ResponseWriter, r *http.Request, _ string) {
-	rid, err := queryOf(r).optInt("regionId")
+	rid, err := s.listedParam(queryOf(r), "regionId")
 	if err != nil {
 		envFail(w, err)
 		return
@@ -177,7 +188,7 @@ func (s *Sim) getLocations(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 func (s *Sim) getGroups(w http.ResponseWriter, r *http.Request, _ string) {
-	cid, err := queryOf(r).optInt("countryId")
+	cid, err := s.listedParam(queryOf(r), "countryId")
 	if err != nil {
 		envFail(w, err)
 		return
@@ -220,7 +231,7 @@ func (s *Sim) getDesks(w http.ResponseWriter, r *http.Request, _ string) {
 }
 
 func (s *Sim) listResources(w http.ResponseWriter, r *http.Request, kind int) {
-	lid, err := queryOf(r).optInt("locationId")
+	lid, err := s.listedParam(queryOf(r), "locationId")
 	if err != nil {
 		envFail(w, err)
 		return

@@ -28,7 +28,6 @@ func TestHierarchyEnvelopeAndShapes(t *testing.T) {
 	}{
 		{"countries", "/countries", 3, `{"ResourceName":"United Kingdom","InternalId":1,"InternalParentId":0}`},
 		{"regions by query", "/regions?countryId=2", 1, `{"ResourceName":"New South Wales","InternalId":11,"InternalParentId":2}`},
-		{"regions all", "/regions", 3, `{"ResourceName":"England","InternalId":10,"InternalParentId":1}`},
 		{"regionsByParent", "/regionsByParent/3", 1, `{"ResourceName":"Singapore","InternalId":12,"InternalParentId":3}`},
 		{"locations", "/locations?regionId=10", 1, `{"ResourceName":"London HQ","InternalId":41,"InternalParentId":10,"LocationAddress":"","LocationCity":"London",
 			"LocationCountry":"United Kingdom","PostCode":"","TimeZone":"GMT Standard Time","NumberOfFloorsAboveGround":13,"NumberOfFloorsBelowGround":0,
@@ -58,6 +57,21 @@ func TestHierarchyEnvelopeAndShapes(t *testing.T) {
 	}
 }
 
+// TestHierarchyLenient lists every parent's children when the listed parameter is missing, and
+// only with LenientParams.
+func TestHierarchyLenient(t *testing.T) {
+	h := newHarness(t, Config{LenientParams: true})
+	for path, n := range map[string]int{"/regions": 3, "/locations": 3, "/groups": 2, "/rooms": 3, "/desks": 3} {
+		t.Run(path, func(t *testing.T) {
+			r := h.api(http.MethodGet, path, ProductHierarchyMapping, nil)
+			require.Equal(t, http.StatusOK, r.status, string(r.body))
+			var e env
+			r.decode(t, &e)
+			assert.Len(t, e.Data, n)
+		})
+	}
+}
+
 func TestHierarchyErrors(t *testing.T) {
 	h := newHarness(t, Config{})
 	tests := []struct {
@@ -71,6 +85,13 @@ func TestHierarchyErrors(t *testing.T) {
 		{"/rooms?locationId=99", 404, msgLocationNotFound},
 		{"/rooms?locationId=abc", 400, msgInvalidRequest},
 		{"/floorPlan", 400, "locationId is required."},
+		// The parameters the contract lists for these routes are required.
+		{"/regions", 400, "countryId is required."},
+		{"/locations", 400, "regionId is required."},
+		{"/groups", 400, "countryId is required."},
+		{"/rooms", 400, "locationId is required."},
+		{"/desks", 400, "locationId is required."},
+		{"/desks?locationId=", 400, "locationId is required."},
 		{"/floorPlan?locationId=99", 404, msgLocationNotFound},
 	}
 	for _, tt := range tests {

@@ -18,7 +18,7 @@ import (
 
 type BookingResolver interface {
 	ID(ctx context.Context, obj *workplace.Booking) (string, error)
-	EngageID(ctx context.Context, obj *workplace.Booking) (int, error)
+	EngageID(ctx context.Context, obj *workplace.Booking) (string, error)
 
 	Room(ctx context.Context, obj *workplace.Booking) (*workplace.Room, error)
 	Location(ctx context.Context, obj *workplace.Booking) (*workplace.Location, error)
@@ -31,7 +31,7 @@ type BookingResolver interface {
 }
 type DeskBookingResolver interface {
 	ID(ctx context.Context, obj *workplace.DeskBooking) (string, error)
-	EngageID(ctx context.Context, obj *workplace.DeskBooking) (int, error)
+	EngageID(ctx context.Context, obj *workplace.DeskBooking) (string, error)
 
 	Desk(ctx context.Context, obj *workplace.DeskBooking) (*workplace.Desk, error)
 	User(ctx context.Context, obj *workplace.DeskBooking) (*workplace.User, error)
@@ -144,15 +144,15 @@ func (ec *executionContext) _Booking_engageId(ctx context.Context, field graphql
 			return ec.Resolvers.Booking().EngageID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Booking_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Booking", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Booking", field, true, true, "String")
 }
 
 func (ec *executionContext) _Booking_title(ctx context.Context, field graphql.CollectedField, obj *workplace.Booking) (ret graphql.Marshaler) {
@@ -804,15 +804,15 @@ func (ec *executionContext) _DeskBooking_engageId(ctx context.Context, field gra
 			return ec.Resolvers.DeskBooking().EngageID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_DeskBooking_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("DeskBooking", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("DeskBooking", field, true, true, "String")
 }
 
 func (ec *executionContext) _DeskBooking_date(ctx context.Context, field graphql.CollectedField, obj *workplace.DeskBooking) (ret graphql.Marshaler) {

@@ -17,11 +17,13 @@ import (
 
 type CostCodeResolver interface {
 	ID(ctx context.Context, obj *workplace.CostCode) (string, error)
+	EngageID(ctx context.Context, obj *workplace.CostCode) (string, error)
 
 	Location(ctx context.Context, obj *workplace.CostCode) (*workplace.Location, error)
 }
 type ServiceOrderResolver interface {
 	ID(ctx context.Context, obj *workplace.ServiceOrder) (string, error)
+	EngageID(ctx context.Context, obj *workplace.ServiceOrder) (string, error)
 
 	Status(ctx context.Context, obj *workplace.ServiceOrder) (ServiceOrderStatus, error)
 	Service(ctx context.Context, obj *workplace.ServiceOrder) (*workplace.VendorService, error)
@@ -29,15 +31,17 @@ type ServiceOrderResolver interface {
 }
 type UserResolver interface {
 	ID(ctx context.Context, obj *workplace.User) (string, error)
-	EngageID(ctx context.Context, obj *workplace.User) (int, error)
+	EngageID(ctx context.Context, obj *workplace.User) (string, error)
 
 	Name(ctx context.Context, obj *workplace.User) (string, error)
 }
 type VendorResolver interface {
 	ID(ctx context.Context, obj *workplace.Vendor) (string, error)
+	EngageID(ctx context.Context, obj *workplace.Vendor) (string, error)
 }
 type VendorServiceResolver interface {
 	ID(ctx context.Context, obj *workplace.VendorService) (string, error)
+	EngageID(ctx context.Context, obj *workplace.VendorService) (string, error)
 }
 
 // endregion ************************** generated!.gotpl **************************
@@ -69,6 +73,29 @@ func (ec *executionContext) _CostCode_id(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_CostCode_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("CostCode", field, true, true, "ID")
+}
+
+func (ec *executionContext) _CostCode_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.CostCode) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_CostCode_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.CostCode().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_CostCode_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("CostCode", field, true, true, "String")
 }
 
 func (ec *executionContext) _CostCode_code(ctx context.Context, field graphql.CollectedField, obj *workplace.CostCode) (ret graphql.Marshaler) {
@@ -323,6 +350,29 @@ func (ec *executionContext) fieldContext_ServiceOrder_id(_ context.Context, fiel
 	return graphql.NewScalarFieldContext("ServiceOrder", field, true, true, "ID")
 }
 
+func (ec *executionContext) _ServiceOrder_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.ServiceOrder) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_ServiceOrder_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.ServiceOrder().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_ServiceOrder_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("ServiceOrder", field, true, true, "String")
+}
+
 func (ec *executionContext) _ServiceOrder_quantity(ctx context.Context, field graphql.CollectedField, obj *workplace.ServiceOrder) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -468,15 +518,15 @@ func (ec *executionContext) _User_engageId(ctx context.Context, field graphql.Co
 			return ec.Resolvers.User().EngageID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_User_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("User", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("User", field, true, true, "String")
 }
 
 func (ec *executionContext) _User_firstName(ctx context.Context, field graphql.CollectedField, obj *workplace.User) (ret graphql.Marshaler) {
@@ -594,6 +644,29 @@ func (ec *executionContext) fieldContext_Vendor_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Vendor", field, true, true, "ID")
 }
 
+func (ec *executionContext) _Vendor_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.Vendor) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Vendor_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Vendor().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Vendor_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Vendor", field, true, true, "String")
+}
+
 func (ec *executionContext) _Vendor_name(ctx context.Context, field graphql.CollectedField, obj *workplace.Vendor) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -670,6 +743,29 @@ func (ec *executionContext) _VendorService_id(ctx context.Context, field graphql
 }
 func (ec *executionContext) fieldContext_VendorService_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("VendorService", field, true, true, "ID")
+}
+
+func (ec *executionContext) _VendorService_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.VendorService) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_VendorService_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.VendorService().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_VendorService_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("VendorService", field, true, true, "String")
 }
 
 func (ec *executionContext) _VendorService_name(ctx context.Context, field graphql.CollectedField, obj *workplace.VendorService) (ret graphql.Marshaler) {
@@ -956,6 +1052,12 @@ func (ec *executionContext) _CostCode(ctx context.Context, sel ast.SelectionSet,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._CostCode_id(ctx, field, obj)
 				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._CostCode_engageId(ctx, field, obj)
+				})
 		case "code":
 			out.Values[i] = ec._CostCode_code(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1087,6 +1189,12 @@ func (ec *executionContext) _ServiceOrder(ctx context.Context, sel ast.Selection
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._ServiceOrder_id(ctx, field, obj)
 				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._ServiceOrder_engageId(ctx, field, obj)
+				})
 		case "quantity":
 			out.Values[i] = ec._ServiceOrder_quantity(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1205,6 +1313,12 @@ func (ec *executionContext) _Vendor(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Vendor_id(ctx, field, obj)
 				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Vendor_engageId(ctx, field, obj)
+				})
 		case "name":
 			out.Values[i] = ec._Vendor_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1248,6 +1362,12 @@ func (ec *executionContext) _VendorService(ctx context.Context, sel ast.Selectio
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._VendorService_id(ctx, field, obj)
+				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._VendorService_engageId(ctx, field, obj)
 				})
 		case "name":
 			out.Values[i] = ec._VendorService_name(ctx, field, obj)

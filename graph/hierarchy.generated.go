@@ -18,11 +18,13 @@ import (
 
 type CountryResolver interface {
 	ID(ctx context.Context, obj *workplace.Country) (string, error)
+	EngageID(ctx context.Context, obj *workplace.Country) (string, error)
 
 	Regions(ctx context.Context, obj *workplace.Country) ([]workplace.Region, error)
 }
 type DeskResolver interface {
 	ID(ctx context.Context, obj *workplace.Desk) (string, error)
+	EngageID(ctx context.Context, obj *workplace.Desk) (string, error)
 
 	Floor(ctx context.Context, obj *workplace.Desk) (workplace.Floor, error)
 
@@ -39,9 +41,11 @@ type FloorResolver interface {
 }
 type GroupResolver interface {
 	ID(ctx context.Context, obj *workplace.Group) (string, error)
+	EngageID(ctx context.Context, obj *workplace.Group) (string, error)
 }
 type LocationResolver interface {
 	ID(ctx context.Context, obj *workplace.Location) (string, error)
+	EngageID(ctx context.Context, obj *workplace.Location) (string, error)
 
 	TimeZone(ctx context.Context, obj *workplace.Location) (string, error)
 
@@ -56,12 +60,14 @@ type LocationResolver interface {
 }
 type RegionResolver interface {
 	ID(ctx context.Context, obj *workplace.Region) (string, error)
+	EngageID(ctx context.Context, obj *workplace.Region) (string, error)
 
 	Country(ctx context.Context, obj *workplace.Region) (*workplace.Country, error)
 	Locations(ctx context.Context, obj *workplace.Region) ([]workplace.Location, error)
 }
 type RoomResolver interface {
 	ID(ctx context.Context, obj *workplace.Room) (string, error)
+	EngageID(ctx context.Context, obj *workplace.Room) (string, error)
 
 	Floor(ctx context.Context, obj *workplace.Room) (workplace.Floor, error)
 
@@ -168,6 +174,29 @@ func (ec *executionContext) fieldContext_Country_id(_ context.Context, field gra
 	return graphql.NewScalarFieldContext("Country", field, true, true, "ID")
 }
 
+func (ec *executionContext) _Country_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.Country) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Country_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Country().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Country_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Country", field, true, true, "String")
+}
+
 func (ec *executionContext) _Country_name(ctx context.Context, field graphql.CollectedField, obj *workplace.Country) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -244,6 +273,29 @@ func (ec *executionContext) _Desk_id(ctx context.Context, field graphql.Collecte
 }
 func (ec *executionContext) fieldContext_Desk_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Desk", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Desk_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.Desk) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Desk_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Desk().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Desk_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Desk", field, true, true, "String")
 }
 
 func (ec *executionContext) _Desk_name(ctx context.Context, field graphql.CollectedField, obj *workplace.Desk) (ret graphql.Marshaler) {
@@ -620,6 +672,29 @@ func (ec *executionContext) fieldContext_Group_id(_ context.Context, field graph
 	return graphql.NewScalarFieldContext("Group", field, true, true, "ID")
 }
 
+func (ec *executionContext) _Group_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.Group) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Group_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Group().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Group_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Group", field, true, true, "String")
+}
+
 func (ec *executionContext) _Group_name(ctx context.Context, field graphql.CollectedField, obj *workplace.Group) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -664,6 +739,29 @@ func (ec *executionContext) _Location_id(ctx context.Context, field graphql.Coll
 }
 func (ec *executionContext) fieldContext_Location_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Location", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Location_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.Location) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Location_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Location().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Location_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Location", field, true, true, "String")
 }
 
 func (ec *executionContext) _Location_name(ctx context.Context, field graphql.CollectedField, obj *workplace.Location) (ret graphql.Marshaler) {
@@ -1152,6 +1250,29 @@ func (ec *executionContext) fieldContext_Region_id(_ context.Context, field grap
 	return graphql.NewScalarFieldContext("Region", field, true, true, "ID")
 }
 
+func (ec *executionContext) _Region_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.Region) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Region_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Region().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Region_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Region", field, true, true, "String")
+}
+
 func (ec *executionContext) _Region_name(ctx context.Context, field graphql.CollectedField, obj *workplace.Region) (ret graphql.Marshaler) {
 	return graphql.ResolveField(
 		ctx,
@@ -1260,6 +1381,29 @@ func (ec *executionContext) _Room_id(ctx context.Context, field graphql.Collecte
 }
 func (ec *executionContext) fieldContext_Room_id(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
 	return graphql.NewScalarFieldContext("Room", field, true, true, "ID")
+}
+
+func (ec *executionContext) _Room_engageId(ctx context.Context, field graphql.CollectedField, obj *workplace.Room) (ret graphql.Marshaler) {
+	return graphql.ResolveField(
+		ctx,
+		ec.OperationContext,
+		field,
+		func(ctx context.Context, field graphql.CollectedField) (*graphql.FieldContext, error) {
+			return ec.fieldContext_Room_engageId(ctx, field)
+		},
+		func(ctx context.Context) (any, error) {
+			return ec.Resolvers.Room().EngageID(ctx, obj)
+		},
+		nil,
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
+		},
+		true,
+		true,
+	)
+}
+func (ec *executionContext) fieldContext_Room_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
+	return graphql.NewScalarFieldContext("Room", field, true, true, "String")
 }
 
 func (ec *executionContext) _Room_name(ctx context.Context, field graphql.CollectedField, obj *workplace.Room) (ret graphql.Marshaler) {
@@ -1544,6 +1688,12 @@ func (ec *executionContext) _Country(ctx context.Context, sel ast.SelectionSet, 
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Country_id(ctx, field, obj)
 				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Country_engageId(ctx, field, obj)
+				})
 		case "name":
 			out.Values[i] = ec._Country_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1588,6 +1738,12 @@ func (ec *executionContext) _Desk(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Desk_id(ctx, field, obj)
+				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Desk_engageId(ctx, field, obj)
 				})
 		case "name":
 			out.Values[i] = ec._Desk_name(ctx, field, obj)
@@ -1719,6 +1875,12 @@ func (ec *executionContext) _Group(ctx context.Context, sel ast.SelectionSet, ob
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Group_id(ctx, field, obj)
 				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Group_engageId(ctx, field, obj)
+				})
 		case "name":
 			out.Values[i] = ec._Group_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1757,6 +1919,12 @@ func (ec *executionContext) _Location(ctx context.Context, sel ast.SelectionSet,
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Location_id(ctx, field, obj)
+				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Location_engageId(ctx, field, obj)
 				})
 		case "name":
 			out.Values[i] = ec._Location_name(ctx, field, obj)
@@ -1886,6 +2054,12 @@ func (ec *executionContext) _Region(ctx context.Context, sel ast.SelectionSet, o
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Region_id(ctx, field, obj)
 				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Region_engageId(ctx, field, obj)
+				})
 		case "name":
 			out.Values[i] = ec._Region_name(ctx, field, obj)
 			if out.Values[i] == graphql.Null {
@@ -1936,6 +2110,12 @@ func (ec *executionContext) _Room(ctx context.Context, sel ast.SelectionSet, obj
 				true, true,
 				func(ctx context.Context) graphql.Marshaler {
 					return ec._Room_id(ctx, field, obj)
+				})
+		case "engageId":
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Room_engageId(ctx, field, obj)
 				})
 		case "name":
 			out.Values[i] = ec._Room_name(ctx, field, obj)

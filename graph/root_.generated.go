@@ -111,14 +111,16 @@ type ComplexityRoot struct {
 		Active      func(childComplexity int) int
 		Code        func(childComplexity int) int
 		Description func(childComplexity int) int
+		EngageID    func(childComplexity int) int
 		ID          func(childComplexity int) int
 		Location    func(childComplexity int) int
 	}
 
 	Country struct {
-		ID      func(childComplexity int) int
-		Name    func(childComplexity int) int
-		Regions func(childComplexity int) int
+		EngageID func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Name     func(childComplexity int) int
+		Regions  func(childComplexity int) int
 	}
 
 	CreateCostCodesPayload struct {
@@ -129,6 +131,7 @@ type ComplexityRoot struct {
 	Desk struct {
 		Attributes func(childComplexity int) int
 		Bookings   func(childComplexity int, from *workplace.Date, to *workplace.Date) int
+		EngageID   func(childComplexity int) int
 		Floor      func(childComplexity int) int
 		Group      func(childComplexity int) int
 		ID         func(childComplexity int) int
@@ -171,8 +174,9 @@ type ComplexityRoot struct {
 	}
 
 	Group struct {
-		ID   func(childComplexity int) int
-		Name func(childComplexity int) int
+		EngageID func(childComplexity int) int
+		ID       func(childComplexity int) int
+		Name     func(childComplexity int) int
 	}
 
 	Location struct {
@@ -182,6 +186,7 @@ type ComplexityRoot struct {
 		CostCodes         func(childComplexity int) int
 		Country           func(childComplexity int) int
 		Desks             func(childComplexity int) int
+		EngageID          func(childComplexity int) int
 		Floors            func(childComplexity int) int
 		FloorsAboveGround func(childComplexity int) int
 		FloorsBelowGround func(childComplexity int) int
@@ -251,6 +256,7 @@ type ComplexityRoot struct {
 
 	Region struct {
 		Country   func(childComplexity int) int
+		EngageID  func(childComplexity int) int
 		ID        func(childComplexity int) int
 		Locations func(childComplexity int) int
 		Name      func(childComplexity int) int
@@ -269,6 +275,7 @@ type ComplexityRoot struct {
 		Attributes func(childComplexity int) int
 		Bookings   func(childComplexity int, from *time.Time, to *time.Time) int
 		Capacity   func(childComplexity int) int
+		EngageID   func(childComplexity int) int
 		Floor      func(childComplexity int) int
 		FreeSlots  func(childComplexity int, from *time.Time, to *time.Time) int
 		Group      func(childComplexity int) int
@@ -279,6 +286,7 @@ type ComplexityRoot struct {
 
 	ServiceOrder struct {
 		Booking  func(childComplexity int) int
+		EngageID func(childComplexity int) int
 		ID       func(childComplexity int) int
 		Quantity func(childComplexity int) int
 		Service  func(childComplexity int) int
@@ -313,6 +321,7 @@ type ComplexityRoot struct {
 	}
 
 	Vendor struct {
+		EngageID func(childComplexity int) int
 		ID       func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Services func(childComplexity int) int
@@ -320,6 +329,7 @@ type ComplexityRoot struct {
 
 	VendorService struct {
 		Currency func(childComplexity int) int
+		EngageID func(childComplexity int) int
 		ID       func(childComplexity int) int
 		Name     func(childComplexity int) int
 		Price    func(childComplexity int) int
@@ -613,6 +623,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.CostCode.Description(childComplexity), true
+	case "CostCode.engageId":
+		if e.ComplexityRoot.CostCode.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.CostCode.EngageID(childComplexity), true
 	case "CostCode.id":
 		if e.ComplexityRoot.CostCode.ID == nil {
 			break
@@ -626,6 +642,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.CostCode.Location(childComplexity), true
 
+	case "Country.engageId":
+		if e.ComplexityRoot.Country.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Country.EngageID(childComplexity), true
 	case "Country.id":
 		if e.ComplexityRoot.Country.ID == nil {
 			break
@@ -675,6 +697,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Desk.Bookings(childComplexity, args["from"].(*workplace.Date), args["to"].(*workplace.Date)), true
+	case "Desk.engageId":
+		if e.ComplexityRoot.Desk.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Desk.EngageID(childComplexity), true
 	case "Desk.floor":
 		if e.ComplexityRoot.Desk.Floor == nil {
 			break
@@ -842,6 +870,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.Floor.Rooms(childComplexity), true
 
+	case "Group.engageId":
+		if e.ComplexityRoot.Group.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Group.EngageID(childComplexity), true
 	case "Group.id":
 		if e.ComplexityRoot.Group.ID == nil {
 			break
@@ -891,6 +925,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Location.Desks(childComplexity), true
+	case "Location.engageId":
+		if e.ComplexityRoot.Location.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Location.EngageID(childComplexity), true
 	case "Location.floors":
 		if e.ComplexityRoot.Location.Floors == nil {
 			break
@@ -1391,6 +1431,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Region.Country(childComplexity), true
+	case "Region.engageId":
+		if e.ComplexityRoot.Region.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Region.EngageID(childComplexity), true
 	case "Region.id":
 		if e.ComplexityRoot.Region.ID == nil {
 			break
@@ -1470,6 +1516,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.Room.Capacity(childComplexity), true
+	case "Room.engageId":
+		if e.ComplexityRoot.Room.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Room.EngageID(childComplexity), true
 	case "Room.floor":
 		if e.ComplexityRoot.Room.Floor == nil {
 			break
@@ -1518,6 +1570,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.ServiceOrder.Booking(childComplexity), true
+	case "ServiceOrder.engageId":
+		if e.ComplexityRoot.ServiceOrder.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.ServiceOrder.EngageID(childComplexity), true
 	case "ServiceOrder.id":
 		if e.ComplexityRoot.ServiceOrder.ID == nil {
 			break
@@ -1657,6 +1715,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 
 		return e.ComplexityRoot.UserError.Message(childComplexity), true
 
+	case "Vendor.engageId":
+		if e.ComplexityRoot.Vendor.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.Vendor.EngageID(childComplexity), true
 	case "Vendor.id":
 		if e.ComplexityRoot.Vendor.ID == nil {
 			break
@@ -1682,6 +1746,12 @@ func (e *executableSchema) Complexity(ctx context.Context, typeName, field strin
 		}
 
 		return e.ComplexityRoot.VendorService.Currency(childComplexity), true
+	case "VendorService.engageId":
+		if e.ComplexityRoot.VendorService.EngageID == nil {
+			break
+		}
+
+		return e.ComplexityRoot.VendorService.EngageID(childComplexity), true
 	case "VendorService.id":
 		if e.ComplexityRoot.VendorService.ID == nil {
 			break
@@ -2134,6 +2204,8 @@ func (ec *executionContext) childFields_CostCode(ctx context.Context, field grap
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_CostCode_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_CostCode_engageId(ctx, field)
 	case "code":
 		return ec.fieldContext_CostCode_code(ctx, field)
 	case "description":
@@ -2150,6 +2222,8 @@ func (ec *executionContext) childFields_Country(ctx context.Context, field graph
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Country_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Country_engageId(ctx, field)
 	case "name":
 		return ec.fieldContext_Country_name(ctx, field)
 	case "regions":
@@ -2172,6 +2246,8 @@ func (ec *executionContext) childFields_Desk(ctx context.Context, field graphql.
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Desk_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Desk_engageId(ctx, field)
 	case "name":
 		return ec.fieldContext_Desk_name(ctx, field)
 	case "floor":
@@ -2260,6 +2336,8 @@ func (ec *executionContext) childFields_Group(ctx context.Context, field graphql
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Group_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Group_engageId(ctx, field)
 	case "name":
 		return ec.fieldContext_Group_name(ctx, field)
 	}
@@ -2270,6 +2348,8 @@ func (ec *executionContext) childFields_Location(ctx context.Context, field grap
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Location_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Location_engageId(ctx, field)
 	case "name":
 		return ec.fieldContext_Location_name(ctx, field)
 	case "address":
@@ -2336,6 +2416,8 @@ func (ec *executionContext) childFields_Region(ctx context.Context, field graphq
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Region_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Region_engageId(ctx, field)
 	case "name":
 		return ec.fieldContext_Region_name(ctx, field)
 	case "country":
@@ -2368,6 +2450,8 @@ func (ec *executionContext) childFields_Room(ctx context.Context, field graphql.
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Room_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Room_engageId(ctx, field)
 	case "name":
 		return ec.fieldContext_Room_name(ctx, field)
 	case "capacity":
@@ -2392,6 +2476,8 @@ func (ec *executionContext) childFields_ServiceOrder(ctx context.Context, field 
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_ServiceOrder_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_ServiceOrder_engageId(ctx, field)
 	case "quantity":
 		return ec.fieldContext_ServiceOrder_quantity(ctx, field)
 	case "status":
@@ -2448,6 +2534,8 @@ func (ec *executionContext) childFields_Vendor(ctx context.Context, field graphq
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_Vendor_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_Vendor_engageId(ctx, field)
 	case "name":
 		return ec.fieldContext_Vendor_name(ctx, field)
 	case "services":
@@ -2460,6 +2548,8 @@ func (ec *executionContext) childFields_VendorService(ctx context.Context, field
 	switch field.Name {
 	case "id":
 		return ec.fieldContext_VendorService_id(ctx, field)
+	case "engageId":
+		return ec.fieldContext_VendorService_engageId(ctx, field)
 	case "name":
 		return ec.fieldContext_VendorService_name(ctx, field)
 	case "price":

@@ -18,7 +18,7 @@ import (
 
 type VisitorResolver interface {
 	ID(ctx context.Context, obj *workplace.Visitor) (string, error)
-	EngageID(ctx context.Context, obj *workplace.Visitor) (int, error)
+	EngageID(ctx context.Context, obj *workplace.Visitor) (string, error)
 
 	Host(ctx context.Context, obj *workplace.Visitor) (*workplace.User, error)
 	Location(ctx context.Context, obj *workplace.Visitor) (*workplace.Location, error)
@@ -216,15 +216,15 @@ func (ec *executionContext) _Visitor_engageId(ctx context.Context, field graphql
 			return ec.Resolvers.Visitor().EngageID(ctx, obj)
 		},
 		nil,
-		func(ctx context.Context, selections ast.SelectionSet, v int) graphql.Marshaler {
-			return ec.marshalNInt2int(ctx, selections, v)
+		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
+			return ec.marshalNString2string(ctx, selections, v)
 		},
 		true,
 		true,
 	)
 }
 func (ec *executionContext) fieldContext_Visitor_engageId(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Visitor", field, true, true, "Int")
+	return graphql.NewScalarFieldContext("Visitor", field, true, true, "String")
 }
 
 func (ec *executionContext) _Visitor_firstName(ctx context.Context, field graphql.CollectedField, obj *workplace.Visitor) (ret graphql.Marshaler) {

@@ -4,19 +4,27 @@ package guard
 // once the loaders have batched it, computed from its selections before any
 // resolver runs. The whole model is in this file.
 //
-// The upstream lists most things by a parent (rooms by location, bookings by
-// room and window of at most 14 days, visitors by location and day) and
-// fetches some collections whole (countries, regions, locations, groups,
-// users). The loaders collapse duplicate keys within an operation. So:
+// The upstream lists most things by a parent (regions and groups by country,
+// locations by region, rooms by location, bookings by room and window of at
+// most 14 days, visitors by location and day) and fetches a few collections
+// whole (countries, users). The loaders collapse duplicate keys within an
+// operation. So:
 //
 //   - A collection fetched whole costs 1 call the first time the operation
-//     needs it, and nothing after: countries, regions, locations, groups and
-//     users (a user lookup by email is one call, or one call listing everyone).
+//     needs it, and nothing after: countries and users (a user lookup by
+//     email is one call, or one call listing everyone).
+//   - Finding a location, a region or a group by id walks the hierarchy the
+//     first time: the countries, one call per country (its regions, or its
+//     groups), and for locations one call per region. A location asked for
+//     only for what its id leads to (its rooms, desks, floors, cost codes,
+//     vendor services) is not looked up at all.
 //   - A list listed per location (rooms, desks, cost codes, vendors, free
 //     slots) costs one call per distinct location its parents span.
 //   - A list listed per parent (a room's or desk's bookings, a booking's
 //     service orders) costs one call per parent, times the number of 14-day
-//     windows its from..to spans.
+//     windows its from..to spans. A room's bookings are listed for the days
+//     the window covers in any zone and one before (the location's zone is
+//     not looked up: the bookings carry it), so three days more.
 //   - A booking's visitors cost one call per distinct location and day the
 //     parent bookings span (at most one per booking).
 //   - Fields under a list are counted once per estimated element, so nested
@@ -109,7 +117,7 @@ const maxFields = 100_000
 // under the list sizes of est (zero fields: their defaults). It returns
 // math.MaxInt32 for an operation too large to predict.
 func Cost(op *ast.OperationDefinition, vars map[string]any, est Estimates) int {
-	c := coster{est: est.withDefaults(), vars: vars, once: map[string]bool{}, charged: map[string]float64{}, active: map[string]bool{}}
+	c := coster{est: est.withDefaults(), vars: vars, once: map[string]bool{}, charged: map[string]float64{}, active: map[string]bool{}, parents: map[string]float64{}}
 	c.selectionSet(op.SelectionSet, scope{mult: 1, locs: 1, days: 1}, "")
 	if c.fields > maxFields || c.total > math.MaxInt32 {
 		return math.MaxInt32
@@ -144,6 +152,9 @@ type coster struct {
 	// aliases aside) has been charged, so repeating it adds nothing.
 	charged map[string]float64
 	active  map[string]bool
+	// parents is how many calls of each route listed by parent (regions,
+	// locations, groups) have been charged.
+	parents map[string]float64
 	total   float64
 	fields  int
 }
@@ -161,7 +172,7 @@ func (c *coster) selectionSet(ss ast.SelectionSet, s scope, path string) {
 			}
 			args := f.ArgumentMap(c.vars)
 			key := path + "/" + f.ObjectDefinition.Name + "." + f.Name + fmt.Sprint(args)
-			calls, child := c.field(f.ObjectDefinition.Name, f.Name, args, s)
+			calls, child := c.field(f.ObjectDefinition.Name, f.Name, args, s, f.SelectionSet)
 			if calls > c.charged[key] {
 				c.total += calls - c.charged[key]
 				c.charged[key] = calls
@@ -189,9 +200,50 @@ func (c *coster) whole(key string) float64 {
 	return 1
 }
 
+// perParent is n calls of a route listed by parent, of which there are at
+// most limit: the loaders collapse a parent's calls, so whatever asks for
+// them, the operation never makes more than limit.
+func (c *coster) perParent(route string, n, limit float64) float64 {
+	add := max(min(n, limit-c.parents[route]), 0)
+	c.parents[route] += add
+	return add
+}
+
+// regionsOf is n countries' regions; locationsOf n regions' locations;
+// groupsOf n countries' groups.
+func (c *coster) regionsOf(n float64) float64 {
+	return c.perParent("regions", n, float64(c.est.Countries))
+}
+
+func (c *coster) locationsOf(n float64) float64 {
+	return c.perParent("locations", n, float64(c.est.Countries*c.est.RegionsPerCountry))
+}
+
+func (c *coster) groupsOf(n float64) float64 {
+	return c.perParent("groups", n, float64(c.est.Countries))
+}
+
+// allRegions is the walk to every region: the countries, then each
+// country's regions.
+func (c *coster) allRegions() float64 {
+	return c.whole("countries") + c.regionsOf(float64(c.est.Countries))
+}
+
+// allLocations is the walk to every location: every region, then each
+// region's locations.
+func (c *coster) allLocations() float64 {
+	return c.allRegions() + c.locationsOf(float64(c.est.Countries*c.est.RegionsPerCountry))
+}
+
+// allGroups is the walk to every group: the countries, then each country's
+// groups.
+func (c *coster) allGroups() float64 {
+	return c.whole("countries") + c.groupsOf(float64(c.est.Countries))
+}
+
 // field returns the calls of field name of parent type typ, resolved on the
 // parents of s, and the scope of what it returns.
-func (c *coster) field(typ, name string, args map[string]any, s scope) (float64, scope) {
+func (c *coster) field(typ, name string, args map[string]any, s scope, sel ast.SelectionSet) (float64, scope) {
 	e := c.est
 	perLoc := s.locs
 	switch typ + "." + name {
@@ -204,18 +256,20 @@ func (c *coster) field(typ, name string, args map[string]any, s scope) (float64,
 	case "Query.countries":
 		return c.whole("countries"), s.times(float64(e.Countries)).at(float64(e.Locations), 1)
 	case "Query.regions":
-		n := float64(e.Countries * e.RegionsPerCountry)
 		if args["countryId"] != nil {
-			n = float64(e.RegionsPerCountry)
+			return c.regionsOf(1), s.times(float64(e.RegionsPerCountry)).at(float64(e.Locations), 1)
 		}
-		return c.whole("regions"), s.times(n).at(float64(e.Locations), 1)
+		return c.allRegions(), s.times(float64(e.Countries*e.RegionsPerCountry)).at(float64(e.Locations), 1)
 	case "Query.locations":
 		if args["regionId"] != nil {
-			return c.whole("locations:region"), s.times(float64(e.LocationsPerRegion)).at(float64(e.LocationsPerRegion), 1)
+			return c.locationsOf(1), s.times(float64(e.LocationsPerRegion)).at(float64(e.LocationsPerRegion), 1)
 		}
-		return c.whole("locations"), s.times(float64(e.Locations)).at(float64(e.Locations), 1)
+		return c.allLocations(), s.times(float64(e.Locations)).at(float64(e.Locations), 1)
 	case "Query.location":
-		return c.whole("locations"), s.at(1, 1)
+		if locationByIDOnly(sel) {
+			return 0, s.at(1, 1)
+		}
+		return c.allLocations(), s.at(1, 1)
 	case "Query.rooms":
 		calls := 1.0
 		if args["freeFrom"] != nil || args["freeTo"] != nil {
@@ -244,7 +298,7 @@ func (c *coster) field(typ, name string, args map[string]any, s scope) (float64,
 			rooms, lookups = float64(ids), float64(ids)
 		}
 		days := instantDays(args["from"], args["to"])
-		calls := lookups + c.whole("locations") + rooms*windows(days)
+		calls := lookups + rooms*windows(bookingDays(args["from"], args["to"]))
 		return calls, s.times(rooms*days*float64(e.BookingsPerRoomDay)).at(lookups, days)
 	case "Query.booking":
 		return 1, s.at(1, 1)
@@ -282,25 +336,25 @@ func (c *coster) field(typ, name string, args map[string]any, s scope) (float64,
 
 	// The hierarchy.
 	case "Country.regions":
-		return c.whole("regions"), s.times(float64(e.RegionsPerCountry))
+		return c.regionsOf(s.mult), s.times(float64(e.RegionsPerCountry))
 	case "Region.locations":
 		n := min(s.mult*float64(e.LocationsPerRegion), float64(e.Locations))
-		return c.whole("locations:region"), scope{mult: n, locs: n, days: s.days}
-	case "Region.country", "Location.country":
-		return c.whole("countries") + c.whole("regions"), s
-	case "Location.region":
-		return c.whole("regions"), s
+		return c.locationsOf(s.mult), scope{mult: n, locs: n, days: s.days}
+	case "Region.country":
+		return c.whole("countries"), s
+	case "Location.country", "Location.region":
+		return c.allRegions(), s
 	case "Room.location", "Desk.location", "Booking.location", "Floor.location",
 		"CostCode.location", "Visitor.location", "ResourceEvent.location", "VisitorEvent.location":
-		return c.whole("locations"), s
+		return c.allLocations(), s
 	case "Location.groups":
-		return c.whole("groups"), s.times(float64(e.ListSize))
+		return c.allGroups(), s.times(float64(e.ListSize))
 	case "Room.group", "Desk.group":
-		return c.whole("groups"), s
+		return c.allGroups(), s
 	case "Location.floors":
 		return 2 * perLoc, s.times(float64(e.FloorsPerLocation))
 	case "Room.floor", "Desk.floor":
-		return 2 * perLoc, s
+		return 0, s // from the room's or desk's own data
 	case "Location.rooms":
 		return perLoc, s.times(float64(e.RoomsPerLocation))
 	case "Location.desks":
@@ -319,16 +373,15 @@ func (c *coster) field(typ, name string, args map[string]any, s scope) (float64,
 	// Bookings and what hangs off them.
 	case "Room.bookings":
 		days := instantDays(args["from"], args["to"])
-		// The room's location gives the days of the window (its zone).
-		calls := s.mult*windows(days) + c.whole("locations")
+		calls := s.mult * windows(bookingDays(args["from"], args["to"]))
 		return calls, s.times(days*float64(e.BookingsPerRoomDay)).at(s.locs, days)
 	case "Room.freeSlots":
-		return perLoc + c.whole("locations"), s.times(float64(e.ListSize))
+		return perLoc + c.allLocations(), s.times(float64(e.ListSize))
 	case "Desk.bookings":
 		days := dateDays(args["from"], args["to"])
 		calls := s.mult * windows(days)
 		if args["from"] == nil || args["to"] == nil {
-			calls += c.whole("locations") // the location's "today"
+			calls += c.allLocations() // the location's "today"
 		}
 		return calls, s.times(days).at(s.locs, days)
 	case "Booking.room", "Visitor.room", "BookingEvent.room", "ResourceEvent.room":
@@ -366,6 +419,64 @@ func (c *coster) field(typ, name string, args map[string]any, s scope) (float64,
 // windows is how many upstream calls of at most 14 days cover days days.
 func windows(days float64) float64 {
 	return math.Ceil(days / upstreamWindowDays)
+}
+
+// bookingLookAround is how many days more than its window's UTC dates a
+// room's bookings are listed for: a local date is within a day of the UTC
+// date either way, and one day before finds bookings running into the
+// window (workplace.BookingDays).
+const bookingLookAround = 3
+
+// bookingDays is how many days a room's bookings are listed for to answer
+// the window [from, to) of two DateTime arguments: its UTC dates and
+// bookingLookAround more; a window without both ends is a day's.
+func bookingDays(from, to any) float64 {
+	f, okF := parseTime(from, time.RFC3339)
+	t, okT := parseTime(to, time.RFC3339)
+	if !okF || !okT || !t.After(f) {
+		return 1 + bookingLookAround
+	}
+	y1, m1, d1 := f.UTC().Date()
+	y2, m2, d2 := t.Add(-time.Nanosecond).UTC().Date()
+	span := time.Date(y2, m2, d2, 0, 0, 0, 0, time.UTC).Sub(time.Date(y1, m1, d1, 0, 0, 0, 0, time.UTC)).Hours() / 24
+	return math.Round(span) + 1 + bookingLookAround
+}
+
+// locationByIDOnly reports whether a location's selections need nothing of
+// it but its id, and call the upstream with it: then it is not looked up
+// (the resolvers' rule, for Query.location).
+func locationByIDOnly(sel ast.SelectionSet) bool {
+	upstream := false
+	for _, f := range fieldsOf(sel, map[string]bool{}) {
+		switch f {
+		case "rooms", "desks", "floors", "costCodes", "vendorServices":
+			upstream = true
+		case "id", "engageId", "__typename":
+		default:
+			return false
+		}
+	}
+	return upstream
+}
+
+// fieldsOf lists the names of the fields of sel, fragments expanded.
+func fieldsOf(sel ast.SelectionSet, active map[string]bool) []string {
+	var out []string
+	for _, s := range sel {
+		switch f := s.(type) {
+		case *ast.Field:
+			out = append(out, f.Name)
+		case *ast.InlineFragment:
+			out = append(out, fieldsOf(f.SelectionSet, active)...)
+		case *ast.FragmentSpread:
+			if f.Definition != nil && !active[f.Name] {
+				active[f.Name] = true
+				out = append(out, fieldsOf(f.Definition.SelectionSet, active)...)
+				delete(active, f.Name)
+			}
+		}
+	}
+	return out
 }
 
 // instantDays is how many local days the window [from, to) of two DateTime

@@ -10,68 +10,6 @@ import (
 	"github.com/graph-gophers/dataloader/v7"
 )
 
-// byParentOrAll batches a route that lists children by parent id, where id 0
-// lists every child: one key asks for one parent, several keys (or key 0)
-// cost one call for everything, split by parent here; a parent nothing is
-// listed under costs a call of its own, to tell empty from unknown.
-//
-// The whole list, once fetched, answers every later batch of the operation
-// too (the returned function is per loader, so per operation): when a busy
-// CPU lets a batch window close before every key of a level arrived, the
-// late keys cost no second call.
-func byParentOrAll[K comparable, V any](list func(context.Context, K) ([]V, error), parent func(V) K) dataloader.BatchFunc[K, []V] {
-	var (
-		mu  sync.Mutex
-		all []V // nil until the whole list was fetched
-	)
-	return func(ctx context.Context, keys []K) []*dataloader.Result[[]V] {
-		var zero K
-		out := make([]*dataloader.Result[[]V], len(keys))
-		mu.Lock()
-		items := all
-		mu.Unlock()
-		if items == nil {
-			if len(keys) == 1 && keys[0] != zero {
-				v, err := list(ctx, keys[0])
-				out[0] = &dataloader.Result[[]V]{Data: v, Error: err}
-				return out
-			}
-			var err error
-			if items, err = list(ctx, zero); err != nil {
-				for i := range out {
-					out[i] = &dataloader.Result[[]V]{Error: err}
-				}
-				return out
-			}
-			if items == nil {
-				items = []V{}
-			}
-			mu.Lock()
-			all = items
-			mu.Unlock()
-		}
-		for i, k := range keys {
-			res := []V{}
-			for _, it := range items {
-				if k == zero || parent(it) == k {
-					res = append(res, it)
-				}
-			}
-			if len(res) == 0 && k != zero {
-				// Nothing is listed under k: it has no children, or it does
-				// not exist. Only asking for k alone tells which, so k is
-				// answered as it would be unbatched (an unknown parent is
-				// NOT_FOUND, not an empty list).
-				v, err := list(ctx, k)
-				out[i] = &dataloader.Result[[]V]{Data: v, Error: err}
-				continue
-			}
-			out[i] = &dataloader.Result[[]V]{Data: res}
-		}
-		return out
-	}
-}
-
 // fanOut batches a route that lists children of one parent per call: one call
 // per distinct key, at most limit at once.
 func fanOut[K comparable, V any](list func(context.Context, K) (V, error), limit int) dataloader.BatchFunc[K, V] {

@@ -22,7 +22,7 @@ func RoomBookings(ctx context.Context, roomID workplace.RoomID, from, to workpla
 		thunks[i] = l.roomBookings.Load(ctx, roomWindow{room: roomID, from: w[0], to: w[1]})
 	}
 	seen := map[workplace.BookingID]bool{}
-	var out []workplace.Booking
+	out := []workplace.Booking{}
 	for _, th := range thunks {
 		bs, err := th()
 		if err != nil {
@@ -56,7 +56,9 @@ func DeskBookings(ctx context.Context, locationID workplace.LocationID, deskID w
 		thunks[i] = l.deskBookings.Load(ctx, deskWindow{desk: deskID, from: w[0], to: w[1]})
 	}
 	seen := map[workplace.DeskBookingID]bool{}
-	var out []workplace.DeskBooking
+	// Never nil: a desk with no bookings in the window has an empty list,
+	// which is not the null of a list that could not be read.
+	out := []workplace.DeskBooking{}
 	for _, th := range thunks {
 		ds, err := th()
 		if err != nil {
@@ -182,7 +184,11 @@ func Orders(ctx context.Context, bookingID workplace.BookingID) ([]workplace.Ser
 
 // Groups lists every group.
 func Groups(ctx context.Context) ([]workplace.Group, error) {
-	return For(ctx).groups.Load(ctx, all{})()
+	cs, err := Countries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return children(ctx, For(ctx).groups, cs, func(c workplace.Country) workplace.CountryID { return c.ID })
 }
 
 // Group finds a group by id.

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/engagegql/gateway/workplace"
+	"github.com/graph-gophers/dataloader/v7"
 )
 
 // Countries lists every country.
@@ -20,9 +21,18 @@ func Country(ctx context.Context, id workplace.CountryID) (workplace.Country, er
 	return find(cs, func(c workplace.Country) bool { return c.ID == id }, "country %d does not exist", id)
 }
 
-// Regions lists the regions of a country, or all regions for id 0.
+// Regions lists the regions of a country, or, for id 0, of every country:
+// the upstream lists regions by country only, so that walks the countries.
 func Regions(ctx context.Context, countryID workplace.CountryID) ([]workplace.Region, error) {
-	return For(ctx).regions.Load(ctx, countryID)()
+	l := For(ctx)
+	if countryID != 0 {
+		return l.regions.Load(ctx, countryID)()
+	}
+	cs, err := Countries(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return children(ctx, l.regions, cs, func(c workplace.Country) workplace.CountryID { return c.ID })
 }
 
 // Region finds a region by id.
@@ -34,9 +44,37 @@ func Region(ctx context.Context, id workplace.RegionID) (workplace.Region, error
 	return find(rs, func(r workplace.Region) bool { return r.ID == id }, "region %d does not exist", id)
 }
 
-// Locations lists the locations of a region, or all locations for id 0.
+// Locations lists the locations of a region, or, for id 0, of every
+// region: the upstream lists locations by region only, so that walks the
+// countries and their regions.
 func Locations(ctx context.Context, regionID workplace.RegionID) ([]workplace.Location, error) {
-	return For(ctx).locations.Load(ctx, regionID)()
+	l := For(ctx)
+	if regionID != 0 {
+		return l.locations.Load(ctx, regionID)()
+	}
+	rs, err := Regions(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	return children(ctx, l.locations, rs, func(r workplace.Region) workplace.RegionID { return r.ID })
+}
+
+// children loads the lists of every parent in one batch of the loader and
+// returns them concatenated in the parents' order, or the first error.
+func children[P any, K comparable, C any](ctx context.Context, ld *dataloader.Loader[K, []C], parents []P, key func(P) K) ([]C, error) {
+	keys := make([]K, len(parents))
+	for i, p := range parents {
+		keys[i] = key(p)
+	}
+	lists, errs := ld.LoadMany(ctx, keys)()
+	out := []C{}
+	for i := range keys {
+		if len(errs) > i && errs[i] != nil {
+			return nil, errs[i]
+		}
+		out = append(out, lists[i]...)
+	}
+	return out, nil
 }
 
 // Location finds a location by id.

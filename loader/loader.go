@@ -56,7 +56,7 @@ type Loaders struct {
 	countries *dataloader.Loader[all, []workplace.Country]
 	regions   *dataloader.Loader[workplace.CountryID, []workplace.Region]
 	locations *dataloader.Loader[workplace.RegionID, []workplace.Location]
-	groups    *dataloader.Loader[all, []workplace.Group]
+	groups    *dataloader.Loader[workplace.CountryID, []workplace.Group]
 	rooms     *dataloader.Loader[workplace.LocationID, []workplace.Room]
 	desks     *dataloader.Loader[workplace.LocationID, []workplace.Desk]
 	users     *dataloader.Loader[string, workplace.User]
@@ -92,14 +92,14 @@ func New(svc workplace.Service, opts Options) *Loaders {
 			v, err := svc.Countries(ctx)
 			return []*dataloader.Result[[]workplace.Country]{{Data: v, Error: err}}
 		}, opts),
-		regions:   newLoader(byParentOrAll(svc.Regions, func(r workplace.Region) workplace.CountryID { return r.CountryID }), opts),
-		locations: newLoader(byParentOrAll(svc.Locations, func(l workplace.Location) workplace.RegionID { return l.RegionID }), opts),
-		groups: newLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.Group] {
-			v, err := svc.Groups(ctx, 0)
-			return []*dataloader.Result[[]workplace.Group]{{Data: v, Error: err}}
-		}, opts),
-		rooms: newLoader(manyOrFanOut(m.rooms, svc.Rooms, opts.FanOut), opts),
-		desks: newLoader(manyOrFanOut(m.desks, svc.Desks, opts.FanOut), opts),
+		// The upstream lists regions and groups by country and locations
+		// by region: one call per parent, and a walk from the countries
+		// where every one is needed (see Regions and Locations).
+		regions:   newLoader(fanOut(svc.Regions, opts.FanOut), opts),
+		locations: newLoader(fanOut(svc.Locations, opts.FanOut), opts),
+		groups:    newLoader(fanOut(svc.Groups, opts.FanOut), opts),
+		rooms:     newLoader(manyOrFanOut(m.rooms, svc.Rooms, opts.FanOut), opts),
+		desks:     newLoader(manyOrFanOut(m.desks, svc.Desks, opts.FanOut), opts),
 		// Its only key is all{}, so there is nothing to wait for: a batch
 		// of one starts at once.
 		allUsers: dataloader.NewBatchedLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {

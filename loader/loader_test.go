@@ -381,42 +381,63 @@ func TestLoaderUsersNamedByData(t *testing.T) {
 	}
 }
 
-// locationsService lists two regions' locations.
-type locationsService struct{ fakeService }
+// hierarchyService has two countries, three regions and three locations.
+type hierarchyService struct{ fakeService }
 
-func (f *locationsService) Locations(_ context.Context, region workplace.RegionID) ([]workplace.Location, error) {
-	f.record(fmt.Sprintf("Locations %d", region))
-	all := []workplace.Location{{ID: 11, RegionID: 1}, {ID: 12, RegionID: 1}, {ID: 21, RegionID: 2}}
-	var out []workplace.Location
-	for _, l := range all {
-		if region == 0 || l.RegionID == region {
-			out = append(out, l)
-		}
-	}
-	return out, nil
+func (f *hierarchyService) Countries(context.Context) ([]workplace.Country, error) {
+	f.record("Countries")
+	return []workplace.Country{{ID: 1}, {ID: 2}}, nil
 }
 
-// TestLoaderWholeListAnswersLaterBatches: when a busy CPU lets a batch window
-// close early, keys arriving in a later batch of the same operation are
-// answered from the whole list an earlier batch fetched, not by a second
-// call; another operation fetches again.
-func TestLoaderWholeListAnswersLaterBatches(t *testing.T) {
-	svc := &locationsService{}
-	ctx := With(context.Background(), New(svc, Options{}))
-	all, err := Locations(ctx, 0) // one batch: the whole list
-	require.NoError(t, err)
-	require.Len(t, all, 3)
-	inRegion, err := Locations(ctx, 2) // a later batch
-	require.NoError(t, err)
-	assert.Equal(t, []workplace.Location{{ID: 21, RegionID: 2}}, inRegion)
-	empty, err := Locations(ctx, 3) // nothing listed under 3: asked alone, as unbatched
-	require.NoError(t, err)
-	assert.Empty(t, empty)
-	assert.Equal(t, []string{"Locations 0", "Locations 3"}, svc.Calls())
+func (f *hierarchyService) Regions(_ context.Context, country workplace.CountryID) ([]workplace.Region, error) {
+	f.record(fmt.Sprintf("Regions %d", country))
+	if country == 1 {
+		return []workplace.Region{{ID: 10, CountryID: 1}, {ID: 11, CountryID: 1}}, nil
+	}
+	return []workplace.Region{{ID: 20, CountryID: 2}}, nil
+}
 
-	// A lone key with no whole list yet is asked for alone.
-	other := With(context.Background(), New(svc, Options{}))
-	_, err = Locations(other, 1)
+func (f *hierarchyService) Locations(_ context.Context, region workplace.RegionID) ([]workplace.Location, error) {
+	f.record(fmt.Sprintf("Locations %d", region))
+	if region == 11 {
+		return []workplace.Location{}, nil
+	}
+	return []workplace.Location{{ID: workplace.LocationID(region)*10 + 1, RegionID: region}}, nil
+}
+
+// TestLoaderWalksTheHierarchy: the upstream lists regions by country and
+// locations by region only, so every location costs the countries, one call
+// per country and one per region, each level in one batch; what the walk
+// read answers the operation's later lookups without another call, and
+// another operation walks again.
+func TestLoaderWalksTheHierarchy(t *testing.T) {
+	svc := &hierarchyService{}
+	ctx := With(context.Background(), New(svc, Options{}))
+	all, err := Locations(ctx, 0)
 	require.NoError(t, err)
-	assert.Equal(t, []string{"Locations 0", "Locations 3", "Locations 1"}, svc.Calls())
+	assert.Equal(t, []workplace.Location{{ID: 101, RegionID: 10}, {ID: 201, RegionID: 20}}, all)
+	walk := svc.Calls()
+	require.Len(t, walk, 6)
+	assert.Equal(t, "Countries", walk[0])
+	assert.ElementsMatch(t, []string{"Regions 1", "Regions 2"}, walk[1:3])
+	assert.ElementsMatch(t, []string{"Locations 10", "Locations 11", "Locations 20"}, walk[3:])
+
+	l, err := Location(ctx, 201)
+	require.NoError(t, err)
+	assert.Equal(t, workplace.RegionID(20), l.RegionID)
+	inRegion, err := Locations(ctx, 10)
+	require.NoError(t, err)
+	assert.Len(t, inRegion, 1)
+	r, err := Region(ctx, 11)
+	require.NoError(t, err)
+	assert.Equal(t, workplace.CountryID(1), r.CountryID)
+	assert.Len(t, svc.Calls(), 6, "the operation's later lookups cost nothing")
+	_, err = Location(ctx, 999)
+	assert.Equal(t, workplace.ENOTFOUND, workplace.ErrorCode(err))
+
+	other := With(context.Background(), New(svc, Options{}))
+	_, err = Locations(other, 20)
+	require.NoError(t, err)
+	assert.Equal(t, "Locations 20", svc.Calls()[6], "a region alone costs its one call")
+	assert.Len(t, svc.Calls(), 7)
 }

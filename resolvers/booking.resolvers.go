@@ -18,8 +18,8 @@ func (r *bookingResolver) ID(ctx context.Context, obj *workplace.Booking) (strin
 	return bookingID(*obj), nil
 }
 
-func (r *bookingResolver) EngageID(ctx context.Context, obj *workplace.Booking) (int, error) {
-	return int(obj.ID), nil
+func (r *bookingResolver) EngageID(ctx context.Context, obj *workplace.Booking) (string, error) {
+	return engageID(obj.ID), nil
 }
 
 func (r *bookingResolver) Room(ctx context.Context, obj *workplace.Booking) (*workplace.Room, error) {
@@ -61,8 +61,8 @@ func (r *deskBookingResolver) ID(ctx context.Context, obj *workplace.DeskBooking
 	return deskBookingID(*obj), nil
 }
 
-func (r *deskBookingResolver) EngageID(ctx context.Context, obj *workplace.DeskBooking) (int, error) {
-	return int(obj.ID), nil
+func (r *deskBookingResolver) EngageID(ctx context.Context, obj *workplace.DeskBooking) (string, error) {
+	return engageID(obj.ID), nil
 }
 
 func (r *deskBookingResolver) Desk(ctx context.Context, obj *workplace.DeskBooking) (*workplace.Desk, error) {

@@ -18,6 +18,10 @@ func (r *costCodeResolver) ID(ctx context.Context, obj *workplace.CostCode) (str
 	return costCodeID(*obj), nil
 }
 
+func (r *costCodeResolver) EngageID(ctx context.Context, obj *workplace.CostCode) (string, error) {
+	return engageID(obj.ID), nil
+}
+
 func (r *costCodeResolver) Location(ctx context.Context, obj *workplace.CostCode) (*workplace.Location, error) {
 	return ptr(loader.Location(ctx, obj.LocationID))
 }
@@ -54,6 +58,10 @@ func (r *serviceOrderResolver) ID(ctx context.Context, obj *workplace.ServiceOrd
 	return serviceOrderID(*obj), nil
 }
 
+func (r *serviceOrderResolver) EngageID(ctx context.Context, obj *workplace.ServiceOrder) (string, error) {
+	return engageID(obj.ID), nil
+}
+
 func (r *serviceOrderResolver) Status(ctx context.Context, obj *workplace.ServiceOrder) (graph.ServiceOrderStatus, error) {
 	return orderStatus(obj.Status), nil
 }
@@ -74,8 +82,8 @@ func (r *userResolver) ID(ctx context.Context, obj *workplace.User) (string, err
 	return userID(*obj), nil
 }
 
-func (r *userResolver) EngageID(ctx context.Context, obj *workplace.User) (int, error) {
-	return int(obj.ID), nil
+func (r *userResolver) EngageID(ctx context.Context, obj *workplace.User) (string, error) {
+	return engageID(obj.ID), nil
 }
 
 func (r *userResolver) Name(ctx context.Context, obj *workplace.User) (string, error) {
@@ -86,8 +94,16 @@ func (r *vendorResolver) ID(ctx context.Context, obj *workplace.Vendor) (string,
 	return vendorID(*obj), nil
 }
 
+func (r *vendorResolver) EngageID(ctx context.Context, obj *workplace.Vendor) (string, error) {
+	return engageID(obj.ID), nil
+}
+
 func (r *vendorServiceResolver) ID(ctx context.Context, obj *workplace.VendorService) (string, error) {
 	return vendorServiceID(*obj), nil
+}
+
+func (r *vendorServiceResolver) EngageID(ctx context.Context, obj *workplace.VendorService) (string, error) {
+	return engageID(obj.ID), nil
 }
 
 func (r *Resolver) CostCode() graph.CostCodeResolver { return &costCodeResolver{r} }

@@ -10,10 +10,50 @@ import (
 	"sync"
 	"time"
 
+	"github.com/99designs/gqlgen/graphql"
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/workplace"
 )
+
+// locationByID serves Query.location. The upstream lists locations by
+// region only, so finding one by id walks the hierarchy; when the query
+// asks only for what the id alone leads to (its rooms, desks, floors, cost
+// codes, vendor services), the walk is skipped and those fields' own calls
+// tell an unknown location by their NOT_FOUND.
+func locationByID(ctx context.Context, id workplace.LocationID) (*workplace.Location, error) {
+	if idAlone(ctx, "Location", locationFieldByID) {
+		return &workplace.Location{ID: id}, nil
+	}
+	return ptr(loader.Location(ctx, id))
+}
+
+// locationFieldByID tells whether a field of Location needs nothing of it
+// but its id (ok), and whether it then calls the upstream with that id
+// (calls); the id itself proves nothing about the location.
+func locationFieldByID(name string) (calls, ok bool) {
+	switch name {
+	case "rooms", "desks", "floors", "costCodes", "vendorServices":
+		return true, true
+	case "id", "engageId", "__typename":
+		return false, true
+	}
+	return false, false
+}
+
+// idAlone reports whether the field being resolved selects only fields of
+// typ that byID accepts, and at least one of them that calls the upstream.
+func idAlone(ctx context.Context, typ string, byID func(field string) (calls, ok bool)) bool {
+	upstream := false
+	for _, f := range graphql.CollectFieldsCtx(ctx, []string{typ, "Node"}) {
+		calls, ok := byID(f.Name)
+		if !ok {
+			return false
+		}
+		upstream = upstream || calls
+	}
+	return upstream
+}
 
 // zoneOf returns the time zone of a location.
 func zoneOf(ctx context.Context, id workplace.LocationID) (*time.Location, error) {
@@ -31,7 +71,15 @@ func window(ctx context.Context, locationID workplace.LocationID, from, to *time
 	if err != nil {
 		return time.Time{}, time.Time{}, nil, err
 	}
-	today := workplace.DateOf(time.Now().In(zone))
+	f, t, err := windowIn(zone, time.Now(), from, to)
+	return f, t, zone, err
+}
+
+// windowIn resolves an optional [from, to) window in zone at now: omitted
+// ends default to the day of now there (from its midnight to the next); a
+// start alone runs to the end of today, or of its own day when later.
+func windowIn(zone *time.Location, now time.Time, from, to *time.Time) (time.Time, time.Time, error) {
+	today := workplace.DateOf(now.In(zone))
 	f, t := today.In(zone), today.AddDays(1).In(zone)
 	if from != nil {
 		f = *from
@@ -42,30 +90,90 @@ func window(ctx context.Context, locationID workplace.LocationID, from, to *time
 		t = workplace.DateOf(f.In(zone)).AddDays(1).In(zone)
 	}
 	if !f.Before(t) {
-		return time.Time{}, time.Time{}, nil, workplace.Errorf(workplace.EINVALID, "the window's end (%s) must be after its start (%s)", t.Format(time.RFC3339), f.Format(time.RFC3339))
+		return time.Time{}, time.Time{}, workplace.Errorf(workplace.EINVALID, "the window's end (%s) must be after its start (%s)", t.Format(time.RFC3339), f.Format(time.RFC3339))
 	}
-	return f.In(zone), t.In(zone), zone, nil
+	return f.In(zone), t.In(zone), nil
 }
 
-// days returns the local days that [from, to) touches in zone.
-func days(from, to time.Time, zone *time.Location) (workplace.Date, workplace.Date) {
-	return workplace.DateOf(from.In(zone)), workplace.DateOf(to.Add(-time.Nanosecond).In(zone))
-}
-
-// roomBookingsIn lists a room's bookings that overlap [from, to).
-func roomBookingsIn(ctx context.Context, room workplace.Room, from, to time.Time, zone *time.Location) ([]workplace.Booking, error) {
-	d1, d2 := days(from, to, zone)
+// roomBookings serves Room.bookings: the room's bookings overlapping a
+// window whose omitted ends default to the room's local day. The bookings
+// carry their location's zone, so even a default window costs no call for
+// the location: the days listed cover the window in any zone
+// (workplace.BookingDays), and the bookings are then filtered in their own.
+// Only an end given without a start, at a room with no bookings near it,
+// needs the location's zone, to tell whether that end is before the day
+// began.
+func roomBookings(ctx context.Context, room workplace.Room, from, to *time.Time) ([]workplace.Booking, error) {
+	now := time.Now()
+	if from != nil && to != nil {
+		if !from.Before(*to) {
+			return nil, workplace.Errorf(workplace.EINVALID, "the window's end (%s) must be after its start (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
+		}
+		return roomBookingsIn(ctx, room, *from, *to)
+	}
+	// The window lies within the instants first..last, whatever the zone.
+	first, last := now, now
+	if from != nil {
+		first, last = *from, later(*from, now)
+	}
+	if to != nil {
+		last = to.Add(-time.Nanosecond)
+		first = earlier(first, last)
+	}
+	d1, d2 := workplace.BookingDays(first, last)
 	bs, err := loader.RoomBookings(ctx, room.ID, d1, d2)
 	if err != nil {
 		return nil, err
 	}
+	var zone *time.Location
+	if len(bs) > 0 {
+		zone = bs[0].Start.Location()
+	} else if to == nil {
+		return []workplace.Booking{}, nil
+	} else if zone, err = zoneOf(ctx, room.LocationID); err != nil {
+		return nil, err
+	}
+	f, t, err := windowIn(zone, now, from, to)
+	if err != nil {
+		return nil, err
+	}
+	return overlapping(bs, f, t), nil
+}
+
+// roomBookingsIn lists a room's bookings that overlap [from, to), with no
+// call for the location's zone (see roomBookings).
+func roomBookingsIn(ctx context.Context, room workplace.Room, from, to time.Time) ([]workplace.Booking, error) {
+	d1, d2 := workplace.BookingDays(from, to.Add(-time.Nanosecond))
+	bs, err := loader.RoomBookings(ctx, room.ID, d1, d2)
+	if err != nil {
+		return nil, err
+	}
+	return overlapping(bs, from, to), nil
+}
+
+// overlapping keeps the bookings that overlap [from, to).
+func overlapping(bs []workplace.Booking, from, to time.Time) []workplace.Booking {
 	out := make([]workplace.Booking, 0, len(bs))
 	for _, b := range bs {
 		if b.Start.Before(to) && b.End.After(from) {
 			out = append(out, b)
 		}
 	}
-	return out, nil
+	return out
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func earlier(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // parallel runs fn for every item at once, so the loaders they call batch
@@ -139,16 +247,12 @@ func queryBookings(ctx context.Context, locationID *string, roomIDs []string, fr
 		return nil, err
 	}
 	lists, err := parallel(rooms, func(room workplace.Room) ([]workplace.Booking, error) {
-		zone, err := zoneOf(ctx, room.LocationID)
-		if err != nil {
-			return nil, err
-		}
-		return roomBookingsIn(ctx, room, from, to, zone)
+		return roomBookingsIn(ctx, room, from, to)
 	})
 	if err != nil {
 		return nil, err
 	}
-	var out []workplace.Booking
+	out := []workplace.Booking{}
 	for _, l := range lists {
 		for _, b := range l {
 			if hostEmail == nil || strings.EqualFold(b.Host.Email, *hostEmail) {
@@ -188,7 +292,7 @@ func queryDeskBookings(ctx context.Context, locationID *string, deskIDs []string
 	if err != nil {
 		return nil, err
 	}
-	var out []workplace.DeskBooking
+	out := []workplace.DeskBooking{}
 	for _, l := range lists {
 		for _, b := range l {
 			if user == nil || b.UserID == user.ID {

@@ -19,6 +19,10 @@ func (r *countryResolver) ID(ctx context.Context, obj *workplace.Country) (strin
 	return countryID(*obj), nil
 }
 
+func (r *countryResolver) EngageID(ctx context.Context, obj *workplace.Country) (string, error) {
+	return engageID(obj.ID), nil
+}
+
 func (r *countryResolver) Regions(ctx context.Context, obj *workplace.Country) ([]workplace.Region, error) {
 	return loader.Regions(ctx, obj.ID)
 }
@@ -27,8 +31,12 @@ func (r *deskResolver) ID(ctx context.Context, obj *workplace.Desk) (string, err
 	return deskID(*obj), nil
 }
 
+func (r *deskResolver) EngageID(ctx context.Context, obj *workplace.Desk) (string, error) {
+	return engageID(obj.ID), nil
+}
+
 func (r *deskResolver) Floor(ctx context.Context, obj *workplace.Desk) (workplace.Floor, error) {
-	return floor(ctx, obj.LocationID, obj.Floor)
+	return workplace.Floor{LocationID: obj.LocationID, Number: obj.Floor, Name: obj.FloorName}, nil
 }
 
 func (r *deskResolver) Location(ctx context.Context, obj *workplace.Desk) (*workplace.Location, error) {
@@ -84,8 +92,16 @@ func (r *groupResolver) ID(ctx context.Context, obj *workplace.Group) (string, e
 	return groupID(*obj), nil
 }
 
+func (r *groupResolver) EngageID(ctx context.Context, obj *workplace.Group) (string, error) {
+	return engageID(obj.ID), nil
+}
+
 func (r *locationResolver) ID(ctx context.Context, obj *workplace.Location) (string, error) {
 	return locationID(*obj), nil
+}
+
+func (r *locationResolver) EngageID(ctx context.Context, obj *workplace.Location) (string, error) {
+	return engageID(obj.ID), nil
 }
 
 func (r *locationResolver) TimeZone(ctx context.Context, obj *workplace.Location) (string, error) {
@@ -163,7 +179,7 @@ func (r *queryResolver) Location(ctx context.Context, id string) (*workplace.Loc
 	if err != nil {
 		return nil, err
 	}
-	return ptr(loader.Location(ctx, workplace.LocationID(g.Parts[0])))
+	return locationByID(ctx, workplace.LocationID(g.Parts[0]))
 }
 
 func (r *queryResolver) Rooms(ctx context.Context, locationID string, floor *int, groupID *string, minCapacity *int, attributes []int, freeFrom *time.Time, freeTo *time.Time) ([]workplace.Room, error) {
@@ -194,6 +210,10 @@ func (r *regionResolver) ID(ctx context.Context, obj *workplace.Region) (string,
 	return regionID(*obj), nil
 }
 
+func (r *regionResolver) EngageID(ctx context.Context, obj *workplace.Region) (string, error) {
+	return engageID(obj.ID), nil
+}
+
 func (r *regionResolver) Country(ctx context.Context, obj *workplace.Region) (*workplace.Country, error) {
 	return ptr(loader.Country(ctx, obj.CountryID))
 }
@@ -206,8 +226,12 @@ func (r *roomResolver) ID(ctx context.Context, obj *workplace.Room) (string, err
 	return roomID(*obj), nil
 }
 
+func (r *roomResolver) EngageID(ctx context.Context, obj *workplace.Room) (string, error) {
+	return engageID(obj.ID), nil
+}
+
 func (r *roomResolver) Floor(ctx context.Context, obj *workplace.Room) (workplace.Floor, error) {
-	return floor(ctx, obj.LocationID, obj.Floor)
+	return workplace.Floor{LocationID: obj.LocationID, Number: obj.Floor, Name: obj.FloorName}, nil
 }
 
 func (r *roomResolver) Location(ctx context.Context, obj *workplace.Room) (*workplace.Location, error) {
@@ -222,11 +246,7 @@ func (r *roomResolver) Group(ctx context.Context, obj *workplace.Room) (*workpla
 }
 
 func (r *roomResolver) Bookings(ctx context.Context, obj *workplace.Room, from *time.Time, to *time.Time) ([]workplace.Booking, error) {
-	f, t, zone, err := window(ctx, obj.LocationID, from, to)
-	if err != nil {
-		return nil, err
-	}
-	return roomBookingsIn(ctx, *obj, f, t, zone)
+	return roomBookings(ctx, *obj, from, to)
 }
 
 func (r *roomResolver) FreeSlots(ctx context.Context, obj *workplace.Room, from *time.Time, to *time.Time) ([]workplace.TimeSlot, error) {

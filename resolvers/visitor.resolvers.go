@@ -45,8 +45,8 @@ func (r *visitorResolver) ID(ctx context.Context, obj *workplace.Visitor) (strin
 	return visitorID(*obj), nil
 }
 
-func (r *visitorResolver) EngageID(ctx context.Context, obj *workplace.Visitor) (int, error) {
-	return int(obj.ID), nil
+func (r *visitorResolver) EngageID(ctx context.Context, obj *workplace.Visitor) (string, error) {
+	return engageID(obj.ID), nil
 }
 
 func (r *visitorResolver) Host(ctx context.Context, obj *workplace.Visitor) (*workplace.User, error) {

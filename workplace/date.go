@@ -87,3 +87,24 @@ func SplitWindow(from, to Date) [][2]Date {
 	}
 	return out
 }
+
+// LookBehindDays is how many local days before a window a room's bookings
+// are also listed for, to find the bookings that began before it and run
+// into it (a meeting across midnight). [X] The upstream's GET /bookings may
+// list a day's bookings by their start's local date, as the simulator does;
+// a booking that began more than this many days earlier is not found.
+const LookBehindDays = 1
+
+// maxOffsetDays bounds how far a location's local date can be from the UTC
+// date of the same instant: zones run from UTC-12 to UTC+14.
+const maxOffsetDays = 1
+
+// BookingDays returns the local days whose bookings are listed to answer
+// which bookings overlap the instants first..last (last inclusive) at a
+// location whose zone is not known: the local dates of any zone, widened by
+// LookBehindDays. A room's bookings carry their location's zone, so the
+// caller filters them exactly once it has them, and the hierarchy is never
+// walked for a zone.
+func BookingDays(first, last time.Time) (from, to Date) {
+	return DateOf(first.UTC()).AddDays(-maxOffsetDays - LookBehindDays), DateOf(last.UTC()).AddDays(maxOffsetDays)
+}

@@ -5,15 +5,19 @@ import "context"
 // Hierarchy reads the location hierarchy and the people of a tenant.
 type Hierarchy interface {
 	Countries(ctx context.Context) ([]Country, error)
-	// Regions lists the regions of a country, or all regions when countryID is 0.
+	// Regions lists the regions of a country. The upstream lists regions
+	// by country only; AllRegions walks every country.
 	Regions(ctx context.Context, countryID CountryID) ([]Region, error)
-	// Locations lists the locations of a region, or all when regionID is 0.
+	// Locations lists the locations of a region. The upstream lists
+	// locations by region only; AllLocations walks every region.
 	Locations(ctx context.Context, regionID RegionID) ([]Location, error)
-	// Groups lists the groups of a country, or all when countryID is 0.
+	// Groups lists the groups of a country.
 	Groups(ctx context.Context, countryID CountryID) ([]Group, error)
 	// Users lists users; with an email, only the user holding it.
 	Users(ctx context.Context, email string) ([]User, error)
+	// Rooms lists the meeting rooms of a location.
 	Rooms(ctx context.Context, locationID LocationID) ([]Room, error)
+	// Desks lists the desks of a location.
 	Desks(ctx context.Context, locationID LocationID) ([]Desk, error)
 	FloorPlan(ctx context.Context, q FloorPlanQuery) ([]FloorPlanItem, error)
 }

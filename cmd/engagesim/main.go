@@ -39,6 +39,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 	clientID := fs.String("client-id", engagesim.DefaultClientID, "client id accepted by the token provider")
 	password := fs.String("password", engagesim.DefaultPassword, "password accepted by the token provider")
 	singleKey := fs.Bool("single-key", false, "any valid subscription key opens every product")
+	lenient := fs.Bool("lenient", false, "hierarchy routes list everything when their listed parameter (countryId, regionId, locationId) is missing, instead of answering 400")
 	lifetime := fs.Duration("token-lifetime", engagesim.DefaultTokenLifetime, "session token lifetime")
 	rate := fs.Int("rate", engagesim.DefaultRatePerMinute, "calls per minute per key")
 	quota := fs.Int("quota", engagesim.DefaultQuotaPerWeek, "calls per week per key")
@@ -59,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ready fun
 		cfgKeys[p] = k
 	}
 	sim, err := engagesim.New(engagesim.Config{
-		Tenant: *tenant, ClientID: *clientID, Password: *password, Keys: cfgKeys, SingleKey: *singleKey,
+		Tenant: *tenant, ClientID: *clientID, Password: *password, Keys: cfgKeys, SingleKey: *singleKey, LenientParams: *lenient,
 		TokenLifetime: *lifetime, RatePerMinute: *rate, QuotaPerWeek: *quota,
 		Fixture: engagesim.DemoFixture(*seed, time.Now().UTC()), Logger: logger,
 	})

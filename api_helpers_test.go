@@ -28,6 +28,9 @@ import (
 // Visitor product; like every real key, it must never reach a client.
 const apiWrongKey = "wrong-visitor-subscription-key"
 
+// apiCallsPerMinute is the simulator's rate limit per key in the API tests.
+const apiCallsPerMinute = 10_000
+
 // apiStack is a stack whose simulator started from a fixture the test holds
 // an identical copy of.
 type apiStack struct {
@@ -38,10 +41,14 @@ type apiStack struct {
 
 // newAPIStack starts an engagesim with the demo fixture of today (UTC) and a
 // gateway in front of it. edits change the gateway's upstream settings.
+// The gateway has no cache, so every operation that needs a location walks
+// the hierarchy (16 calls on the demo tenant); the simulator allows each
+// key apiCallsPerMinute, so that the tests of one stack, which run hundreds
+// of operations a minute, meet no rate limit they do not set themselves.
 func newAPIStack(t *testing.T, edits ...func(*engage.Config)) *apiStack {
 	t.Helper()
 	today := time.Now().UTC()
-	s := newStack(t, engagesim.Config{Fixture: engagesim.DemoFixture(1, today)}, loader.Options{}, edits...)
+	s := newStack(t, engagesim.Config{Fixture: engagesim.DemoFixture(1, today), RatePerMinute: apiCallsPerMinute}, loader.Options{}, edits...)
 	return &apiStack{stack: s, fx: engagesim.DemoFixture(1, today)}
 }
 

@@ -21,7 +21,7 @@ func TestHierarchyRoutes(t *testing.T) {
 
 	countries, err := env.client.Countries(ctx)
 	require.NoError(t, err)
-	require.Len(t, countries, 4)
+	require.Len(t, countries, 6)
 	uk := countries[0]
 	assert.Equal(t, "United Kingdom", uk.Name)
 
@@ -42,7 +42,7 @@ func TestHierarchyRoutes(t *testing.T) {
 
 	locs, err := workplace.AllLocations(ctx, env.client)
 	require.NoError(t, err)
-	require.Len(t, locs, 7)
+	require.Len(t, locs, 9)
 	zones := map[string]string{}
 	for _, l := range locs {
 		require.NotNil(t, l.TimeZone, l.Name)
@@ -51,7 +51,7 @@ func TestHierarchyRoutes(t *testing.T) {
 	assert.Equal(t, map[string]string{
 		"London HQ": "Europe/London", "Edinburgh": "Europe/London", "New York": "America/New_York",
 		"San Francisco": "America/Los_Angeles", "Sydney": "Australia/Sydney", "Melbourne": "Australia/Sydney",
-		"Singapore": "Asia/Singapore",
+		"Singapore": "Asia/Singapore", "Mumbai — Bāndra Kurla": "Asia/Calcutta", "काठमाडौं Durbar Marg": "Asia/Katmandu",
 	}, zones)
 	london := locs[0]
 	assert.Equal(t, "GMT Standard Time", london.WindowsTimeZone)
@@ -71,7 +71,7 @@ func TestHierarchyRoutes(t *testing.T) {
 
 	users, err := env.client.Users(ctx, "")
 	require.NoError(t, err)
-	require.Len(t, users, 200)
+	require.Len(t, users, 205)
 	one, err := env.client.Users(ctx, users[7].Email)
 	require.NoError(t, err)
 	assert.Equal(t, []workplace.User{users[7]}, one)
@@ -518,6 +518,6 @@ func TestLocationZonesFilledOnce(t *testing.T) {
 	// One walk of the hierarchy: the countries, each country's regions,
 	// each region's locations.
 	assert.Equal(t, 1, calls["/countries"])
-	assert.Equal(t, 4, calls["/regions"])
-	assert.Equal(t, 7, calls["/locations"])
+	assert.Equal(t, 6, calls["/regions"])
+	assert.Equal(t, 9, calls["/locations"])
 }

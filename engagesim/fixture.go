@@ -165,21 +165,56 @@ type Service struct {
 	Currency string  `json:"currency"`
 }
 
-// demoSite describes one location of the demo company.
+// demoSite describes one location of the demo company. roomWord and deskWord begin the names of
+// its rooms and desks (default: the city, and "Desk"); ids, when set, numbers its location,
+// resources and bookings instead of the demo's small sequential ids.
 type demoSite struct {
 	country, region, name, city, address, postCode, windows, iana, currency string
 	floors, below, rooms, desks                                             int
+	roomWord, deskWord                                                      string
+	ids                                                                     *siteIDs
 }
+
+// siteIDs numbers a site's entities as real tenants do: ids beyond 32 bits, up to the largest a
+// JavaScript number holds exactly (2^53-1). Each sequence counts by its step from its first id.
+type siteIDs struct {
+	location          int
+	resource, booking idSeq
+}
+
+// idSeq hands out ids from next, by step.
+type idSeq struct{ next, step int }
+
+func (q *idSeq) take() int {
+	id := q.next
+	q.next += q.step
+	return id
+}
+
+// Ids of the demo beyond 32 bits [X: real tenants' ids are 64-bit integers; these exercise them].
+const (
+	beyond32   = 1 << 31       // the first id a signed 32-bit integer cannot hold
+	largestID  = 1<<53 - 1     // the largest integer a JavaScript number holds exactly
+	beyondU32  = 1 << 32       // the first id an unsigned 32-bit integer cannot hold
+	bigBooking = 1<<52 + 1_000 // where the Mumbai site's bookings start
+)
 
 func demoSites() []demoSite {
 	return []demoSite{
-		{"United Kingdom", "England", "London HQ", "London", "1 Finsbury Avenue", "EC2M 2PF", "GMT Standard Time", "Europe/London", "GBP", 13, 2, 22, 110},
-		{"United Kingdom", "Scotland", "Edinburgh", "Edinburgh", "20 Castle Terrace", "EH1 2EN", "GMT Standard Time", "Europe/London", "GBP", 5, 0, 12, 60},
-		{"United States", "East Coast", "New York", "New York", "350 Fifth Avenue", "10118", "Eastern Standard Time", "America/New_York", "USD", 20, 1, 20, 100},
-		{"United States", "West Coast", "San Francisco", "San Francisco", "101 California Street", "94111", "Pacific Standard Time", "America/Los_Angeles", "USD", 8, 1, 14, 70},
-		{"Australia", "New South Wales", "Sydney", "Sydney", "1 Martin Place", "2000", "AUS Eastern Standard Time", "Australia/Sydney", "AUD", 10, 1, 16, 80},
-		{"Australia", "Victoria", "Melbourne", "Melbourne", "120 Collins Street", "3000", "AUS Eastern Standard Time", "Australia/Melbourne", "AUD", 6, 0, 10, 50},
-		{"Singapore", "Singapore", "Singapore", "Singapore", "8 Marina View", "018960", "Singapore Standard Time", "Asia/Singapore", "SGD", 9, 1, 14, 70},
+		{"United Kingdom", "England", "London HQ", "London", "1 Finsbury Avenue", "EC2M 2PF", "GMT Standard Time", "Europe/London", "GBP", 13, 2, 22, 110, "", "", nil},
+		{"United Kingdom", "Scotland", "Edinburgh", "Edinburgh", "20 Castle Terrace", "EH1 2EN", "GMT Standard Time", "Europe/London", "GBP", 5, 0, 12, 60, "", "", nil},
+		{"United States", "East Coast", "New York", "New York", "350 Fifth Avenue", "10118", "Eastern Standard Time", "America/New_York", "USD", 20, 1, 20, 100, "", "", nil},
+		{"United States", "West Coast", "San Francisco", "San Francisco", "101 California Street", "94111", "Pacific Standard Time", "America/Los_Angeles", "USD", 8, 1, 14, 70, "", "", nil},
+		{"Australia", "New South Wales", "Sydney", "Sydney", "1 Martin Place", "2000", "AUS Eastern Standard Time", "Australia/Sydney", "AUD", 10, 1, 16, 80, "", "", nil},
+		{"Australia", "Victoria", "Melbourne", "Melbourne", "120 Collins Street", "3000", "AUS Eastern Standard Time", "Australia/Melbourne", "AUD", 6, 0, 10, 50, "", "", nil},
+		{"Singapore", "Singapore", "Singapore", "Singapore", "8 Marina View", "018960", "Singapore Standard Time", "Asia/Singapore", "SGD", 9, 1, 14, 70, "", "", nil},
+		// Half-hour and 45-minute offsets, names beyond ASCII, ids beyond 32 bits: the location just
+		// past what a signed 32-bit integer holds, its rooms and desks past an unsigned one.
+		{"Bhārat (India)", "Mahārāshtra", "Mumbai — Bāndra Kurla", "Mumbai", "G Block, Bāndra Kurla Complex", "400051", "India Standard Time", "Asia/Kolkata", "INR", 6, 1, 8, 20,
+			"Sabhā", "Mez", &siteIDs{location: beyond32 + 7, resource: idSeq{beyondU32 + 11, 1}, booking: idSeq{bigBooking, 1}}},
+		// Everything counted down from the largest id, so a location, a room and a booking hold it.
+		{"Nepal (नेपाल)", "Bāgmatī", "काठमाडौं Durbar Marg", "Kathmandu", "Durbār Mārg 14", "44600", "Nepal Standard Time", "Asia/Kathmandu", "NPR", 4, 0, 6, 12,
+			"Kothā", "Ṭebul", &siteIDs{location: largestID, resource: idSeq{largestID, -1}, booking: idSeq{largestID, -1}}},
 	}
 }
 
@@ -189,10 +224,13 @@ func demoSites() []demoSite {
 func roomAttributePool() []int { return []int{1, 2, 3, 4, 5, 6} }
 func deskAttributePool() []int { return []int{101, 102, 103} }
 
-// DemoFixture builds the demo company: 4 countries, 7 locations in 5 time zones (Sydney and
-// Melbourne in the southern hemisphere), 108 rooms, 540 desks, 200 users, about 2,500 room
-// bookings and desk bookings on the 15 local dates starting at today's date, visitors, cost codes
-// and vendors. The same seed and date give the same fixture; only today's calendar date matters.
+// DemoFixture builds the demo company: 6 countries, 9 locations in 7 time zones (Sydney and
+// Melbourne in the southern hemisphere, Mumbai half an hour and Kathmandu three quarters of an
+// hour off the hour), 122 rooms, 572 desks, 205 users, about 2,600 room bookings and desk
+// bookings on the 15 local dates starting at today's date, visitors, cost codes and vendors, and
+// the edge cases of addEdgeCases. Two locations number their entities beyond 32 bits, up to
+// 2^53-1, and name them beyond ASCII. The same seed and date give the same fixture; only today's
+// calendar date matters.
 func DemoFixture(seed uint64, today time.Time) *Fixture {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	y, m, d := today.Date()
@@ -236,6 +274,15 @@ func DemoFixture(seed uint64, today time.Time) *Fixture {
 			f.Regions = append(f.Regions, Region{ID: rid, CountryID: cid, Name: site.region})
 		}
 		locID := 41 + li
+		nextRes, nextBooking := func() int { resID++; return resID }, func() int { bookingID++; return bookingID }
+		if site.ids != nil {
+			locID = site.ids.location
+			nextRes, nextBooking = site.ids.resource.take, site.ids.booking.take
+		}
+		roomWord, deskWord := site.city, "Desk"
+		if site.roomWord != "" {
+			roomWord, deskWord = site.roomWord, site.deskWord
+		}
 		f.Locations = append(f.Locations, Location{
 			ID: locID, RegionID: rid, Name: site.name, Address: site.address, City: site.city, Country: site.country,
 			PostCode: site.postCode, TimeZone: site.windows, IANAZone: site.iana,
@@ -248,10 +295,14 @@ func DemoFixture(seed uint64, today time.Time) *Fixture {
 			groups = append(groups, groupID)
 			f.Groups = append(f.Groups, Group{ID: groupID, LocationID: locID, Name: site.name + " " + groupNames[(li+g)%len(groupNames)]})
 		}
+		descriptions := []string{"General", "Marketing", "Client entertainment", "Training"}
+		if site.ids != nil {
+			descriptions = []string{"Sāmānya", "Vipaṇan & PR", "Ātithya — clients", "Praśikṣaṇ"}
+		}
 		for c := range 4 {
 			ccID++
 			f.CostCodes = append(f.CostCodes, CostCode{ID: ccID, Code: fmt.Sprintf("%s-%03d", strings.ToUpper(site.city[:3]), 100+c*10),
-				Description: []string{"General", "Marketing", "Client entertainment", "Training"}[c], LocationID: locID, IsActive: c != 3})
+				Description: descriptions[c], LocationID: locID, IsActive: c != 3})
 		}
 		loc, err := time.LoadLocation(site.iana)
 		if err != nil {
@@ -260,21 +311,21 @@ func DemoFixture(seed uint64, today time.Time) *Fixture {
 		capacities := []int{2, 4, 4, 6, 6, 8, 10, 12, 16, 20}
 		var rooms []Resource
 		for r := range site.rooms {
-			resID++
+			id := nextRes()
 			floor := 1 + rng.IntN(site.floors)
 			attrs := pickAttrs(rng, roomAttributePool())
-			room := Resource{ID: resID, LocationID: locID, WorkspaceTypeID: workspaceRoom,
-				Name: fmt.Sprintf("%s %d.%02d", site.city, floor, r+1), FloorNumber: floor,
+			room := Resource{ID: id, LocationID: locID, WorkspaceTypeID: workspaceRoom,
+				Name: fmt.Sprintf("%s %d.%02d", roomWord, floor, r+1), FloorNumber: floor,
 				Capacity: capacities[rng.IntN(len(capacities))], GroupID: groups[rng.IntN(len(groups))], Attributes: attrs}
 			rooms = append(rooms, room)
 			f.Resources = append(f.Resources, room)
 		}
 		var desks []Resource
 		for k := range site.desks {
-			resID++
+			id := nextRes()
 			floor := 1 + rng.IntN(site.floors)
-			desk := Resource{ID: resID, LocationID: locID, WorkspaceTypeID: workspaceDesk,
-				Name: fmt.Sprintf("Desk %d-%03d", floor, k+1), FloorNumber: floor, Capacity: 1,
+			desk := Resource{ID: id, LocationID: locID, WorkspaceTypeID: workspaceDesk,
+				Name: fmt.Sprintf("%s %d-%03d", deskWord, floor, k+1), FloorNumber: floor, Capacity: 1,
 				GroupID: groups[rng.IntN(len(groups))], Attributes: pickAttrs(rng, deskAttributePool())}
 			desks = append(desks, desk)
 			f.Resources = append(f.Resources, desk)
@@ -295,9 +346,8 @@ func DemoFixture(seed uint64, today time.Time) *Fixture {
 					}
 					start := time.Date(date.Year(), date.Month(), date.Day(), slot/2, 30*(slot%2), 0, 0, loc)
 					end := start.Add(time.Duration(length) * 30 * time.Minute)
-					bookingID++
 					user := f.Users[rng.IntN(len(f.Users))]
-					f.Bookings = append(f.Bookings, Booking{ID: bookingID, RoomID: room.ID, UserID: user.ID,
+					f.Bookings = append(f.Bookings, Booking{ID: nextBooking(), RoomID: room.ID, UserID: user.ID,
 						Title: titles[rng.IntN(len(titles))], Start: start.UTC(), End: end.UTC(), Source: sourceWeb,
 						Attendees: 1 + rng.IntN(max(room.Capacity, 1)), SetupStyle: 1,
 						CreatedOn: start.AddDate(0, 0, -7).UTC(), ModifiedOn: start.AddDate(0, 0, -7).UTC()})
@@ -334,7 +384,7 @@ func DemoFixture(seed uint64, today time.Time) *Fixture {
 	byCountry := map[string][]int{}
 	currency := map[string]string{}
 	for i, site := range demoSites() {
-		byCountry[site.country] = append(byCountry[site.country], 41+i)
+		byCountry[site.country] = append(byCountry[site.country], f.Locations[i].ID)
 		currency[site.country] = site.currency
 	}
 	vendorID, serviceID := 60, 800
@@ -356,7 +406,98 @@ func DemoFixture(seed uint64, today time.Time) *Fixture {
 			f.Vendors = append(f.Vendors, v)
 		}
 	}
+	addEdgeCases(f, today)
 	return f
+}
+
+// addEdgeCases adds what real tenants have and a generated company might lack: users with names
+// beyond ASCII, mixed-case emails and ids beyond 32 bits (one at 2^53-1); at every location a
+// booking running into today across midnight and one running out of it, a title of markup
+// characters and an emoji, and an empty title; and at every daylight-saving change in the
+// fixture's days, a booking across it and, where the clocks go back, two bookings at the same
+// local time an hour apart (the hour that happens twice). Where the clocks go forward, the hour
+// that does not exist is inside the booking across the change.
+func addEdgeCases(f *Fixture, today time.Time) {
+	people := []User{
+		{ID: beyond32 + 1, FirstName: "Zoë", LastName: "Ångström", Email: "Zoe.Angstrom@Example.com"},
+		{ID: beyondU32 + 5, FirstName: "José", LastName: "Müller-Łukasik", Email: "JOSE.MULLER@EXAMPLE.COM"},
+		{ID: largestID, FirstName: "Ngô", LastName: "Bảo Châu", Email: "Ngo.BaoChau@example.COM"},
+		{ID: beyond32 + 2, FirstName: "Søren", LastName: "Kierkegård", Email: "soren.kierkegard@example.com"},
+		{ID: beyond32 + 3, FirstName: "Aarav", LastName: "Śarmā", Email: "Aarav.Sharma@Example.com"},
+	}
+	f.Users = append(f.Users, people...)
+	ids := idSeq{beyond32 + 100_000, 1}
+	host := 0
+	add := func(room Resource, title string, start, end time.Time) Booking {
+		u := people[host%len(people)]
+		host++
+		b := Booking{ID: ids.take(), RoomID: room.ID, UserID: u.ID, Title: title, Start: start.UTC(), End: end.UTC(),
+			Source: sourceWeb, Attendees: 2, SetupStyle: 1, CreatedOn: start.AddDate(0, 0, -2).UTC(), ModifiedOn: start.AddDate(0, 0, -1).UTC()}
+		f.Bookings = append(f.Bookings, b)
+		return b
+	}
+	y, m, d := today.Date()
+	nextVisitor := 0
+	for _, v := range f.Visitors {
+		nextVisitor = max(nextVisitor, v.ID)
+	}
+	for _, l := range f.Locations {
+		zone, err := time.LoadLocation(l.IANAZone)
+		if err != nil {
+			continue
+		}
+		var rooms []Resource
+		for _, r := range f.Resources {
+			if r.LocationID == l.ID && r.WorkspaceTypeID == workspaceRoom {
+				rooms = append(rooms, r)
+			}
+		}
+		if len(rooms) < 3 {
+			continue
+		}
+		at := func(day, hour, minute int) time.Time { return time.Date(y, m, d+day, hour, minute, 0, 0, zone) }
+		add(rooms[0], "Night shift handover", at(-1, 23, 30), at(0, 0, 30))
+		add(rooms[0], "Late release", at(0, 23, 0), at(1, 1, 0))
+		marked := add(rooms[0], `Q&A: <Roadmap> "2027" & 'Ops' review 🚀`, at(0, 20, 0), at(0, 20, 30))
+		add(rooms[0], "", at(0, 20, 30), at(0, 21, 0))
+		nextVisitor++
+		f.Visitors = append(f.Visitors, Visitor{ID: nextVisitor, FirstName: "Ünal", LastName: "Çelik", Company: "Société Générale & Fils",
+			Email: "Unal.Celik@Visitor.Example.com", HostID: marked.UserID, LocationID: l.ID, FloorNumber: rooms[0].FloorNumber,
+			RoomID: rooms[0].ID, BookingID: marked.ID, Arrival: marked.Start.Add(-10 * time.Minute), Status: visitorExpect,
+			MeetingName: marked.Title, PassType: 1, Purpose: "Réunion", NotifyByEmail: true})
+		for _, c := range clockChanges(zone, at(0, 0, 0), at(15, 0, 0)) {
+			add(rooms[1], "Across the clock change", c.at.Add(-30*time.Minute), c.at.Add(30*time.Minute))
+			if c.back {
+				add(rooms[2], "Before the clocks go back", c.at.Add(-30*time.Minute), c.at.Add(-10*time.Minute))
+				add(rooms[2], "After the clocks go back", c.at.Add(30*time.Minute), c.at.Add(50*time.Minute))
+			}
+		}
+	}
+}
+
+// clockChange is an instant at which a zone's offset changes, and whether it goes back.
+type clockChange struct {
+	at   time.Time
+	back bool
+}
+
+// clockChanges lists the offset changes of zone in [from, to), to the minute: an hourly scan, then
+// the minute within the hour.
+func clockChanges(zone *time.Location, from, to time.Time) []clockChange {
+	offset := func(t time.Time) int { _, o := t.In(zone).Zone(); return o }
+	var out []clockChange
+	for t := from; t.Before(to); t = t.Add(time.Hour) {
+		o1, o2 := offset(t), offset(t.Add(time.Hour))
+		if o1 == o2 {
+			continue
+		}
+		at := t
+		for offset(at) == o1 {
+			at = at.Add(time.Minute)
+		}
+		out = append(out, clockChange{at: at, back: o2 < o1})
+	}
+	return out
 }
 
 func pickAttrs(rng *rand.Rand, pool []int) []int {

@@ -70,6 +70,14 @@ func TestLoadConfig(t *testing.T) {
 		{"bad redis url", map[string]string{"REDIS_URL": "http://user:pw@host:6379"}, "REDIS_URL"},
 		{"webhook url without secret", map[string]string{"WEBHOOK_PUBLIC_URL": "https://gw.example.test"}, "WEBHOOK_SECRET is required"},
 		{"malformed webhook url", map[string]string{"WEBHOOK_PUBLIC_URL": "gw.example.test", "WEBHOOK_SECRET": "x"}, "WEBHOOK_PUBLIC_URL"},
+		{"replay window set", map[string]string{"WEBHOOK_REPLAY_WINDOW": "5m"}, ""},
+		{"replay window not a duration", map[string]string{"WEBHOOK_REPLAY_WINDOW": "120"}, "WEBHOOK_REPLAY_WINDOW"},
+		{"replay window too short", map[string]string{"WEBHOOK_REPLAY_WINDOW": "500ms"}, "WEBHOOK_REPLAY_WINDOW"},
+		{"replay window too long", map[string]string{"WEBHOOK_REPLAY_WINDOW": "2h"}, "WEBHOOK_REPLAY_WINDOW"},
+		{"bad WEBHOOK_ALLOW_MISSING_DELIVERY_ID", map[string]string{"WEBHOOK_ALLOW_MISSING_DELIVERY_ID": "sometimes"}, "WEBHOOK_ALLOW_MISSING_DELIVERY_ID"},
+		{"missing ids allowed", map[string]string{"WEBHOOK_ALLOW_MISSING_DELIVERY_ID": "true"}, ""},
+		{"missing ids allowed with a window shorter than the retry span", map[string]string{"WEBHOOK_ALLOW_MISSING_DELIVERY_ID": "true", "WEBHOOK_REPLAY_WINDOW": "30s"},
+			"WEBHOOK_REPLAY_WINDOW 30s is shorter than the upstream's retry span (1m11s)"},
 
 		{"real upstream refuses to run without authentication", with(upstream, "AUTH_API_KEYS", ""), "client authentication is required"},
 		{"real upstream behind an authenticating proxy", with(upstream, "AUTH_API_KEYS", "", "AUTH_DISABLED", "true"), ""},
@@ -153,6 +161,8 @@ func TestLoadConfigOperations(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, c.authOff, "the embedded demo runs without authentication unless told otherwise")
 	assert.Equal(t, defaultActAsGrant, c.actAsGrant)
+	assert.Equal(t, 2*time.Minute, c.webhookReplayWindow)
+	assert.False(t, c.webhookAllowNoID, "deliveries without an id are refused unless allowed")
 	assert.False(t, c.budget.off)
 	// The defaults can never pass the tenant's limits in any window.
 	assert.LessOrEqual(t, c.budget.minute.Events+c.budget.minute.Burst, 500)

@@ -64,6 +64,9 @@ type config struct {
 	authOff     bool
 	actAsGrant  string
 	clientLimit fleet.Rate
+	// privateGrant shows private meetings' titles to callers not in them
+	// (AUTH_PRIVATE_GRANT).
+	privateGrant string
 	// clientHeader tells unauthenticated callers apart behind a proxy
 	// (CLIENT_ID_HEADER).
 	clientHeader string
@@ -346,6 +349,11 @@ func splitList(v string) []string {
 // another user unless AUTH_ACT_AS_GRANT names another.
 const defaultActAsGrant = "engage:act-as"
 
+// defaultPrivateGrant is the scope or role that shows a credential the
+// titles of private meetings it is not in (reception, facilities) unless
+// AUTH_PRIVATE_GRANT names another.
+const defaultPrivateGrant = "engage:private-meetings"
+
 // loadAuth reads the client authentication settings. Any of the JWT methods
 // (a shared secret, a PEM file of public keys, a JWKS URL) and API keys may
 // be combined. With none, only the embedded demo runs (and says loudly that
@@ -402,6 +410,13 @@ func loadAuth(c *config, get func(string) string, getenv func(string) string) er
 	c.actAsGrant = get("AUTH_ACT_AS_GRANT")
 	if c.actAsGrant == "" {
 		c.actAsGrant = defaultActAsGrant
+	}
+	c.privateGrant = get("AUTH_PRIVATE_GRANT")
+	if c.privateGrant == "" {
+		c.privateGrant = defaultPrivateGrant
+	}
+	if strings.ContainsAny(c.privateGrant, " \t,") {
+		return fmt.Errorf("AUTH_PRIVATE_GRANT %q is not one scope or role: scopes are space-separated, so it can hold no space or comma", c.privateGrant)
 	}
 	disabled := false
 	if v := get("AUTH_DISABLED"); v != "" {

@@ -90,6 +90,7 @@ func TestLoadConfig(t *testing.T) {
 		{"missing public key file", map[string]string{"AUTH_JWT_PUBLIC_KEY_FILE": "/no/such/file.pem", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}, "AUTH_JWT_PUBLIC_KEY_FILE"},
 		{"malformed JWKS url", map[string]string{"AUTH_JWKS_URL": "idp/jwks", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}, "AUTH_JWKS_URL"},
 		{"bad JWKS refresh", map[string]string{"AUTH_JWKS_URL": "https://idp.test/jwks", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a", "AUTH_JWKS_REFRESH": "1ms"}, "AUTH_JWKS_REFRESH"},
+		{"private grant of two scopes", map[string]string{"AUTH_PRIVATE_GRANT": "reception facilities"}, "AUTH_PRIVATE_GRANT"},
 		{"malformed API keys", map[string]string{"AUTH_API_KEYS": "kiosk:nothex"}, "AUTH_API_KEYS"},
 		{"bad client rate", map[string]string{"CLIENT_RATE_LIMIT": "-1"}, "CLIENT_RATE_LIMIT"},
 		{"bad client burst", map[string]string{"CLIENT_RATE_BURST": "lots"}, "CLIENT_RATE_BURST"},
@@ -161,6 +162,7 @@ func TestLoadConfigOperations(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, c.authOff, "the embedded demo runs without authentication unless told otherwise")
 	assert.Equal(t, defaultActAsGrant, c.actAsGrant)
+	assert.Equal(t, "engage:private-meetings", c.privateGrant)
 	assert.Equal(t, 2*time.Minute, c.webhookReplayWindow)
 	assert.False(t, c.webhookAllowNoID, "deliveries without an id are refused unless allowed")
 	assert.False(t, c.budget.off)
@@ -170,7 +172,7 @@ func TestLoadConfigOperations(t *testing.T) {
 
 	c, err = loadConfig(func(k string) string {
 		return map[string]string{"UPSTREAM_RETRY_ATTEMPTS": "2", "UPSTREAM_BREAKER_FAILURES": "0", "CACHE_STALE_FOR": "0",
-			"UPSTREAM_BUDGET_PER_MINUTE": "0", "CLIENT_RATE_LIMIT": "120", "AUTH_ACT_AS_GRANT": "reception",
+			"UPSTREAM_BUDGET_PER_MINUTE": "0", "CLIENT_RATE_LIMIT": "120", "AUTH_ACT_AS_GRANT": "reception", "AUTH_PRIVATE_GRANT": "facilities",
 			"AUTH_JWT_HS256_SECRET": strings.Repeat("s", 32), "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}[k]
 	})
 	require.NoError(t, err)
@@ -180,5 +182,6 @@ func TestLoadConfigOperations(t *testing.T) {
 	assert.True(t, c.budget.off)
 	assert.Equal(t, 120, c.clientLimit.Events)
 	assert.Equal(t, "reception", c.actAsGrant)
+	assert.Equal(t, "facilities", c.privateGrant)
 	assert.False(t, c.authOff)
 }

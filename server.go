@@ -182,6 +182,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		metrics:      m.reg,
 		observe:      graphqlMetrics{m},
 		actAsGrant:   cfg.actAsGrant,
+		privateGrant: cfg.privateGrant,
 		breakers:     client.BreakerStates,
 		trace:        tr.extension(),
 		clientHeader: cfg.clientHeader,

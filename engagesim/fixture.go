@@ -88,9 +88,13 @@ type Resource struct {
 // Booking is a room booking. Start and End are the booked span; ActualStart and ActualEnd are
 // zero until the meeting is started or ended.
 type Booking struct {
-	ID          int       `json:"id"`
-	RoomID      int       `json:"roomId"`
+	ID     int `json:"id"`
+	RoomID int `json:"roomId"`
+	// UserID is the host; RequestorID and CreatorID name who asked for
+	// the booking and who made it (an assistant, say), 0 = the host.
 	UserID      int       `json:"userId"`
+	RequestorID int       `json:"requestorId,omitempty"`
+	CreatorID   int       `json:"creatorId,omitempty"`
 	Title       string    `json:"title"`
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end"`
@@ -356,6 +360,7 @@ func DemoFixture(seed uint64, today time.Time) *Fixture {
 			f.Vendors = append(f.Vendors, v)
 		}
 	}
+	markPrivate(f)
 	return f
 }
 

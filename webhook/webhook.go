@@ -10,6 +10,11 @@
 // (a subscriber that misses an event re-reads on its next query), so its
 // failures are logged and never turned into retries.
 //
+// A delivery is processed once: its delivery id (the upstream's retries
+// share it) and its body (a replay under a new id; see replay.go) are
+// remembered in a store the fleet shares, and a delivery without an id is
+// refused unless allowed.
+//
 // Every choice this package makes where the contract is silent is marked
 // "[X]" in a comment, as in package engage.
 package webhook

@@ -20,6 +20,7 @@ import (
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"
 	"github.com/engagegql/gateway/loader"
+	"github.com/engagegql/gateway/workplace"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -76,6 +77,15 @@ func (s *apiStack) data(t testing.TB, query string, vars map[string]any, out any
 	resp := s.call(t, query, vars)
 	require.Empty(t, resp.Errors, "query %s", query)
 	require.NoError(t, json.Unmarshal(resp.Data, out), "%s", resp.Data)
+}
+
+// apiTitle is a fixture booking's title as these tests' anonymous caller
+// reads it: a private meeting's is hidden.
+func apiTitle(b engagesim.Booking) string {
+	if b.Private {
+		return workplace.PrivateTitle
+	}
+	return b.Title
 }
 
 // apiAssertNoLeak fails when a response body carries a secret of the

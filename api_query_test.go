@@ -574,7 +574,7 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 		for i, b := range want {
 			g := d.Room.Bookings[i]
 			assert.Equal(t, b.ID, int(g.EngageID))
-			assert.Equal(t, b.Title, g.Title)
+			assert.Equal(t, apiTitle(b), g.Title)
 			assert.Equal(t, roomID, g.Room.ID)
 			apiAssertLocal(t, zone, b.Start, g.Start, "start of booking", b.ID)
 			apiAssertLocal(t, zone, b.End, g.End, "end of booking", b.ID)
@@ -745,7 +745,7 @@ func TestAPIBookingsQuery(t *testing.T) {
 			assert.False(t, seen[g.ID], "booking %s twice", g.ID)
 			seen[g.ID] = true
 			assert.Equal(t, w.ID, int(g.EngageID))
-			assert.Equal(t, w.Title, g.Title)
+			assert.Equal(t, apiTitle(w), g.Title)
 			assert.Equal(t, roomByID[w.RoomID], g.Room.Name)
 			assert.Equal(t, s.user(w.UserID).Email, g.Host.Email)
 			apiAssertLocal(t, zone, w.Start, g.Start)
@@ -919,7 +919,7 @@ func TestAPIBookingByID(t *testing.T) {
 		b := d.Booking
 		assert.Equal(t, id, b.ID)
 		assert.Equal(t, booking.ID, int(b.EngageID))
-		assert.Equal(t, booking.Title, b.Title)
+		assert.Equal(t, apiTitle(booking), b.Title)
 		apiAssertLocal(t, zone, booking.Start, b.Start)
 		apiAssertLocal(t, zone, booking.End, b.End)
 		assert.Nil(t, b.ActualStart)
@@ -1306,7 +1306,7 @@ func TestAPIVisitorsConnection(t *testing.T) {
 		v := d.Visitor
 		assert.Equal(t, id, v.ID)
 		assert.Equal(t, made[0], int(v.EngageID))
-		assert.Equal(t, []string{"Guest0", "Paging", "Initech", "EXPECTED", meeting.Title}, []string{v.FirstName, v.LastName, v.Company, v.Status, v.MeetingName})
+		assert.Equal(t, []string{"Guest0", "Paging", "Initech", "EXPECTED", apiTitle(meeting)}, []string{v.FirstName, v.LastName, v.Company, v.Status, v.MeetingName})
 		apiAssertLocal(t, zone, apiAt(day, 9, 15), v.Arrival)
 		assert.Nil(t, v.Departure)
 		assert.Equal(t, hostA.Email, v.Host.Email)

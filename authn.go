@@ -53,7 +53,7 @@ func clientAddr(ctx context.Context) string {
 // identifies the caller with (X-Forwarded-For, say): unauthenticated callers
 // are then told apart by it rather than by the proxy's address, which all of
 // them would share.
-func authenticate(a authenticator, actAsGrant, clientHeader string, next http.Handler) http.Handler {
+func authenticate(a authenticator, g grants, clientHeader string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
@@ -84,7 +84,7 @@ func authenticate(a authenticator, actAsGrant, clientHeader string, next http.Ha
 			refuse(w, err)
 			return
 		}
-		ctx = withPrincipal(ctx, p, actAsGrant)
+		ctx = withPrincipal(ctx, p, g)
 		if !p.ExpiresAt.IsZero() && !upgrade {
 			// A long-lived response (an SSE subscription) ends with its
 			// token; a websocket is closed by its session instead.
@@ -96,11 +96,21 @@ func authenticate(a authenticator, actAsGrant, clientHeader string, next http.Ha
 	})
 }
 
+// grants names the scopes or roles (AUTH_*_GRANT) that let a credential do
+// more than act as itself.
+type grants struct {
+	// actAs lets a caller act for another user.
+	actAs string
+	// private shows the titles of private meetings the caller is not in.
+	private string
+}
+
 // withPrincipal records who the caller is for the resolvers (the acting
-// user of mutations) and the rate limiter (the client id).
-func withPrincipal(ctx context.Context, p *auth.Principal, actAsGrant string) context.Context {
+// user of mutations, who may see private meetings) and the rate limiter
+// (the client id).
+func withPrincipal(ctx context.Context, p *auth.Principal, g grants) context.Context {
 	ctx = auth.WithPrincipal(ctx, p)
-	return workplace.WithCaller(ctx, workplace.Caller{Email: p.Email, MayActForOthers: p.Has(actAsGrant), Grant: actAsGrant})
+	return workplace.WithCaller(ctx, workplace.Caller{Email: p.Email, MayActForOthers: p.Has(g.actAs), Grant: g.actAs, MaySeePrivate: p.Has(g.private)})
 }
 
 // refuse answers a request whose credential was refused: 401, a
@@ -134,7 +144,7 @@ func refusal(err error) (msg, reason string) {
 // websocketInit authenticates a websocket's connection_init when its upgrade
 // request carried no credential, and arranges for the connection to close
 // when the credential expires.
-func websocketInit(a authenticator, actAsGrant string, now func() time.Time) transport.WebsocketInitFunc {
+func websocketInit(a authenticator, g grants, now func() time.Time) transport.WebsocketInitFunc {
 	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
 		if a == nil {
 			return ctx, nil, nil
@@ -148,7 +158,7 @@ func websocketInit(a authenticator, actAsGrant string, now func() time.Time) tra
 				ctx = transport.WithWebsocketCloseCode(ctx, closeUnauthorized)
 				return transport.AppendCloseReason(ctx, closeReason("unauthorized: "+msg)), nil, errors.New(msg)
 			}
-			ctx = withPrincipal(ctx, p, actAsGrant)
+			ctx = withPrincipal(ctx, p, g)
 		}
 		if s := sessionFrom(ctx); s != nil && !p.ExpiresAt.IsZero() {
 			s.expireIn(p.ExpiresAt.Sub(now()))
@@ -292,6 +302,6 @@ func newAuthenticator(cfg config, log *slog.Logger) (*auth.Authenticator, error)
 	if len(a.APIKeys) > 0 {
 		methods = append(methods, fmt.Sprintf("%d API keys", len(a.APIKeys)))
 	}
-	log.Info("client authentication required on /graphql", "methods", methods, "actAsGrant", cfg.actAsGrant)
+	log.Info("client authentication required on /graphql", "methods", methods, "actAsGrant", cfg.actAsGrant, "privateGrant", cfg.privateGrant)
 	return authn, nil
 }

@@ -411,6 +411,21 @@ func newBLReplica(b *testing.B, simURL, ns, channel, secret string) *blReplica {
 	return &blReplica{url: gw.URL, broker: broker}
 }
 
+// blDistinct makes body, a JSON object, a notification of its own by
+// writing n in base 4 as whitespace after its opening brace. The gateway
+// takes the same bytes under a new delivery id for a replay (and re-reads
+// them only when the replay window ends), and the upstream announces every
+// update of one booking with the same bytes; whitespace changes the bytes,
+// not what the body says, so each iteration is processed as a new change.
+func blDistinct(body []byte, n int64) []byte {
+	const ws = " \t\n\r"
+	out := []byte{body[0]}
+	for ; n > 0; n /= 4 {
+		out = append(out, ws[n%4])
+	}
+	return append(out, body[1:]...)
+}
+
 // blPercentile is the nearest-rank percentile p (0-100) of sorted ds.
 func blPercentile(ds []time.Duration, p int) time.Duration {
 	i := (p*len(ds)+99)/100 - 1
@@ -421,7 +436,8 @@ func blPercentile(ds []time.Duration, p int) time.Duration {
 // one Redis, the time from just before a signed Meeting External delivery
 // is posted to replica A until the bookingChanged event it causes is read
 // from an SSE subscription on replica B. Each iteration is a new delivery
-// (its own X-Engage-Delivery) announcing an update of the featured booking.
+// (its own X-Engage-Delivery, and bytes of its own: see blDistinct)
+// announcing an update of the featured booking.
 // Two payloads: ids only (the change as it crossed Redis), and with the
 // booking, which B re-reads through the cache A just invalidated (one
 // upstream GET /bookings/{id}).
@@ -451,16 +467,17 @@ func BenchmarkLiveWebhookToSubscriber(b *testing.B) {
 				map[string]any{"room": e.roomID})
 			blWait(b, "the subscription on B", func() bool { return replB.broker.Subscribers() == 1 })
 
-			body := fmt.Appendf(nil, `{%q:{"ChangedItems":[{"Action":1,"BookingID":%d,"ResourceItemID":%d}]}}`,
-				date, e.featured.ID, e.featured.RoomID)
-			mac := hmac.New(sha256.New, []byte(secret))
-			mac.Write(body)
-			signature := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 			notified := make([]time.Duration, 0, b.N)
 			acked := make([]time.Duration, 0, b.N)
 			before := e.sim.Stats().TotalCalls
 			b.ResetTimer()
 			for range b.N {
+				n := seq.Add(1)
+				body := blDistinct(fmt.Appendf(nil, `{%q:{"ChangedItems":[{"Action":1,"BookingID":%d,"ResourceItemID":%d}]}}`,
+					date, e.featured.ID, e.featured.RoomID), n)
+				mac := hmac.New(sha256.New, []byte(secret))
+				mac.Write(body)
+				signature := "sha256=" + hex.EncodeToString(mac.Sum(nil))
 				req, err := http.NewRequest(http.MethodPost, a.url+webhook.MountPath+webhook.PathMeetingExternal, bytes.NewReader(body))
 				if err != nil {
 					b.Fatal(err)
@@ -468,7 +485,7 @@ func BenchmarkLiveWebhookToSubscriber(b *testing.B) {
 				req.Header.Set("Content-Type", "application/json")
 				req.Header.Set("X-Engage-Event-Type", "3")
 				req.Header.Set("X-Engage-Signature", signature)
-				req.Header.Set("X-Engage-Delivery", fmt.Sprintf("%s%d", ns, seq.Add(1)))
+				req.Header.Set("X-Engage-Delivery", fmt.Sprintf("%s%d", ns, n))
 				start := time.Now()
 				resp, err := hc.Do(req)
 				if err != nil {

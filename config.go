@@ -15,6 +15,7 @@ import (
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/guard"
+	"github.com/engagegql/gateway/webhook"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -36,6 +37,13 @@ type config struct {
 	redisOptions     *redis.UniversalOptions
 	webhookPublicURL string
 	webhookSecret    string
+	// webhookReplayWindow is how long a processed notification body is
+	// remembered, so a replay of it under a new delivery id is recognised
+	// (WEBHOOK_REPLAY_WINDOW).
+	webhookReplayWindow time.Duration
+	// webhookAllowNoID accepts deliveries without X-Engage-Delivery
+	// (WEBHOOK_ALLOW_MISSING_DELIVERY_ID).
+	webhookAllowNoID bool
 	// fanOut bounds the upstream calls one batch of a GraphQL operation
 	// makes at once (one bookings call per room, say).
 	fanOut int
@@ -56,6 +64,9 @@ type config struct {
 	authOff     bool
 	actAsGrant  string
 	clientLimit fleet.Rate
+	// privateGrant shows private meetings' titles to callers not in them
+	// (AUTH_PRIVATE_GRANT).
+	privateGrant string
 	// clientHeader tells unauthenticated callers apart behind a proxy
 	// (CLIENT_ID_HEADER).
 	clientHeader string
@@ -211,7 +222,37 @@ func loadConfig(getenv func(string) string) (config, error) {
 			return c, fmt.Errorf("WEBHOOK_SECRET is required when WEBHOOK_PUBLIC_URL is set: the upstream signs notifications with it")
 		}
 	}
+	if err := loadWebhookReplay(&c, get); err != nil {
+		return c, err
+	}
 	return c, nil
+}
+
+// loadWebhookReplay reads the webhook replay protection:
+// WEBHOOK_REPLAY_WINDOW and WEBHOOK_ALLOW_MISSING_DELIVERY_ID. A window
+// shorter than the upstream's retry span is allowed (an upstream such as a
+// simulator may retry faster), but not with deliveries without an id, whose
+// retries only the window recognises.
+func loadWebhookReplay(c *config, get func(string) string) error {
+	c.webhookReplayWindow = webhook.DefaultReplayWindow
+	if v := get("WEBHOOK_REPLAY_WINDOW"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > time.Hour {
+			return fmt.Errorf("WEBHOOK_REPLAY_WINDOW %q is not a Go duration from 1s to 1h (for example 2m; keep it above Engage's retry span of %s)", v, webhook.UpstreamRetrySpan)
+		}
+		c.webhookReplayWindow = d
+	}
+	if v := get("WEBHOOK_ALLOW_MISSING_DELIVERY_ID"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("WEBHOOK_ALLOW_MISSING_DELIVERY_ID %q is not true or false", v)
+		}
+		c.webhookAllowNoID = b
+	}
+	if c.webhookAllowNoID && c.webhookReplayWindow < webhook.UpstreamRetrySpan {
+		return fmt.Errorf("WEBHOOK_REPLAY_WINDOW %s is shorter than the upstream's retry span (%s): with WEBHOOK_ALLOW_MISSING_DELIVERY_ID=true a retried delivery without an id is recognised by its body within that window only, so it would be processed twice", c.webhookReplayWindow, webhook.UpstreamRetrySpan)
+	}
+	return nil
 }
 
 func checkURL(name, raw string) error {
@@ -308,6 +349,11 @@ func splitList(v string) []string {
 // another user unless AUTH_ACT_AS_GRANT names another.
 const defaultActAsGrant = "engage:act-as"
 
+// defaultPrivateGrant is the scope or role that shows a credential the
+// titles of private meetings it is not in (reception, facilities) unless
+// AUTH_PRIVATE_GRANT names another.
+const defaultPrivateGrant = "engage:private-meetings"
+
 // loadAuth reads the client authentication settings. Any of the JWT methods
 // (a shared secret, a PEM file of public keys, a JWKS URL) and API keys may
 // be combined. With none, only the embedded demo runs (and says loudly that
@@ -364,6 +410,13 @@ func loadAuth(c *config, get func(string) string, getenv func(string) string) er
 	c.actAsGrant = get("AUTH_ACT_AS_GRANT")
 	if c.actAsGrant == "" {
 		c.actAsGrant = defaultActAsGrant
+	}
+	c.privateGrant = get("AUTH_PRIVATE_GRANT")
+	if c.privateGrant == "" {
+		c.privateGrant = defaultPrivateGrant
+	}
+	if strings.ContainsAny(c.privateGrant, " \t,") {
+		return fmt.Errorf("AUTH_PRIVATE_GRANT %q is not one scope or role: scopes are space-separated, so it can hold no space or comma", c.privateGrant)
 	}
 	disabled := false
 	if v := get("AUTH_DISABLED"); v != "" {

@@ -70,6 +70,14 @@ func TestLoadConfig(t *testing.T) {
 		{"bad redis url", map[string]string{"REDIS_URL": "http://user:pw@host:6379"}, "REDIS_URL"},
 		{"webhook url without secret", map[string]string{"WEBHOOK_PUBLIC_URL": "https://gw.example.test"}, "WEBHOOK_SECRET is required"},
 		{"malformed webhook url", map[string]string{"WEBHOOK_PUBLIC_URL": "gw.example.test", "WEBHOOK_SECRET": "x"}, "WEBHOOK_PUBLIC_URL"},
+		{"replay window set", map[string]string{"WEBHOOK_REPLAY_WINDOW": "5m"}, ""},
+		{"replay window not a duration", map[string]string{"WEBHOOK_REPLAY_WINDOW": "120"}, "WEBHOOK_REPLAY_WINDOW"},
+		{"replay window too short", map[string]string{"WEBHOOK_REPLAY_WINDOW": "500ms"}, "WEBHOOK_REPLAY_WINDOW"},
+		{"replay window too long", map[string]string{"WEBHOOK_REPLAY_WINDOW": "2h"}, "WEBHOOK_REPLAY_WINDOW"},
+		{"bad WEBHOOK_ALLOW_MISSING_DELIVERY_ID", map[string]string{"WEBHOOK_ALLOW_MISSING_DELIVERY_ID": "sometimes"}, "WEBHOOK_ALLOW_MISSING_DELIVERY_ID"},
+		{"missing ids allowed", map[string]string{"WEBHOOK_ALLOW_MISSING_DELIVERY_ID": "true"}, ""},
+		{"missing ids allowed with a window shorter than the retry span", map[string]string{"WEBHOOK_ALLOW_MISSING_DELIVERY_ID": "true", "WEBHOOK_REPLAY_WINDOW": "30s"},
+			"WEBHOOK_REPLAY_WINDOW 30s is shorter than the upstream's retry span (1m11s)"},
 
 		{"real upstream refuses to run without authentication", with(upstream, "AUTH_API_KEYS", ""), "client authentication is required"},
 		{"real upstream behind an authenticating proxy", with(upstream, "AUTH_API_KEYS", "", "AUTH_DISABLED", "true"), ""},
@@ -82,6 +90,7 @@ func TestLoadConfig(t *testing.T) {
 		{"missing public key file", map[string]string{"AUTH_JWT_PUBLIC_KEY_FILE": "/no/such/file.pem", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}, "AUTH_JWT_PUBLIC_KEY_FILE"},
 		{"malformed JWKS url", map[string]string{"AUTH_JWKS_URL": "idp/jwks", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}, "AUTH_JWKS_URL"},
 		{"bad JWKS refresh", map[string]string{"AUTH_JWKS_URL": "https://idp.test/jwks", "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a", "AUTH_JWKS_REFRESH": "1ms"}, "AUTH_JWKS_REFRESH"},
+		{"private grant of two scopes", map[string]string{"AUTH_PRIVATE_GRANT": "reception facilities"}, "AUTH_PRIVATE_GRANT"},
 		{"malformed API keys", map[string]string{"AUTH_API_KEYS": "kiosk:nothex"}, "AUTH_API_KEYS"},
 		{"bad client rate", map[string]string{"CLIENT_RATE_LIMIT": "-1"}, "CLIENT_RATE_LIMIT"},
 		{"bad client burst", map[string]string{"CLIENT_RATE_BURST": "lots"}, "CLIENT_RATE_BURST"},
@@ -153,6 +162,9 @@ func TestLoadConfigOperations(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, c.authOff, "the embedded demo runs without authentication unless told otherwise")
 	assert.Equal(t, defaultActAsGrant, c.actAsGrant)
+	assert.Equal(t, "engage:private-meetings", c.privateGrant)
+	assert.Equal(t, 2*time.Minute, c.webhookReplayWindow)
+	assert.False(t, c.webhookAllowNoID, "deliveries without an id are refused unless allowed")
 	assert.False(t, c.budget.off)
 	// The defaults can never pass the tenant's limits in any window.
 	assert.LessOrEqual(t, c.budget.minute.Events+c.budget.minute.Burst, 500)
@@ -160,7 +172,7 @@ func TestLoadConfigOperations(t *testing.T) {
 
 	c, err = loadConfig(func(k string) string {
 		return map[string]string{"UPSTREAM_RETRY_ATTEMPTS": "2", "UPSTREAM_BREAKER_FAILURES": "0", "CACHE_STALE_FOR": "0",
-			"UPSTREAM_BUDGET_PER_MINUTE": "0", "CLIENT_RATE_LIMIT": "120", "AUTH_ACT_AS_GRANT": "reception",
+			"UPSTREAM_BUDGET_PER_MINUTE": "0", "CLIENT_RATE_LIMIT": "120", "AUTH_ACT_AS_GRANT": "reception", "AUTH_PRIVATE_GRANT": "facilities",
 			"AUTH_JWT_HS256_SECRET": strings.Repeat("s", 32), "AUTH_JWT_ISSUER": "i", "AUTH_JWT_AUDIENCE": "a"}[k]
 	})
 	require.NoError(t, err)
@@ -170,5 +182,6 @@ func TestLoadConfigOperations(t *testing.T) {
 	assert.True(t, c.budget.off)
 	assert.Equal(t, 120, c.clientLimit.Events)
 	assert.Equal(t, "reception", c.actAsGrant)
+	assert.Equal(t, "facilities", c.privateGrant)
 	assert.False(t, c.authOff)
 }

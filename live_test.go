@@ -68,6 +68,12 @@ func newLive(t *testing.T, env map[string]string, webhooks bool) *live {
 		full["LISTEN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
 		full["WEBHOOK_PUBLIC_URL"] = fmt.Sprintf("http://127.0.0.1:%d", port)
 		full["WEBHOOK_SECRET"] = liveSecret
+		// The tests change one booking several times in a few seconds,
+		// and the simulator announces each change of a booking with the
+		// same body, which the default window (two minutes, for Engage's
+		// retry span) would re-read only when it ends. This simulator
+		// retries within 350 ms, so a second covers its retry span.
+		full["WEBHOOK_REPLAY_WINDOW"] = "1s"
 	}
 	for k, v := range env {
 		full[k] = v
@@ -677,4 +683,161 @@ func TestLiveWebhookRejectsBadInput(t *testing.T) {
 			assert.Equal(t, tt.want, deliver(t, l.gwURL, tt.method, tt.service, tt.body, tt.signature, ""))
 		})
 	}
+}
+
+// awaitSubscriptions waits until the gateway at url has n subscriptions
+// reading its change feed, so a change made now reaches them.
+func awaitSubscriptions(t *testing.T, url string, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		open, _ := metricSum(scrape(t, url), "engagegw_subscriptions_open", nil)
+		return open >= float64(n)
+	}, 20*time.Second, 20*time.Millisecond, "%d subscriptions did not open on %s", n, url)
+}
+
+// capturedDelivery returns a delivery of body's announcement the gateway
+// acknowledged, as someone reading the traffic would have seen it: the body
+// (and so its signature) and the delivery id.
+func capturedDelivery(t *testing.T, simURL, contains string) engagesim.DeliveryRecord {
+	t.Helper()
+	var got engagesim.DeliveryRecord
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		for _, d := range deliveries(c, simURL) {
+			if d.Status == http.StatusOK && strings.Contains(string(d.Body), contains) {
+				got = d
+				return
+			}
+		}
+		require.Fail(c, "no acknowledged delivery mentions "+contains)
+	}, 20*time.Second, 20*time.Millisecond)
+	return got
+}
+
+// TestLiveWebhookReplayIsRecognised: a delivery captured on the wire and sent
+// again under a new delivery id passes the signature check (the signature
+// covers the body only) but is acknowledged without being processed: no
+// second invalidation, no second event. A delivery without an id is refused.
+// On one replica's memory and on Redis, with the default replay window.
+func TestLiveWebhookReplayIsRecognised(t *testing.T) {
+	for _, backend := range []string{"memory", "redis"} {
+		t.Run(backend, func(t *testing.T) {
+			env := map[string]string{"WEBHOOK_REPLAY_WINDOW": webhook.DefaultReplayWindow.String()}
+			if backend == "redis" {
+				env["REDIS_URL"] = redisForReplicas(t)
+			}
+			l := newLive(t, env, true)
+			rooms := londonRooms(t, l.gwURL)
+			day := tomorrow()
+			id := seedBooking(t, l.simURL, rooms[0], day, "Salary review")
+			l.acks++
+			l.awaitAcked(t)
+			captured := capturedDelivery(t, l.simURL, fmt.Sprintf(`"BookingID":%d`, id))
+
+			events := sseEvents(t, l.gwURL, `subscription { bookingChanged { action bookingId booking { title } } }`, nil)
+			awaitSubscriptions(t, l.gwURL, 1)
+			window := windowVars(rooms[0])
+			cached := l.requireCached(t, windowQuery, window)
+			require.Equal(t, "Salary review", titleOf(t, cached, id))
+
+			// The captured body and signature, under a new delivery id.
+			resetLiveStats(t, l.simURL)
+			require.Equal(t, http.StatusOK, deliver(t, l.gwURL, http.MethodPost, webhook.PathMeetingExternal, captured.Body, sign(liveSecret, captured.Body), "replayed-"+captured.DeliveryID))
+			// And once without any: refused.
+			require.Equal(t, http.StatusBadRequest, deliver(t, l.gwURL, http.MethodPost, webhook.PathMeetingExternal, captured.Body, sign(liveSecret, captured.Body), ""))
+
+			assert.JSONEq(t, string(cached.Data), string(liveQuery(t, l.gwURL, windowQuery, window).Data))
+			assert.Zero(t, liveStats(t, l.simURL).TotalCalls, "the replay invalidated nothing: the window is still cached")
+			if ev, ok := nextEvent(t, events, 2*time.Second); ok {
+				t.Errorf("the replay reached a subscriber: %+v", ev)
+			}
+			samples := scrape(t, l.gwURL)
+			dup, _ := metricSum(samples, "engagegw_webhook_duplicates_total", map[string]string{"service": webhook.PathMeetingExternal, "by": "body"})
+			assert.Equal(t, 1.0, dup)
+			refused, _ := metricSum(samples, "engagegw_webhook_requests_total", map[string]string{"service": webhook.PathMeetingExternal, "status": "400"})
+			assert.Equal(t, 1.0, refused, "the delivery without an id is counted as rejected")
+		})
+	}
+}
+
+// TestLiveWebhookMissingDeliveryIDAllowed: with the setting, a delivery
+// without an id is processed, and its retry (no id either) is recognised by
+// its body.
+func TestLiveWebhookMissingDeliveryIDAllowed(t *testing.T) {
+	l := newLive(t, map[string]string{"WEBHOOK_ALLOW_MISSING_DELIVERY_ID": "true", "WEBHOOK_REPLAY_WINDOW": webhook.DefaultReplayWindow.String()}, true)
+	rooms := londonRooms(t, l.gwURL)
+	day := tomorrow()
+	id := seedBooking(t, l.simURL, rooms[0], day, "Offsite planning")
+	l.acks++
+	l.awaitAcked(t)
+	events := sseEvents(t, l.gwURL, `subscription { bookingChanged { action bookingId booking { title } } }`, nil)
+	awaitSubscriptions(t, l.gwURL, 1)
+	window := windowVars(rooms[0])
+	l.requireCached(t, windowQuery, window)
+
+	// A notification the gateway has not seen: the booking announced under
+	// its day and the next, signed, without a delivery id.
+	room := mustRoomNumber(t, rooms[0])
+	body := fmt.Appendf(nil, `{%q:{"ChangedItems":[{"Action":1,"BookingID":%d,"ResourceItemID":%d}]},%q:{"ChangedItems":[{"Action":1,"BookingID":%d,"ResourceItemID":%d}]}}`,
+		day.Format("2006-01-02")+"T00:00:00", id, room, day.AddDate(0, 0, 1).Format("2006-01-02")+"T00:00:00", id, room)
+	resetLiveStats(t, l.simURL)
+	require.Equal(t, http.StatusOK, deliver(t, l.gwURL, http.MethodPost, webhook.PathMeetingExternal, body, sign(liveSecret, body), ""))
+	for range 2 { // one event per announced day
+		ev, ok := nextEvent(t, events, 20*time.Second)
+		require.True(t, ok, "no event for the delivery without an id")
+		assert.Equal(t, id, mustBookingNumber(t, ev.BookingID))
+	}
+	liveQuery(t, l.gwURL, windowQuery, window)
+	assert.Positive(t, routeCalls(liveStats(t, l.simURL), "/bookings"), "the announced days were invalidated")
+
+	// The upstream's retry of it carries no id either: the body recognises it.
+	l.requireCached(t, windowQuery, window)
+	resetLiveStats(t, l.simURL)
+	require.Equal(t, http.StatusOK, deliver(t, l.gwURL, http.MethodPost, webhook.PathMeetingExternal, body, sign(liveSecret, body), ""))
+	liveQuery(t, l.gwURL, windowQuery, window)
+	assert.Zero(t, liveStats(t, l.simURL).TotalCalls, "the retry invalidated nothing")
+	if ev, ok := nextEvent(t, events, 2*time.Second); ok {
+		t.Errorf("the retry reached a subscriber: %+v", ev)
+	}
+}
+
+// TestLiveWebhookIdenticalChangesEndOnLatestState: a booking renamed twice
+// in quick succession is announced twice with the same body, which the
+// gateway cannot tell from a replay; it re-reads the booking when the
+// window ends, so the subscriber's last event and the cache show the second
+// title.
+func TestLiveWebhookIdenticalChangesEndOnLatestState(t *testing.T) {
+	l := newLive(t, map[string]string{"WEBHOOK_REPLAY_WINDOW": "10s"}, true)
+	rooms := londonRooms(t, l.gwURL)
+	id := seedBooking(t, l.simURL, rooms[0], tomorrow(), "Roadmap")
+	l.acks++
+	l.awaitAcked(t)
+	events := sseEvents(t, l.gwURL, `subscription { bookingChanged { action bookingId booking { title } } }`, nil)
+	awaitSubscriptions(t, l.gwURL, 1)
+	window := windowVars(rooms[0])
+	settle(t, events, 500*time.Millisecond)
+
+	// The first rename may fall in the window of the seed's announcement
+	// (the same body) and come as a re-read itself; either way its event
+	// carries its title.
+	l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", id), map[string]any{"meetingTitle": "Roadmap v1"})
+	var last string
+	for last != "Roadmap v1" {
+		ev, ok := nextEvent(t, events, 20*time.Second)
+		require.True(t, ok, "no event for the first rename")
+		require.NotNil(t, ev.Booking)
+		last = ev.Booking.Title
+	}
+	l.requireCached(t, windowQuery, window)
+	rereads := func() float64 {
+		n, _ := metricSum(scrape(t, l.gwURL), "engagegw_webhook_rereads_total", map[string]string{"service": webhook.PathMeetingExternal})
+		return n
+	}
+	before := rereads()
+	l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", id), map[string]any{"meetingTitle": "Roadmap v2"})
+	ev, ok := nextEvent(t, events, 20*time.Second)
+	require.True(t, ok, "the second rename never reached the subscriber")
+	require.NotNil(t, ev.Booking)
+	assert.Equal(t, "Roadmap v2", ev.Booking.Title)
+	assert.Equal(t, "Roadmap v2", titleOf(t, liveQuery(t, l.gwURL, windowQuery, window), id), "the cache was invalidated too")
+	assert.Equal(t, before+1, rereads(), "the second announcement came within the window and was re-read when it ended")
 }

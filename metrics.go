@@ -47,6 +47,8 @@ type metrics struct {
 	cacheLookups       *prometheus.CounterVec
 	webhooks           *prometheus.CounterVec
 	invalidations      *prometheus.CounterVec
+	webhookDuplicates  *prometheus.CounterVec
+	webhookRereads     *prometheus.CounterVec
 	subscriptions      prometheus.Gauge
 	deliveryLatency    prometheus.Histogram
 	operations         *prometheus.CounterVec
@@ -89,6 +91,14 @@ func newMetrics() *metrics {
 			Namespace: metricsNamespace, Name: "webhook_invalidations_total",
 			Help: "Changes from webhook deliveries invalidated in the cache, by service.",
 		}, []string{"service"}),
+		webhookDuplicates: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "webhook_duplicates_total",
+			Help: "Webhook deliveries acknowledged without being processed, by service and what recognised them: delivery (a seen delivery id: the upstream's retry or duplicate) or body (a body processed under another id within the replay window: a replay, or a change announced like the one before).",
+		}, []string{"service", "by"}),
+		webhookRereads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "webhook_rereads_total",
+			Help: "Re-reads of a webhook body that came again within its replay window, run once the window ended, by service.",
+		}, []string{"service"}),
 		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: metricsNamespace, Name: "subscriptions_open",
 			Help: "GraphQL subscriptions currently reading the change feed on this replica.",
@@ -125,7 +135,7 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups,
-		m.webhooks, m.invalidations, m.subscriptions, m.deliveryLatency,
+		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
 		m.breakerTransitions, m.breakerOpen,
 	)
@@ -163,6 +173,20 @@ func (m *metrics) cacheLookup(kind string, hit bool) {
 // webhookResult is webhook.Options.OnResult.
 func (m *metrics) webhookResult(service string, status, invalidated int) {
 	m.webhooks.WithLabelValues(service, strconv.Itoa(status)).Inc()
+	if invalidated > 0 {
+		m.invalidations.WithLabelValues(service).Add(float64(invalidated))
+	}
+}
+
+// webhookDuplicate is webhook.Options.OnDuplicate.
+func (m *metrics) webhookDuplicate(service, by string) {
+	m.webhookDuplicates.WithLabelValues(service, by).Inc()
+}
+
+// webhookReread is webhook.Options.OnReread; its invalidations count with
+// the deliveries'.
+func (m *metrics) webhookReread(service string, invalidated int) {
+	m.webhookRereads.WithLabelValues(service).Inc()
 	if invalidated > 0 {
 		m.invalidations.WithLabelValues(service).Add(float64(invalidated))
 	}

@@ -18,12 +18,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/webhook"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -203,6 +205,12 @@ func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
 		// load balancer, so every notification lands on A.
 		"WEBHOOK_PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", portA),
 		"WEBHOOK_SECRET":     "replica-test-secret",
+		// The change below is repeated until an event arrives, and every
+		// change of one booking is announced with the same body: with
+		// the default window (two minutes, for Engage's retry span) a
+		// repeat would be re-read only when it ends. This simulator
+		// retries within 350 ms.
+		"WEBHOOK_REPLAY_WINDOW": "1s",
 	})
 	a := startReplica(t, bin, portA, env)
 	b := startReplica(t, bin, portB, env)
@@ -225,13 +233,15 @@ func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
 	room := locs.Locations[0].Rooms[0].ID
 
 	const window = `query($room: ID!, $from: DateTime!, $to: DateTime!) {
-		bookings(roomIds: [$room], from: $from, to: $to) { id title start }
+		bookings(roomIds: [$room], from: $from, to: $to) { id title start private }
 	}`
 	from := time.Now().UTC().Truncate(24 * time.Hour).Add(24 * time.Hour)
 	vars := map[string]any{"room": room, "from": from.Format(time.RFC3339), "to": from.Add(3 * 24 * time.Hour).Format(time.RFC3339)}
-	type bookings struct {
-		Bookings []struct{ ID, Title, Start string }
+	type booking struct {
+		ID, Title, Start string
+		Private          bool
 	}
+	type bookings struct{ Bookings []booking }
 	read := func(r *replica) bookings {
 		t.Helper()
 		resp := r.query(t, window, vars)
@@ -264,7 +274,11 @@ func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
 		bookingChanged(roomIds: [$room]) { action source bookingId booking { id title } }
 	}`, map[string]any{"room": room})
 
-	target := before.Bookings[0]
+	// A private meeting's new title would be hidden from this anonymous
+	// caller: change another.
+	i := slices.IndexFunc(before.Bookings, func(b booking) bool { return !b.Private })
+	require.GreaterOrEqual(t, i, 0, "no booking that is not private: %+v", before.Bookings)
+	target := before.Bookings[i]
 	engageID := mustBookingNumber(t, target.ID)
 	// A change "from the web app".
 	require.Eventually(t, func() bool {
@@ -396,4 +410,57 @@ func decodeTestID(id string) ([]int64, error) {
 		out = append(out, n)
 	}
 	return out, nil
+}
+
+// TestReplicasRecogniseAReplay: a delivery processed on one replica, sent
+// again to another under a new delivery id (a replay: the signature covers
+// the body only), is recognised there through Redis: acknowledged, with no
+// second invalidation and no second event.
+func TestReplicasRecogniseAReplay(t *testing.T) {
+	redisURL := redisForReplicas(t)
+	bin := buildGateway(t)
+	sim, err := engagesim.New(engagesim.Config{})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	const secret = "replica-replay-secret"
+	// No WEBHOOK_PUBLIC_URL: the simulator delivers nothing; the test does.
+	env := withEnv(upstreamEnv(simSrv.URL), map[string]string{"REDIS_URL": redisURL, "WEBHOOK_SECRET": secret})
+	a := startReplica(t, bin, freePort(t), env)
+	b := startReplica(t, bin, freePort(t), env)
+	s := &stack{sim: sim, simURL: simSrv.URL}
+
+	rooms := londonRooms(t, a.url)
+	day := tomorrow()
+	id := seedBooking(t, simSrv.URL, rooms[0], day, "Acquisition talks")
+	body := meetingExternal(day, id, mustRoomNumber(t, rooms[0]))
+	events := sseEvents(t, b.url, `subscription { bookingChanged { action bookingId booking { title } } }`, nil)
+	awaitSubscriptions(t, b.url, 1)
+
+	// The upstream's delivery lands on A; its event reaches B's subscriber.
+	require.Equal(t, http.StatusOK, deliver(t, a.url, http.MethodPost, webhook.PathMeetingExternal, body, sign(secret, body), "original-delivery"))
+	ev, ok := nextEvent(t, events, 20*time.Second)
+	require.True(t, ok, "no event for the delivery")
+	assert.Equal(t, id, mustBookingNumber(t, ev.BookingID))
+
+	// The window is cached for the fleet.
+	window := windowVars(rooms[0])
+	readB := func() gqlResponse { t.Helper(); return b.query(t, windowQuery, window) }
+	first := readB()
+	require.Equal(t, "Acquisition talks", titleOf(t, first, id))
+
+	// The same body and signature on B, under a new id and then under the
+	// original one (the upstream's retry).
+	s.resetStats(t)
+	require.Equal(t, http.StatusOK, deliver(t, b.url, http.MethodPost, webhook.PathMeetingExternal, body, sign(secret, body), "replayed-delivery"))
+	require.Equal(t, http.StatusOK, deliver(t, b.url, http.MethodPost, webhook.PathMeetingExternal, body, sign(secret, body), "original-delivery"))
+	assert.JSONEq(t, string(first.Data), string(readB().Data))
+	assert.Zero(t, s.stats(t).TotalCalls, "nothing was invalidated")
+	if ev, ok := nextEvent(t, events, 2*time.Second); ok {
+		t.Errorf("the replay reached a subscriber: %+v", ev)
+	}
+	samples := scrape(t, b.url)
+	byBody, _ := metricSum(samples, "engagegw_webhook_duplicates_total", map[string]string{"service": webhook.PathMeetingExternal, "by": "body"})
+	byID, _ := metricSum(samples, "engagegw_webhook_duplicates_total", map[string]string{"service": webhook.PathMeetingExternal, "by": "delivery"})
+	assert.Equal(t, []float64{1, 1}, []float64{byBody, byID}, "B recognised the replay by A's body claim and the retry by A's id claim")
 }

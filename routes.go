@@ -83,6 +83,9 @@ type serverDeps struct {
 	// actAsGrant is the scope or role that lets a caller act for another
 	// user; "" means defaultActAsGrant.
 	actAsGrant string
+	// privateGrant is the scope or role that shows a caller the titles of
+	// private meetings they are not in; "" means defaultPrivateGrant.
+	privateGrant string
 	// clientLimits is the per-client rate limit; nil means none.
 	clientLimits *clientLimits
 	// clientHeader names the header that tells unauthenticated callers
@@ -92,6 +95,9 @@ type serverDeps struct {
 	// /readyz; nil leaves them out.
 	breakers func() map[engage.Product]string
 }
+
+// grants names what widens a caller's credential, as newServer defaults it.
+func (d serverDeps) grants() grants { return grants{actAs: d.actAsGrant, private: d.privateGrant} }
 
 // defaultKeepAlive pings idle subscription connections well inside the idle
 // timeouts of common proxies and load balancers (60 s and up).
@@ -103,7 +109,10 @@ func newServer(d serverDeps) http.Handler {
 	if d.actAsGrant == "" {
 		d.actAsGrant = defaultActAsGrant
 	}
-	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(authenticate(d.auth, d.actAsGrant, d.clientHeader, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(newGraphQL(d)))))
+	if d.privateGrant == "" {
+		d.privateGrant = defaultPrivateGrant
+	}
+	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(authenticate(d.auth, d.grants(), d.clientHeader, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(newGraphQL(d)))))
 	mux.Handle("GET /{$}", graphiql.Page(graphiql.Config{Title: "Engage GraphQL Gateway", Endpoint: "/graphql", DefaultQuery: graphiql.ExampleQuery}))
 	mux.Handle("GET "+graphiql.AssetsPath, graphiql.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -141,7 +150,7 @@ func newGraphQL(d serverDeps) http.Handler {
 		KeepAlivePingInterval: keepAlive,
 		PingPongInterval:      keepAlive,
 		Implementation:        sessionSockets{guard.WebsocketOrigins(d.wsOrigins, d.websockets)},
-		InitFunc:              websocketInit(d.auth, d.actAsGrant, time.Now),
+		InitFunc:              websocketInit(d.auth, d.grants(), time.Now),
 		CloseFunc: func(ctx context.Context, _ int) {
 			if s := sessionFrom(ctx); s != nil {
 				s.end()

@@ -140,17 +140,33 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	var hooks http.Handler
 	if cfg.webhookSecret != "" {
-		hooks, err = webhook.NewHandler(webhook.Options{
-			Secret:      cfg.webhookSecret,
-			Invalidator: svc,
-			Publisher:   eng.broker,
-			Deduper:     deliveryLog{eng.store},
-			Logger:      log,
-			OnResult:    m.webhookResult,
+		h, err := webhook.NewHandler(webhook.Options{
+			Secret:                 cfg.webhookSecret,
+			Invalidator:            svc,
+			Publisher:              eng.broker,
+			Deduper:                deliveryLog{eng.store},
+			ReplayWindow:           cfg.webhookReplayWindow,
+			AllowMissingDeliveryID: cfg.webhookAllowNoID,
+			Logger:                 log,
+			OnResult:               m.webhookResult,
+			OnDuplicate:            m.webhookDuplicate,
+			OnReread:               m.webhookReread,
 		})
 		if err != nil {
 			return fmt.Errorf("webhooks: %w", err)
 		}
+		// After the server has stopped (deferred calls run in reverse)
+		// and before the store closes: re-reads still waiting for their
+		// window run now rather than be lost.
+		defer func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			h.Close(ctx)
+		}()
+		if cfg.webhookReplayWindow < webhook.UpstreamRetrySpan {
+			log.Warn("WEBHOOK_REPLAY_WINDOW is shorter than Engage's retry span: right only for an upstream that retries faster, such as a simulator", "window", cfg.webhookReplayWindow.String(), "retrySpan", webhook.UpstreamRetrySpan.String())
+		}
+		hooks = h
 	}
 
 	deps := serverDeps{
@@ -169,6 +185,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		metrics:      m.reg,
 		observe:      graphqlMetrics{m},
 		actAsGrant:   cfg.actAsGrant,
+		privateGrant: cfg.privateGrant,
 		breakers:     client.BreakerStates,
 		trace:        tr.extension(),
 		clientHeader: cfg.clientHeader,

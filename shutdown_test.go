@@ -95,7 +95,7 @@ func startSlowDelivery(t *testing.T, addr, service, signature string, body []byt
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
 	require.NoError(t, conn.SetDeadline(time.Now().Add(subTimeout)))
-	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\n", webhook.MountPath+service, addr, len(body))
+	head := fmt.Sprintf("POST %s HTTP/1.1\r\nHost: %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\nExpect: 100-continue\r\nX-Engage-Delivery: slow-delivery\r\n", webhook.MountPath+service, addr, len(body))
 	if signature != "" {
 		head += "X-Engage-Signature: " + signature + "\r\n"
 	}

@@ -71,6 +71,15 @@ func (st *store) bookingView(b *Booking) bookingJSON {
 	loc := st.locations[room.LocationID]
 	tz := loc.tz
 	name, email := st.userName(b.UserID)
+	requestor, creator := b.UserID, b.UserID
+	if b.RequestorID != 0 {
+		requestor = b.RequestorID
+	}
+	if b.CreatorID != 0 {
+		creator = b.CreatorID
+	}
+	reqName, reqEmail := st.userName(requestor)
+	creName, creEmail := st.userName(creator)
 	return bookingJSON{
 		BookingID: b.ID, RoomID: b.RoomID, LocationId: loc.ID, LocationTimeZone: loc.TimeZone, MeetingTitle: b.Title,
 		TimeFrom: fmtLocal(b.Start, tz), TimeTo: fmtLocal(b.End, tz), TimeFromUTC: fmtUTC(b.Start), TimeToUTC: fmtUTC(b.End),
@@ -78,11 +87,11 @@ func (st *store) bookingView(b *Booking) bookingJSON {
 		ActualTimeFrom: fmtLocal(b.ActualStart, tz), ActualTimeTo: fmtLocal(b.ActualEnd, tz),
 		BookingRealStartTime: fmtLocal(b.ActualStart, tz), BookingRealEndTime: fmtLocal(b.ActualEnd, tz),
 		HostName: name, HostEmail: email, MeetingProgress: b.Progress, PrivateMeeting: b.Private,
-		LastModifiedOn: fmtLocal(b.ModifiedOn, tz), ModifiedBy: name, CreatedOn: fmtLocal(b.CreatedOn, tz), CreatedBy: name,
+		LastModifiedOn: fmtLocal(b.ModifiedOn, tz), ModifiedBy: name, CreatedOn: fmtLocal(b.CreatedOn, tz), CreatedBy: creName,
 		DateFrom: localMidnight(b.Start, tz), GroupId: room.GroupID,
 		BookingStart: fmtLocal(b.Start, tz), BookingEnd: fmtLocal(b.End, tz), BookingSource: b.Source,
-		UserRole: bookingUserRole, Status: bookingStatusActive, HostId: b.UserID, RequestorId: b.UserID, RequestorName: name,
-		RequestorEmail: email, CreatorName: name, CreatorEmail: email, SetupStyle: b.SetupStyle, Notes: b.Notes,
+		UserRole: bookingUserRole, Status: bookingStatusActive, HostId: b.UserID, RequestorId: requestor, RequestorName: reqName,
+		RequestorEmail: reqEmail, CreatorName: creName, CreatorEmail: creEmail, SetupStyle: b.SetupStyle, Notes: b.Notes,
 		MeetingType: bookingMeetingType, CostCodeId: b.CostCodeID,
 	}
 }

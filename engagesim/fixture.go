@@ -88,9 +88,13 @@ type Resource struct {
 // Booking is a room booking. Start and End are the booked span; ActualStart and ActualEnd are
 // zero until the meeting is started or ended.
 type Booking struct {
-	ID          int       `json:"id"`
-	RoomID      int       `json:"roomId"`
+	ID     int `json:"id"`
+	RoomID int `json:"roomId"`
+	// UserID is the host; RequestorID and CreatorID name who asked for
+	// the booking and who made it (an assistant, say), 0 = the host.
 	UserID      int       `json:"userId"`
+	RequestorID int       `json:"requestorId,omitempty"`
+	CreatorID   int       `json:"creatorId,omitempty"`
 	Title       string    `json:"title"`
 	Start       time.Time `json:"start"`
 	End         time.Time `json:"end"`
@@ -197,6 +201,8 @@ const (
 	largestID  = 1<<53 - 1     // the largest integer a JavaScript number holds exactly
 	beyondU32  = 1 << 32       // the first id an unsigned 32-bit integer cannot hold
 	bigBooking = 1<<52 + 1_000 // where the Mumbai site's bookings start
+	// edgeBookings is where the bookings of addEdgeCases start; they are never private.
+	edgeBookings = beyond32 + 100_000
 )
 
 func demoSites() []demoSite {
@@ -406,6 +412,7 @@ func DemoFixture(seed uint64, today time.Time) *Fixture {
 			f.Vendors = append(f.Vendors, v)
 		}
 	}
+	markPrivate(f)
 	addEdgeCases(f, today)
 	return f
 }
@@ -426,7 +433,7 @@ func addEdgeCases(f *Fixture, today time.Time) {
 		{ID: beyond32 + 3, FirstName: "Aarav", LastName: "Śarmā", Email: "Aarav.Sharma@Example.com"},
 	}
 	f.Users = append(f.Users, people...)
-	ids := idSeq{beyond32 + 100_000, 1}
+	ids := idSeq{edgeBookings, 1}
 	host := 0
 	add := func(room Resource, title string, start, end time.Time) Booking {
 		u := people[host%len(people)]

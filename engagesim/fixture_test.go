@@ -268,3 +268,47 @@ func TestDemoFixtureEdgeCases(t *testing.T) {
 
 // workplaceDay is the local date of t in zone.
 func workplaceDay(t time.Time, zone *time.Location) string { return t.In(zone).Format(time.DateOnly) }
+func TestDemoFixturePrivateMeetings(t *testing.T) {
+	now := time.Date(2026, 6, 15, 9, 0, 0, 0, time.UTC)
+	f := DemoFixture(1, now)
+	private := map[int]Booking{}
+	for _, b := range f.Bookings {
+		if b.ID >= edgeBookings && b.ID < edgeBookings+1_000_000 {
+			assert.False(t, b.Private, "edge case %d", b.ID)
+			continue
+		}
+		if b.ID%privateEvery != 0 {
+			assert.False(t, b.Private, "booking %d", b.ID)
+			assert.NotContains(t, privateTitles(), b.Title, "booking %d", b.ID)
+			assert.Zero(t, b.RequestorID+b.CreatorID, "booking %d: the host asked for and made it", b.ID)
+			continue
+		}
+		private[b.ID] = b
+		assert.True(t, b.Private, "booking %d", b.ID)
+		assert.Contains(t, privateTitles(), b.Title)
+		assistant := b.RequestorID + b.CreatorID
+		assert.True(t, (b.RequestorID == 0) != (b.CreatorID == 0), "booking %d: an assistant asked for it or made it", b.ID)
+		assert.NotEqual(t, b.UserID, assistant, "booking %d", b.ID)
+	}
+	assert.Greater(t, len(private), len(f.Bookings)/(privateEvery+1), "about one booking in %d is private", privateEvery)
+	for _, v := range f.Visitors {
+		if b, ok := private[v.BookingID]; ok {
+			assert.Equal(t, b.Title, v.MeetingName, "visitor %d comes to a private meeting", v.ID)
+		}
+	}
+}
+
+func TestPrivateMeetingServedWithItsPeople(t *testing.T) {
+	f := tinyFixture()
+	f.Bookings[0].Private, f.Bookings[0].CreatorID = true, userAlan
+	h := newHarness(t, Config{Fixture: f})
+	r := h.api(http.MethodGet, "/bookings/100001", ProductExternalBookings, nil)
+	require.Equal(t, http.StatusOK, r.status)
+	var b map[string]any
+	r.decode(t, &b)
+	assert.Equal(t, true, b["privateMeeting"])
+	assert.Equal(t, "ada.lovelace@example.com", b["hostEmail"])
+	assert.Equal(t, "ada.lovelace@example.com", b["requestorEmail"], "the host asked for it")
+	assert.Equal(t, "alan.turing@example.com", b["creatorEmail"])
+	assert.Equal(t, "Alan Turing", b["createdBy"])
+}

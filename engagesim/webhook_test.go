@@ -221,6 +221,15 @@ func TestDropAndDuplicateFaults(t *testing.T) {
 	rc.waitN(t, 1)
 	st := h.waitStats(func(s Stats) bool { return s.Deliveries.Succeeded == 1 })
 	assert.Equal(t, DeliveryStats{Attempted: 1, Succeeded: 1, Retried: 1, Dropped: 1}, st.Deliveries)
+	// The retry of a dropped attempt keeps its delivery id, as every retry does.
+	var log struct {
+		Deliveries []DeliveryRecord `json:"deliveries"`
+	}
+	h.admin(http.MethodGet, "/_sim/deliveries", nil).decode(t, &log)
+	require.Len(t, log.Deliveries, 2)
+	assert.True(t, log.Deliveries[0].Dropped)
+	assert.NotEmpty(t, log.Deliveries[0].DeliveryID)
+	assert.Equal(t, log.Deliveries[0].DeliveryID, log.Deliveries[1].DeliveryID)
 
 	// Duplicated: the same delivery id twice.
 	h.admin(http.MethodPost, "/_sim/faults", map[string]any{"duplicateDeliveries": 1})

@@ -19,6 +19,7 @@ import (
 type BookingResolver interface {
 	ID(ctx context.Context, obj *workplace.Booking) (string, error)
 	EngageID(ctx context.Context, obj *workplace.Booking) (string, error)
+	Title(ctx context.Context, obj *workplace.Booking) (string, error)
 
 	Room(ctx context.Context, obj *workplace.Booking) (*workplace.Room, error)
 	Location(ctx context.Context, obj *workplace.Booking) (*workplace.Location, error)
@@ -164,7 +165,7 @@ func (ec *executionContext) _Booking_title(ctx context.Context, field graphql.Co
 			return ec.fieldContext_Booking_title(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.Title, nil
+			return ec.Resolvers.Booking().Title(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -175,7 +176,7 @@ func (ec *executionContext) _Booking_title(ctx context.Context, field graphql.Co
 	)
 }
 func (ec *executionContext) fieldContext_Booking_title(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Booking", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Booking", field, true, true, "String")
 }
 
 func (ec *executionContext) _Booking_start(ctx context.Context, field graphql.CollectedField, obj *workplace.Booking) (ret graphql.Marshaler) {
@@ -1604,10 +1605,11 @@ func (ec *executionContext) _Booking(ctx context.Context, sel ast.SelectionSet, 
 					return ec._Booking_engageId(ctx, field, obj)
 				})
 		case "title":
-			out.Values[i] = ec._Booking_title(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Booking_title(ctx, field, obj)
+				})
 		case "start":
 			out.Values[i] = ec._Booking_start(ctx, field, obj)
 			if out.Values[i] == graphql.Null {

@@ -20,6 +20,7 @@ type VisitorResolver interface {
 	ID(ctx context.Context, obj *workplace.Visitor) (string, error)
 	EngageID(ctx context.Context, obj *workplace.Visitor) (string, error)
 
+	MeetingName(ctx context.Context, obj *workplace.Visitor) (string, error)
 	Host(ctx context.Context, obj *workplace.Visitor) (*workplace.User, error)
 	Location(ctx context.Context, obj *workplace.Visitor) (*workplace.Location, error)
 	Room(ctx context.Context, obj *workplace.Visitor) (*workplace.Room, error)
@@ -420,7 +421,7 @@ func (ec *executionContext) _Visitor_meetingName(ctx context.Context, field grap
 			return ec.fieldContext_Visitor_meetingName(ctx, field)
 		},
 		func(ctx context.Context) (any, error) {
-			return obj.MeetingName, nil
+			return ec.Resolvers.Visitor().MeetingName(ctx, obj)
 		},
 		nil,
 		func(ctx context.Context, selections ast.SelectionSet, v string) graphql.Marshaler {
@@ -431,7 +432,7 @@ func (ec *executionContext) _Visitor_meetingName(ctx context.Context, field grap
 	)
 }
 func (ec *executionContext) fieldContext_Visitor_meetingName(_ context.Context, field graphql.CollectedField) (fc *graphql.FieldContext, err error) {
-	return graphql.NewScalarFieldContext("Visitor", field, false, false, "String")
+	return graphql.NewScalarFieldContext("Visitor", field, true, true, "String")
 }
 
 func (ec *executionContext) _Visitor_host(ctx context.Context, field graphql.CollectedField, obj *workplace.Visitor) (ret graphql.Marshaler) {
@@ -1300,10 +1301,11 @@ func (ec *executionContext) _Visitor(ctx context.Context, sel ast.SelectionSet, 
 				atomic.AddUint32(&out.Invalids, 1)
 			}
 		case "meetingName":
-			out.Values[i] = ec._Visitor_meetingName(ctx, field, obj)
-			if out.Values[i] == graphql.Null {
-				atomic.AddUint32(&out.Invalids, 1)
-			}
+			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
+				true, true,
+				func(ctx context.Context) graphql.Marshaler {
+					return ec._Visitor_meetingName(ctx, field, obj)
+				})
 		case "host":
 			out.ResolveConcurrently(ec.OperationContext, &deferred, i,
 				true, false,

@@ -27,6 +27,8 @@ package guard
 //     not looked up: the bookings carry it), so three days more.
 //   - A booking's visitors cost one call per distinct location and day the
 //     parent bookings span (at most one per booking).
+//   - A visitor's meeting name costs what its booking does: whether the
+//     meeting is private, and the caller in it, is read from the booking.
 //   - Fields under a list are counted once per estimated element, so nested
 //     fan-outs multiply.
 //   - The same field with the same arguments at the same place (aliases of
@@ -396,7 +398,7 @@ func (c *coster) field(typ, name string, args map[string]any, s scope, sel ast.S
 		return s.mult, s.times(float64(e.OrdersPerBooking))
 	case "ServiceOrder.service":
 		return perLoc, s
-	case "ServiceOrder.booking", "Visitor.booking", "BookingEvent.booking", "VisitorEvent.visitor":
+	case "ServiceOrder.booking", "Visitor.booking", "Visitor.meetingName", "BookingEvent.booking", "VisitorEvent.visitor":
 		return s.mult, s.at(s.locs, 1)
 	case "DeskBookingEvent.deskBooking":
 		return 2 * s.mult, s

@@ -22,6 +22,10 @@ func (r *bookingResolver) EngageID(ctx context.Context, obj *workplace.Booking) 
 	return engageID(obj.ID), nil
 }
 
+func (r *bookingResolver) Title(ctx context.Context, obj *workplace.Booking) (string, error) {
+	return workplace.BookingTitle(ctx, *obj), nil
+}
+
 func (r *bookingResolver) Room(ctx context.Context, obj *workplace.Booking) (*workplace.Room, error) {
 	return ptr(loader.Room(ctx, obj.LocationID, obj.RoomID))
 }

@@ -49,6 +49,10 @@ func (r *visitorResolver) EngageID(ctx context.Context, obj *workplace.Visitor) 
 	return engageID(obj.ID), nil
 }
 
+func (r *visitorResolver) MeetingName(ctx context.Context, obj *workplace.Visitor) (string, error) {
+	return visitorMeetingName(ctx, *obj), nil
+}
+
 func (r *visitorResolver) Host(ctx context.Context, obj *workplace.Visitor) (*workplace.User, error) {
 	return personUser(ctx, obj.Host)
 }

@@ -1,6 +1,8 @@
 package webhook
 
 import (
+	"bytes"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -188,4 +190,55 @@ func TestSimEveryService(t *testing.T) {
 			t.Logf("sim body, event type %d: %s", d.EventType, d.Body)
 		}
 	}
+}
+
+// post sends a delivery to the handler over HTTP as the upstream does, with
+// the given signature and delivery id ("" sends no header), and returns the
+// status and message.
+func (e *e2e) post(t *testing.T, service string, body []byte, signature, deliveryID string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequestWithContext(t.Context(), http.MethodPost, e.hookURL+MountPath+service, bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(headerSignature, signature)
+	if deliveryID != "" {
+		req.Header.Set(headerDelivery, deliveryID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	var msg struct{ Message string }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&msg))
+	return resp.StatusCode, msg.Message
+}
+
+// TestSimReplayedDeliveryIsRecognised captures a real delivery of the simulator (body and
+// signature, as someone reading the traffic would) and sends it again under a new delivery id,
+// and without one.
+func TestSimReplayedDeliveryIsRecognised(t *testing.T) {
+	e := newE2E(t)
+	e.register(t)
+	e.admin(t, http.MethodPost, fmt.Sprintf("/_sim/visitors/%d/action", simVisitorA), map[string]any{"action": "arrive"}, nil)
+	e.waitPublished(t, 1)
+	var captured engagesim.DeliveryRecord
+	require.Eventually(t, func() bool {
+		for _, d := range e.deliveries(t) {
+			if d.Status == http.StatusOK {
+				captured = d
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 5*time.Millisecond)
+	require.NotEmpty(t, captured.DeliveryID, "the simulator names every delivery")
+	signature := sign(e.secret, captured.Body)
+
+	status, msg := e.post(t, PathVisitor, captured.Body, signature, "a-new-id-for-an-old-body")
+	assert.Equal(t, http.StatusOK, status)
+	assert.Contains(t, msg, "processed under another delivery id")
+	status, msg = e.post(t, PathVisitor, captured.Body, signature, "")
+	assert.Equal(t, http.StatusBadRequest, status)
+	assert.Contains(t, msg, "X-Engage-Delivery is missing")
+	assert.Len(t, e.rec.gotInvalidated(), 1, "the visitor's arrival was invalidated once")
+	assert.Len(t, e.rec.gotPublished(), 1, "and announced once: no second ARRIVED")
 }

@@ -10,6 +10,11 @@
 // (a subscriber that misses an event re-reads on its next query), so its
 // failures are logged and never turned into retries.
 //
+// A delivery is processed once: its delivery id (the upstream's retries
+// share it) and its body (a replay under a new id; see replay.go) are
+// remembered in a store the fleet shares, and a delivery without an id is
+// refused unless allowed.
+//
 // Every choice this package makes where the contract is silent is marked
 // "[X]" in a comment, as in package engage.
 package webhook
@@ -48,9 +53,10 @@ type Publisher interface {
 
 // Deduper remembers which deliveries were processed, so the upstream's
 // at-least-once delivery (retries and duplicates share one delivery id)
-// invalidates and publishes once. Claim reports whether the caller is the
-// first to claim key within ttl; Release gives a claim back after a failure,
-// so the upstream's retry is processed.
+// invalidates and publishes once, and which bodies were, so a delivery
+// replayed under a new id is recognised (see replay.go). Claim reports
+// whether the caller is the first to claim key within ttl; Release gives a
+// claim back after a failure, so the upstream's retry is processed.
 type Deduper interface {
 	Claim(ctx context.Context, key string, ttl time.Duration) (bool, error)
 	Release(ctx context.Context, key string) error
@@ -104,6 +110,28 @@ type Options struct {
 	Logger *slog.Logger
 	// Now stamps Change.At; nil = time.Now.
 	Now func() time.Time
+	// ReplayWindow is how long a processed body is remembered, so that
+	// the same signed body under another delivery id is recognised as a
+	// replay (see replay.go). It should cover the upstream's retry span
+	// (UpstreamRetrySpan), and must when deliveries without an id are
+	// allowed, since their retries are recognised by nothing else. Zero or
+	// negative = DefaultReplayWindow.
+	ReplayWindow time.Duration
+	// AllowMissingDeliveryID accepts deliveries without X-Engage-Delivery
+	// (recognising their retries and replays by their body alone); false
+	// refuses them with 400, since the upstream always sends one.
+	AllowMissingDeliveryID bool
+	// OnDuplicate, when set, hears every delivery acknowledged without
+	// being processed, by what recognised it: "delivery" (its id was
+	// seen: a retry or duplicate) or "body" (its body was processed under
+	// another id within the window: a replay, or a change announced
+	// exactly like the one before). It must be safe for concurrent use
+	// and quick. Nil = not reported.
+	OnDuplicate func(service, by string)
+	// OnReread, when set, hears every re-read of a body that came again
+	// within its window, with how many changes it invalidated. It must be
+	// safe for concurrent use and quick. Nil = not reported.
+	OnReread func(service string, invalidated int)
 	// OnResult, when set, hears how every request ended: the service its
 	// path names ("" when it names none, so a caller's labels stay bounded
 	// whatever paths are tried), the status answered, and how many changes
@@ -118,14 +146,20 @@ type Options struct {
 // "/webhooks/engage/": it reads the service from the last path segment. It
 // is safe for concurrent use.
 type Handler struct {
-	secret  []byte
-	maxBody int64
-	inv     Invalidator
-	pub     Publisher
-	dedupe  Deduper
-	log     *slog.Logger
-	now     func() time.Time
-	result  func(service string, status int, invalidated int)
+	secret    []byte
+	fpKey     []byte // keys body fingerprints; derived from secret
+	maxBody   int64
+	inv       Invalidator
+	pub       Publisher
+	dedupe    Deduper
+	window    time.Duration
+	allowNoID bool
+	log       *slog.Logger
+	now       func() time.Time
+	result    func(service string, status int, invalidated int)
+	onDup     func(service, by string)
+	onReread  func(service string, invalidated int)
+	rereads   *rereads
 }
 
 // NewHandler checks opts and fills its defaults. It fails without a secret,
@@ -136,17 +170,26 @@ func NewHandler(opts Options) (*Handler, error) {
 		return nil, errors.New("webhook: Options.Secret is required")
 	}
 	h := &Handler{
-		secret:  []byte(opts.Secret),
-		maxBody: opts.MaxBody,
-		inv:     opts.Invalidator,
-		pub:     opts.Publisher,
-		dedupe:  opts.Deduper,
-		log:     opts.Logger,
-		now:     opts.Now,
-		result:  opts.OnResult,
+		secret:    []byte(opts.Secret),
+		fpKey:     fingerprintKey([]byte(opts.Secret)),
+		maxBody:   opts.MaxBody,
+		inv:       opts.Invalidator,
+		pub:       opts.Publisher,
+		dedupe:    opts.Deduper,
+		window:    opts.ReplayWindow,
+		allowNoID: opts.AllowMissingDeliveryID,
+		log:       opts.Logger,
+		now:       opts.Now,
+		result:    opts.OnResult,
+		onDup:     opts.OnDuplicate,
+		onReread:  opts.OnReread,
+		rereads:   newRereads(),
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = DefaultMaxBody
+	}
+	if h.window <= 0 {
+		h.window = DefaultReplayWindow
 	}
 	if h.now == nil {
 		h.now = time.Now
@@ -244,6 +287,11 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *outcome) {
 		reply(w, http.StatusBadRequest, msg)
 		return
 	}
+	if delivery == "" && !h.allowNoID {
+		log.WarnContext(ctx, "webhook: delivery id missing; refused (deliveries without one can be allowed by configuration)")
+		reply(w, http.StatusBadRequest, headerDelivery+" is missing: without a delivery id a retried or replayed notification cannot be recognised, so this receiver refuses deliveries without one.")
+		return
+	}
 	if len(delivery) > maxDeliveryID {
 		log.WarnContext(ctx, "webhook: delivery id too long", "length", len(delivery))
 		reply(w, http.StatusBadRequest, fmt.Sprintf("%s is longer than %d characters.", headerDelivery, maxDeliveryID))
@@ -256,13 +304,15 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *outcome) {
 		return
 	}
 
-	// A delivery without an id cannot be recognised when it comes again,
-	// so it is processed every time: invalidating twice is harmless, and
-	// subscribers may see the event twice. [X: the contract always sends one]
-	var key string
+	// The delivery id catches the upstream's own retries and duplicates;
+	// the body's fingerprint catches the same body under another id (a
+	// replay, or a change announced exactly like the last: see replay.go).
+	// Without an id (when allowed) the fingerprint alone recognises a
+	// retry, which is why the window covers the upstream's retry span.
+	var idKey string
 	if delivery != "" {
-		key = deliveryKeyPrefix + delivery
-		first, err := h.dedupe.Claim(ctx, key, DeliveryTTL)
+		idKey = deliveryKeyPrefix + delivery
+		first, err := h.dedupe.Claim(ctx, idKey, DeliveryTTL)
 		if err != nil {
 			// Without the claim the delivery might be processed twice
 			// or not at all; a retry later is the safe answer.
@@ -272,19 +322,50 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *outcome) {
 		}
 		if !first {
 			log.InfoContext(ctx, "webhook: duplicate delivery ignored")
+			h.duplicate(svc.Path, "delivery")
 			reply(w, http.StatusOK, "Delivery already processed.")
 			return
 		}
 	}
+	fp := h.fingerprint(svc.Path, body)
+	bodyKey := bodyKeyPrefix + fp
+	first, err := h.dedupe.Claim(ctx, bodyKey, h.window)
+	if err == nil && !first {
+		if err = h.scheduleReread(ctx, log, svc.Path, fp, changes); err == nil {
+			h.duplicate(svc.Path, "body")
+			reply(w, http.StatusOK, fmt.Sprintf("The same notification was processed under another delivery id within the last %s; what it names will be read again when that window ends.", h.window))
+			return
+		}
+	}
+	if err != nil {
+		log.ErrorContext(ctx, "webhook: claiming body", "err", err)
+		h.release(ctx, log, idKey)
+		reply(w, http.StatusServiceUnavailable, "The delivery could not be recorded; retry later.")
+		return
+	}
 
+	n, err := h.apply(ctx, log, changes)
+	if err != nil {
+		h.release(ctx, log, idKey)
+		h.release(ctx, log, bodyKey)
+		reply(w, http.StatusServiceUnavailable, "The changes could not be applied; retry later.")
+		return
+	}
+	o.invalidated = n
+	reply(w, http.StatusOK, fmt.Sprintf("Processed %d changes.", len(changes)))
+}
+
+// apply invalidates the changes and then publishes them, returning how many
+// were invalidated. Only a failed invalidation is an error: publishing is
+// best effort.
+func (h *Handler) apply(ctx context.Context, log *slog.Logger, changes []workplace.Change) (int, error) {
+	invalidated := 0
 	if h.inv != nil {
 		if err := h.inv.Invalidate(ctx, changes...); err != nil {
 			log.ErrorContext(ctx, "webhook: invalidation failed", "changes", len(changes), "err", err)
-			h.release(ctx, log, key)
-			reply(w, http.StatusServiceUnavailable, "The changes could not be applied; retry later.")
-			return
+			return 0, err
 		}
-		o.invalidated = len(changes)
+		invalidated = len(changes)
 	}
 	published := 0
 	if h.pub != nil {
@@ -297,7 +378,14 @@ func (h *Handler) serve(w http.ResponseWriter, r *http.Request, o *outcome) {
 		}
 	}
 	log.InfoContext(ctx, "webhook: processed", "changes", len(changes), "published", published, "summary", summary(changes))
-	reply(w, http.StatusOK, fmt.Sprintf("Processed %d changes.", len(changes)))
+	return invalidated, nil
+}
+
+// duplicate reports a delivery acknowledged without being processed.
+func (h *Handler) duplicate(service, by string) {
+	if h.onDup != nil {
+		h.onDup(service, by)
+	}
 }
 
 // signed reports whether header carries the HMAC-SHA256 of body under the

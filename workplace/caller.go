@@ -22,6 +22,10 @@ type Caller struct {
 	// Grant names that grant (a scope or role), so a refusal can say what
 	// is missing.
 	Grant string
+	// MaySeePrivate is true when the credential carries the grant that
+	// shows private meetings' titles to someone who is not in them (a
+	// reception or facilities team); see PrivateTitle.
+	MaySeePrivate bool
 }
 
 type callerKey struct{}

@@ -121,6 +121,10 @@ func TestCostFragmentBomb(t *testing.T) {
 
 func TestLimitsDefaults(t *testing.T) {
 	l := Limits{}.WithDefaults()
+	assert.Equal(t, 10_000, l.MaxTokens)
+	assert.Equal(t, 2_000, l.MaxFields)
+	assert.Equal(t, 100, l.MaxDirectives)
+	assert.Equal(t, 100, l.MaxErrors)
 	assert.Equal(t, DefaultMaxDepth, l.MaxDepth)
 	assert.Equal(t, DefaultMaxAliases, l.MaxAliases)
 	assert.Equal(t, 500, l.MaxAliases)

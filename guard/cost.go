@@ -41,6 +41,7 @@ package guard
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -109,7 +110,8 @@ const maxFields = 100_000
 // under the list sizes of est (zero fields: their defaults). It returns
 // math.MaxInt32 for an operation too large to predict.
 func Cost(op *ast.OperationDefinition, vars map[string]any, est Estimates) int {
-	c := coster{est: est.withDefaults(), vars: vars, once: map[string]bool{}, charged: map[string]float64{}, active: map[string]bool{}}
+	c := coster{est: est.withDefaults(), vars: vars, once: map[string]bool{}, charged: map[string]float64{}, active: map[string]bool{},
+		argIDs: map[string]int{}, argsOf: map[*ast.Field]int{}, paths: map[string]string{}}
 	c.selectionSet(op.SelectionSet, scope{mult: 1, locs: 1, days: 1}, "")
 	if c.fields > maxFields || c.total > math.MaxInt32 {
 		return math.MaxInt32
@@ -146,6 +148,36 @@ type coster struct {
 	active  map[string]bool
 	total   float64
 	fields  int
+	// argIDs numbers each distinct text of arguments, and argsOf is the
+	// number of each field's; paths numbers each distinct path. Keys are
+	// made of these numbers, not of the texts: one argument may be a
+	// megabyte, a path repeats every argument above it, and a fragment
+	// spread a thousand times is visited a thousand times.
+	argIDs map[string]int
+	argsOf map[*ast.Field]int
+	paths  map[string]string
+}
+
+// key is the path of f (with arguments args) under the field whose key is
+// parent: equal for the same field with the same arguments at the same
+// place, and a few bytes long however long its arguments are.
+func (c *coster) key(parent string, f *ast.Field, args map[string]any) string {
+	id, ok := c.argsOf[f]
+	if !ok {
+		text := fmt.Sprint(args)
+		if id, ok = c.argIDs[text]; !ok {
+			id = len(c.argIDs)
+			c.argIDs[text] = id
+		}
+		c.argsOf[f] = id
+	}
+	path := parent + "/" + f.ObjectDefinition.Name + "." + f.Name + "(" + strconv.Itoa(id) + ")"
+	key, ok := c.paths[path]
+	if !ok {
+		key = strconv.Itoa(len(c.paths))
+		c.paths[path] = key
+	}
+	return key
 }
 
 func (c *coster) selectionSet(ss ast.SelectionSet, s scope, path string) {
@@ -160,7 +192,7 @@ func (c *coster) selectionSet(ss ast.SelectionSet, s scope, path string) {
 				continue
 			}
 			args := f.ArgumentMap(c.vars)
-			key := path + "/" + f.ObjectDefinition.Name + "." + f.Name + fmt.Sprint(args)
+			key := c.key(path, f, args)
 			calls, child := c.field(f.ObjectDefinition.Name, f.Name, args, s)
 			if calls > c.charged[key] {
 				c.total += calls - c.charged[key]

@@ -22,7 +22,7 @@ import (
 //     the schema to clients that introspection is turned off for. GraphiQL
 //     suggests names itself, from the schema it introspects.
 func ValidationRules(l Limits) func() *rules.Rules {
-	budget := l.WithDefaults().MaxFields * mergeVisitsPerField
+	budget := min(l.WithDefaults().MaxFields, maxCount) * mergeVisitsPerField
 	return func() *rules.Rules {
 		r := rules.NewDefaultRules()
 		r.ReplaceRule(rules.OverlappingFieldsCanBeMergedRule.Name, fieldsCanMerge(budget).RuleFunc)

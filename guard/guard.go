@@ -8,7 +8,8 @@
 // The size of a document is checked before gqlgen validates it, because
 // validation itself costs time and memory in proportion to it (see
 // document.go), and the validation rules are gqlparser's with the one that
-// was quadratic replaced (see merge.go). Every other limit on an operation is
+// was quadratic replaced and without name suggestions (see rules.go and
+// merge.go). Every other limit on an operation is
 // checked on the parsed and validated document, before any resolver runs, so
 // a rejected operation costs no upstream call. A rejection is a GraphQL error
 // whose extensions.code names the limit (TOO_MANY_TOKENS, TOO_MANY_FIELDS,

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -72,6 +73,17 @@ func TestAPIUnknownAndMalformedIDs(t *testing.T) {
 			assert.Nil(t, data[tt.field], "no data where the error is")
 		})
 	}
+}
+
+// An id far longer than any the API issues is refused before it is decoded,
+// and its error quotes only its start: a client may send a megabyte of it.
+func TestAPIOverlongIDIsQuotedInPart(t *testing.T) {
+	t.Parallel()
+	s := newAPIStack(t)
+	resp := s.call(t, `{ location(id: "`+strings.Repeat("x", 100_000)+`") { id } }`, nil)
+	e := apiErrorAt(t, resp, "location")
+	assert.Equal(t, "BAD_USER_INPUT", e.Extensions["code"])
+	assert.Equal(t, `"`+strings.Repeat("x", 64)+`"… is not an id this API issued`, e.Message)
 }
 
 // An unknown parent is NOT_FOUND whether or not the same operation asks for

@@ -160,6 +160,16 @@ func newAuthEnv(t *testing.T) *authEnv {
 // headers, checks that its raw answer leaks nothing, and decodes it.
 func postGraphQL(t testing.TB, url string, headers map[string]string, query string, vars map[string]any) (int, http.Header, gqlResponse) {
 	t.Helper()
+	status, header, raw := postGraphQLRaw(t, url, headers, query, vars)
+	apiAssertNoLeak(t, raw)
+	var out gqlResponse
+	require.NoError(t, json.Unmarshal(raw, &out), "%s", raw)
+	return status, header, out
+}
+
+// postGraphQLRaw is postGraphQL's request, returning the answer as it came.
+func postGraphQLRaw(t testing.TB, url string, headers map[string]string, query string, vars map[string]any) (int, http.Header, []byte) {
+	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)
 	req, err := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
@@ -173,10 +183,7 @@ func postGraphQL(t testing.TB, url string, headers map[string]string, query stri
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	apiAssertNoLeak(t, raw)
-	var out gqlResponse
-	require.NoError(t, json.Unmarshal(raw, &out), "%s", raw)
-	return resp.StatusCode, resp.Header, out
+	return resp.StatusCode, resp.Header, raw
 }
 
 // post sends one operation to this gateway with the given headers.

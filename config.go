@@ -273,8 +273,9 @@ func describeURLError(err error) string {
 	return err.Error()
 }
 
-// loadLimits reads the abuse limits: GRAPHQL_MAX_DEPTH, GRAPHQL_MAX_ALIASES,
-// GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_COST, GRAPHQL_TIMEOUT,
+// loadLimits reads the abuse limits: GRAPHQL_MAX_TOKENS, GRAPHQL_MAX_FIELDS,
+// GRAPHQL_MAX_DIRECTIVES, GRAPHQL_MAX_ERRORS, GRAPHQL_MAX_DEPTH,
+// GRAPHQL_MAX_ALIASES, GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_COST, GRAPHQL_TIMEOUT,
 // GRAPHQL_INTROSPECTION, CORS_ALLOWED_ORIGINS and WEBSOCKET_ORIGINS. Unset
 // means the defaults of package guard, introspection on, and same-origin
 // browsers only.
@@ -285,6 +286,10 @@ func loadLimits(c *config, get func(string) string) error {
 		min, max int64
 		set      func(int64)
 	}{
+		{"GRAPHQL_MAX_TOKENS", 1, 10_000_000, func(n int64) { c.limits.MaxTokens = int(n) }},
+		{"GRAPHQL_MAX_FIELDS", 1, 1_000_000, func(n int64) { c.limits.MaxFields = int(n) }},
+		{"GRAPHQL_MAX_DIRECTIVES", 1, 1_000_000, func(n int64) { c.limits.MaxDirectives = int(n) }},
+		{"GRAPHQL_MAX_ERRORS", 2, 100_000, func(n int64) { c.limits.MaxErrors = int(n) }},
 		{"GRAPHQL_MAX_DEPTH", 1, 1000, func(n int64) { c.limits.MaxDepth = int(n) }},
 		{"GRAPHQL_MAX_ALIASES", 1, 100_000, func(n int64) { c.limits.MaxAliases = int(n) }},
 		{"GRAPHQL_MAX_COST", 1, 1_000_000, func(n int64) { c.limits.MaxCost = int(n) }},

@@ -55,6 +55,10 @@ func TestLoadConfig(t *testing.T) {
 		{"non-numeric upstream concurrency", map[string]string{"UPSTREAM_CONCURRENCY": "lots"}, "UPSTREAM_CONCURRENCY"},
 		{"malformed shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "15"}, "SHUTDOWN_TIMEOUT"},
 		{"negative shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "-1s"}, "SHUTDOWN_TIMEOUT"},
+		{"bad max tokens", map[string]string{"GRAPHQL_MAX_TOKENS": "0"}, "GRAPHQL_MAX_TOKENS"},
+		{"non-numeric max fields", map[string]string{"GRAPHQL_MAX_FIELDS": "2k"}, "GRAPHQL_MAX_FIELDS"},
+		{"bad max directives", map[string]string{"GRAPHQL_MAX_DIRECTIVES": "-1"}, "GRAPHQL_MAX_DIRECTIVES"},
+		{"one error is no room for the count of the rest", map[string]string{"GRAPHQL_MAX_ERRORS": "1"}, "GRAPHQL_MAX_ERRORS"},
 		{"bad max depth", map[string]string{"GRAPHQL_MAX_DEPTH": "0"}, "GRAPHQL_MAX_DEPTH"},
 		{"non-numeric max aliases", map[string]string{"GRAPHQL_MAX_ALIASES": "many"}, "GRAPHQL_MAX_ALIASES"},
 		{"tiny max body", map[string]string{"GRAPHQL_MAX_BODY_BYTES": "10"}, "GRAPHQL_MAX_BODY_BYTES"},
@@ -137,9 +141,14 @@ func TestLoadConfig(t *testing.T) {
 
 	c, err = loadConfig(func(k string) string {
 		return map[string]string{"GRAPHQL_MAX_COST": "100", "GRAPHQL_MAX_BODY_BYTES": "65536", "GRAPHQL_INTROSPECTION": "false",
+			"GRAPHQL_MAX_TOKENS": "5000", "GRAPHQL_MAX_FIELDS": "800", "GRAPHQL_MAX_DIRECTIVES": "20", "GRAPHQL_MAX_ERRORS": "50",
 			"CORS_ALLOWED_ORIGINS": "https://App.example.com/, *", "WEBSOCKET_ORIGINS": "app.example.com,localhost:*"}[k]
 	})
 	require.NoError(t, err)
+	assert.Equal(t, 5000, c.limits.MaxTokens)
+	assert.Equal(t, 800, c.limits.MaxFields)
+	assert.Equal(t, 20, c.limits.MaxDirectives)
+	assert.Equal(t, 50, c.limits.MaxErrors)
 	assert.Equal(t, 100, c.limits.MaxCost)
 	assert.Equal(t, int64(65536), c.limits.MaxBodyBytes)
 	assert.True(t, c.limits.DisableIntrospection)

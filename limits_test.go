@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -21,6 +22,7 @@ import (
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/loader"
+	"github.com/engagegql/gateway/pubsub"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2"
@@ -255,4 +257,239 @@ func TestLimitTimeout(t *testing.T) {
 	assert.Equal(t, guard.CodeTimeout, r.Errors[0].Extensions["code"])
 	assert.Equal(t, "the operation did not finish within the time limit of 300ms", r.Errors[0].Message)
 	assert.Less(t, took, 1500*time.Millisecond, "the operation ends at its deadline, not the upstream's answer")
+}
+
+// The hostile documents: each fits the default body limit, and before the
+// document limits each took seconds and gigabytes to validate, or answered
+// megabytes of errors.
+
+// limitsSameName is n fields of one name with different arguments:
+// `{ location(id:"0"){name} location(id:"1"){name} … }`.
+func limitsSameName(n int) string {
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range n {
+		fmt.Fprintf(&b, ` location(id:"%d"){name}`, i)
+	}
+	b.WriteString(" }")
+	return b.String()
+}
+
+// limitsRepeated is n copies of one field: `{ countries{name} … }`.
+func limitsRepeated(n int) string {
+	return "{" + strings.Repeat(" countries{name}", n) + " }"
+}
+
+// limitsDirectives is one field with n unknown directives.
+func limitsDirectives(n int) string {
+	return "{ countries" + strings.Repeat(" @a", n) + " { name } }"
+}
+
+// limitsNested nests depth fields: countries, regions, country, regions,
+// …, name.
+func limitsNested(depth int) string {
+	var b strings.Builder
+	b.WriteString("{ countries {")
+	for i := 1; i < depth-1; i++ {
+		b.WriteString([]string{" country {", " regions {"}[i%2])
+	}
+	b.WriteString(" name" + strings.Repeat(" }", depth-1) + " }")
+	return b.String()
+}
+
+// limitsFragmentBomb spreads each of levels fragments twice in the one
+// before it: 2^levels fields once expanded.
+func limitsFragmentBomb(levels int) string {
+	var b strings.Builder
+	b.WriteString("{ ...F0 }")
+	for i := range levels {
+		fmt.Fprintf(&b, " fragment F%d on Query { ...F%d ...F%d }", i, i+1, i+1)
+	}
+	fmt.Fprintf(&b, " fragment F%d on Query { countries { name } }", levels)
+	return b.String()
+}
+
+// limitsFill is prefix and suffix with unit repeated between them, as
+// often as the default body limit allows once the document is sent as
+// JSON, with 64 bytes to spare (unit must need no escaping).
+func limitsFill(prefix, unit, suffix string) string {
+	room := guard.DefaultMaxBodyBytes - 64 - 2*len(prefix+suffix)
+	return prefix + strings.Repeat(unit, room/len(unit)) + suffix
+}
+
+// limitsMaxResponse bounds the answer to any document: a hundred errors of
+// at most a kilobyte each, with their locations.
+const limitsMaxResponse = 128 << 10
+
+func TestLimitsBoundDocuments(t *testing.T) {
+	// The layers one at a time: the defaults; the token limit lifted, so
+	// the field and directive limits act; and every document limit lifted,
+	// so validation itself runs on the whole document.
+	defaults := guard.Limits{}
+	tokensLifted := guard.Limits{MaxTokens: 10_000_000}
+	allLifted := guard.Limits{MaxTokens: 10_000_000, MaxFields: 1_000_000, MaxDirectives: 1_000_000}
+	tests := []struct {
+		name   string
+		limits guard.Limits
+		query  string
+		// code and msg are those of the first error ("" for none); the
+		// response has errors errors, the last of code last when set.
+		code, msg string
+		errors    int
+		last      string
+		answered  bool
+	}{
+		{"2,000 same-name fields with different arguments", defaults, limitsSameName(2000),
+			guard.CodeTooManyTokens, "the document exceeds the limit of 10000 tokens", 1, "", false},
+		{"2,000 same-name fields, tokens lifted", tokensLifted, limitsSameName(2000),
+			guard.CodeTooManyFields, "4000 fields exceed the limit of 2000", 1, "", false},
+		{"2,000 same-name fields, every document limit lifted", allLifted, limitsSameName(2000),
+			"GRAPHQL_VALIDATION_FAILED", `Fields "location" conflict because they have differing arguments`, 100, guard.CodeTooManyErrors, false},
+		{"10,000 repeated fields", defaults, limitsRepeated(10_000),
+			guard.CodeTooManyTokens, "the document exceeds the limit of 10000 tokens", 1, "", false},
+		{"10,000 repeated fields, tokens lifted", tokensLifted, limitsRepeated(10_000),
+			guard.CodeTooManyFields, "20000 fields exceed the limit of 2000", 1, "", false},
+		{"10,000 repeated fields, every document limit lifted", allLifted, limitsRepeated(10_000),
+			"", "", 0, "", true},
+		{"10,000 unknown directives", defaults, limitsDirectives(10_000),
+			guard.CodeTooManyTokens, "the document exceeds the limit of 10000 tokens", 1, "", false},
+		{"10,000 unknown directives, tokens lifted", tokensLifted, limitsDirectives(10_000),
+			guard.CodeTooManyDirectives, "10000 directives exceed the limit of 100", 1, "", false},
+		{"10,000 unknown directives, every document limit lifted", allLifted, limitsDirectives(10_000),
+			"GRAPHQL_VALIDATION_FAILED", `Unknown directive "@a".`, 100, guard.CodeTooManyErrors, false},
+		{"a fragment bomb", defaults, limitsFragmentBomb(40),
+			guard.CodeTooManyFields, "1073741824 fields exceed the limit of 2000", 1, "", false},
+		{"nesting 900 deep", defaults, limitsNested(900),
+			guard.CodeTooDeep, "query depth 900 exceeds the limit of 12", 1, "", false},
+		{"nesting deeper than the parser allows", defaults, limitsNested(3000),
+			"GRAPHQL_PARSE_FAILED", "exceeded maximum nesting depth of 1000", 1, "", false},
+		{"a megabyte of one string", defaults, limitsFill(`{ location(id: "`, "x", `") { name } }`),
+			"BAD_USER_INPUT", `"xxxxxxxx`, 1, "", false},
+		{"a megabyte of one name", defaults, limitsFill("{ ", "a", " }"),
+			"GRAPHQL_VALIDATION_FAILED", `Cannot query field "aaaaaaaa`, 1, "", false},
+		{"a megabyte of tokens", defaults, limitsFill(`{ rooms(locationId: "x", attributes: [`, " 1", `]) { name } }`),
+			guard.CodeTooManyTokens, "the document exceeds the limit of 10000 tokens", 1, "", false},
+		{"a megabyte of commas and spaces", defaults, limitsFill("{ countries { name }", ", ", " }"),
+			"", "", 0, "", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newLimitStack(t, func(d *serverDeps) { d.limits = tt.limits })
+			s.resetStats(t)
+			status, _, raw := postGraphQLRaw(t, s.gwURL, nil, tt.query, nil)
+			assert.NotEqual(t, http.StatusRequestEntityTooLarge, status, "the document fits the body limit")
+			assert.Less(t, status, 500)
+			assert.Less(t, len(raw), limitsMaxResponse, "a bounded answer")
+			apiAssertNoLeak(t, raw)
+			var r gqlResponse
+			require.NoError(t, json.Unmarshal(raw, &r))
+			if tt.answered {
+				require.Empty(t, r.Errors)
+				var data struct{ Countries []struct{ Name string } }
+				require.NoError(t, json.Unmarshal(r.Data, &data))
+				assert.NotEmpty(t, data.Countries)
+				return
+			}
+			require.Len(t, r.Errors, tt.errors)
+			assert.Equal(t, tt.code, r.Errors[0].Extensions["code"], r.Errors[0].Message)
+			assert.Contains(t, r.Errors[0].Message, tt.msg)
+			if tt.last != "" {
+				last := r.Errors[len(r.Errors)-1]
+				assert.Equal(t, tt.last, last.Extensions["code"])
+				assert.Regexp(t, `^\d+ more errors were left out: a response carries at most 100$`, last.Message)
+			}
+			for _, e := range r.Errors {
+				assert.LessOrEqual(t, len(e.Message), 1100, "each message is cut short")
+			}
+			assert.Zero(t, s.stats(t).TotalCalls, "no upstream call")
+		})
+	}
+}
+
+func TestLimitsCapExecutionErrors(t *testing.T) {
+	// 150 fields that each fail (a malformed id): the first 99 errors and
+	// one that counts the other 51, and every field still in data.
+	s := newLimitStack(t, nil)
+	var b strings.Builder
+	b.WriteString("{")
+	for i := range 150 {
+		fmt.Fprintf(&b, ` l%d: location(id: "bad-%d") { name }`, i, i)
+	}
+	b.WriteString(" }")
+	s.resetStats(t)
+	r := s.query(t, b.String(), nil)
+	require.Len(t, r.Errors, 100)
+	for _, e := range r.Errors[:99] {
+		require.Equal(t, "BAD_USER_INPUT", e.Extensions["code"], e.Message)
+	}
+	assert.Equal(t, guard.CodeTooManyErrors, r.Errors[99].Extensions["code"])
+	assert.Equal(t, "51 more errors were left out: a response carries at most 100", r.Errors[99].Message)
+	var data map[string]any
+	require.NoError(t, json.Unmarshal(r.Data, &data))
+	assert.Len(t, data, 150)
+	assert.Zero(t, s.stats(t).TotalCalls)
+}
+
+func TestLimitsFieldsThatConflictAreRefused(t *testing.T) {
+	// The merge check that replaced gqlparser's still refuses what cannot
+	// merge, and still lets through what can.
+	s := newLimitStack(t, nil)
+	tests := []struct {
+		name, query, msg string
+	}{
+		{"an alias of another field", `{ countries { name: id name } }`, `Fields "name" conflict because "id" and "name" are different fields`},
+		{"different arguments", `{ location(id: "a") { name } location(id: "b") { name } }`, `Fields "location" conflict because they have differing arguments`},
+		{"different shapes on different types", `query($id: ID!) { node(id: $id) { ... on Room { x: capacity } ... on Desk { x: name } } }`, `Fields "x" conflict because they return conflicting types "Int!" and "String!"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s.resetStats(t)
+			r := s.query(t, tt.query, map[string]any{"id": "x"})
+			require.Len(t, r.Errors, 1)
+			assert.Equal(t, "GRAPHQL_VALIDATION_FAILED", r.Errors[0].Extensions["code"])
+			assert.Contains(t, r.Errors[0].Message, tt.msg)
+			assert.Zero(t, s.stats(t).TotalCalls)
+		})
+	}
+	r := s.query(t, `{ countries { name ...C ... on Country { name } } countries { id } } fragment C on Country { name }`, nil)
+	require.Empty(t, r.Errors)
+}
+
+func TestLimitsBoundDocumentsOverWebsockets(t *testing.T) {
+	// A refusal and a capped list of validation errors reach a websocket
+	// client as they reach an HTTP one.
+	s := newLimitStack(t, func(d *serverDeps) {
+		d.feed = brokerFeed{b: pubsub.NewMemory(pubsub.Options{})}
+		d.limits = guard.Limits{MaxFields: 100_000}
+	})
+	w := dialRaw(t, s.gwURL, "graphql-transport-ws")
+
+	var b strings.Builder
+	b.WriteString("subscription {")
+	for i := range 300 {
+		fmt.Fprintf(&b, ` bookingChanged(locationId: "%d") { action }`, i)
+	}
+	b.WriteString(" }")
+	w.write(t, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": b.String()}})
+	m := w.read(t)
+	require.Equal(t, "error", m.Type, "%s", m.Payload)
+	var errs []struct {
+		Message    string
+		Extensions map[string]any
+	}
+	require.NoError(t, json.Unmarshal(m.Payload, &errs))
+	require.Len(t, errs, 100)
+	assert.Contains(t, errs[0].Message, `conflict because they have differing arguments`)
+	assert.Equal(t, guard.CodeTooManyErrors, errs[99].Extensions["code"])
+	m = w.read(t)
+	assert.Equal(t, wsMessage{ID: "1", Type: "complete"}, m)
+
+	w.write(t, map[string]any{"id": "2", "type": "subscribe", "payload": map[string]any{"query": "subscription { bookingChanged" + strings.Repeat(" @a", 6000) + " { action } }"}})
+	m = w.read(t)
+	require.Equal(t, "next", m.Type, "%s", m.Payload)
+	var next gqlResponse
+	require.NoError(t, json.Unmarshal(m.Payload, &next))
+	require.Len(t, next.Errors, 1)
+	assert.Equal(t, guard.CodeTooManyTokens, next.Errors[0].Extensions["code"])
+	assert.Equal(t, wsMessage{ID: "2", Type: "complete"}, w.read(t))
 }

@@ -167,7 +167,12 @@ func newGraphQL(d serverDeps) http.Handler {
 	if d.observe != nil {
 		srv.Use(d.observe)
 	}
-	srv.SetQueryCache(lru.New[*ast.QueryDocument](1000))
+	parsed := lru.New[*ast.QueryDocument](1000)
+	srv.SetQueryCache(parsed)
+	// Validation that stays linear in the document (see guard.ValidationRules),
+	// so that the document limits the guard checks first bound it.
+	srv.SetValidationRulesFn(guard.ValidationRules(d.limits))
+	srv.SetDisableSuggestion(true)
 	persisted := d.persisted
 	if persisted == nil {
 		persisted = lru.New[string](1000)
@@ -178,9 +183,11 @@ func newGraphQL(d serverDeps) http.Handler {
 	if !d.limits.DisableIntrospection {
 		srv.Use(extension.Introspection{})
 	}
-	// The limits are checked once an operation is validated, before any
-	// resolver (so any upstream call) runs.
-	srv.Use(guard.New(d.limits))
+	// The document limits are checked before gqlgen parses and validates a
+	// document (after the persisted query, if any, is looked up), the
+	// others once an operation is validated, before any resolver (so any
+	// upstream call) runs.
+	srv.Use(guard.New(d.limits, parsed))
 	if d.clientLimits != nil {
 		// After the limits above: an operation they reject costs its client
 		// nothing; one they pass spends from its client's rate before any

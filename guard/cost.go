@@ -51,6 +51,7 @@ package guard
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
 	"time"
 
@@ -119,7 +120,8 @@ const maxFields = 100_000
 // under the list sizes of est (zero fields: their defaults). It returns
 // math.MaxInt32 for an operation too large to predict.
 func Cost(op *ast.OperationDefinition, vars map[string]any, est Estimates) int {
-	c := coster{est: est.withDefaults(), vars: vars, once: map[string]bool{}, charged: map[string]float64{}, active: map[string]bool{}, parents: map[string]float64{}}
+	c := coster{est: est.withDefaults(), vars: vars, once: map[string]bool{}, charged: map[string]float64{}, active: map[string]bool{},
+		parents: map[string]float64{}, argIDs: map[string]int{}, argsOf: map[*ast.Field]int{}, paths: map[string]string{}}
 	c.selectionSet(op.SelectionSet, scope{mult: 1, locs: 1, days: 1}, "")
 	if c.fields > maxFields || c.total > math.MaxInt32 {
 		return math.MaxInt32
@@ -159,6 +161,36 @@ type coster struct {
 	parents map[string]float64
 	total   float64
 	fields  int
+	// argIDs numbers each distinct text of arguments, and argsOf is the
+	// number of each field's; paths numbers each distinct path. Keys are
+	// made of these numbers, not of the texts: one argument may be a
+	// megabyte, a path repeats every argument above it, and a fragment
+	// spread a thousand times is visited a thousand times.
+	argIDs map[string]int
+	argsOf map[*ast.Field]int
+	paths  map[string]string
+}
+
+// key is the path of f (with arguments args) under the field whose key is
+// parent: equal for the same field with the same arguments at the same
+// place, and a few bytes long however long its arguments are.
+func (c *coster) key(parent string, f *ast.Field, args map[string]any) string {
+	id, ok := c.argsOf[f]
+	if !ok {
+		text := fmt.Sprint(args)
+		if id, ok = c.argIDs[text]; !ok {
+			id = len(c.argIDs)
+			c.argIDs[text] = id
+		}
+		c.argsOf[f] = id
+	}
+	path := parent + "/" + f.ObjectDefinition.Name + "." + f.Name + "(" + strconv.Itoa(id) + ")"
+	key, ok := c.paths[path]
+	if !ok {
+		key = strconv.Itoa(len(c.paths))
+		c.paths[path] = key
+	}
+	return key
 }
 
 func (c *coster) selectionSet(ss ast.SelectionSet, s scope, path string) {
@@ -173,7 +205,7 @@ func (c *coster) selectionSet(ss ast.SelectionSet, s scope, path string) {
 				continue
 			}
 			args := f.ArgumentMap(c.vars)
-			key := path + "/" + f.ObjectDefinition.Name + "." + f.Name + fmt.Sprint(args)
+			key := c.key(path, f, args)
 			calls, child := c.field(f.ObjectDefinition.Name, f.Name, args, s, f.SelectionSet)
 			if calls > c.charged[key] {
 				c.total += calls - c.charged[key]
@@ -448,37 +480,53 @@ func bookingDays(from, to any) float64 {
 // it but its id, and call the upstream with it: then it is not looked up
 // (the resolvers' rule, for Query.location).
 func locationByIDOnly(sel ast.SelectionSet) bool {
-	upstream := false
-	for _, f := range fieldsOf(sel, map[string]bool{}) {
-		switch f {
-		case "rooms", "desks", "floors", "costCodes", "vendorServices":
-			upstream = true
-		case "id", "engageId", "__typename":
-		default:
-			return false
-		}
-	}
-	return upstream
+	budget := maxIDOnlyFields
+	upstream, ok := idOnly(sel, map[string]bool{}, &budget)
+	return ok && upstream
 }
 
-// fieldsOf lists the names of the fields of sel, fragments expanded.
-func fieldsOf(sel ast.SelectionSet, active map[string]bool) []string {
-	var out []string
+// maxIDOnlyFields bounds the fields locationByIDOnly looks at: a selection
+// of more is not of the few fields that need only an id.
+const maxIDOnlyFields = 64
+
+// idOnly walks sel, fragments expanded, and reports whether every field is
+// one a location's id alone answers (ok) and whether one of them calls the
+// upstream with it. It stops at the first other field, or when budget runs
+// out.
+func idOnly(sel ast.SelectionSet, active map[string]bool, budget *int) (upstream, ok bool) {
 	for _, s := range sel {
 		switch f := s.(type) {
 		case *ast.Field:
-			out = append(out, f.Name)
-		case *ast.InlineFragment:
-			out = append(out, fieldsOf(f.SelectionSet, active)...)
-		case *ast.FragmentSpread:
-			if f.Definition != nil && !active[f.Name] {
-				active[f.Name] = true
-				out = append(out, fieldsOf(f.Definition.SelectionSet, active)...)
-				delete(active, f.Name)
+			if *budget--; *budget < 0 {
+				return false, false
 			}
+			switch f.Name {
+			case "rooms", "desks", "floors", "costCodes", "vendorServices":
+				upstream = true
+			case "id", "engageId", "__typename":
+			default:
+				return false, false
+			}
+		case *ast.InlineFragment:
+			u, ok := idOnly(f.SelectionSet, active, budget)
+			if !ok {
+				return false, false
+			}
+			upstream = upstream || u
+		case *ast.FragmentSpread:
+			if f.Definition == nil || active[f.Name] {
+				continue
+			}
+			active[f.Name] = true
+			u, ok := idOnly(f.Definition.SelectionSet, active, budget)
+			delete(active, f.Name)
+			if !ok {
+				return false, false
+			}
+			upstream = upstream || u
 		}
 	}
-	return out
+	return upstream, true
 }
 
 // instantDays is how many local days the window [from, to) of two DateTime

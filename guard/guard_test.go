@@ -2,6 +2,8 @@ package guard
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/engagegql/gateway/graph"
@@ -131,6 +133,10 @@ func TestCostFragmentBomb(t *testing.T) {
 
 func TestLimitsDefaults(t *testing.T) {
 	l := Limits{}.WithDefaults()
+	assert.Equal(t, 10_000, l.MaxTokens)
+	assert.Equal(t, 2_000, l.MaxFields)
+	assert.Equal(t, 100, l.MaxDirectives)
+	assert.Equal(t, 100, l.MaxErrors)
 	assert.Equal(t, DefaultMaxDepth, l.MaxDepth)
 	assert.Equal(t, DefaultMaxAliases, l.MaxAliases)
 	assert.Equal(t, 500, l.MaxAliases)
@@ -139,4 +145,17 @@ func TestLimitsDefaults(t *testing.T) {
 	assert.Equal(t, DefaultTimeout, l.Timeout)
 	assert.False(t, l.DisableIntrospection)
 	assert.Equal(t, 25, l.Estimates.RoomsPerLocation)
+}
+
+func TestCostOfALargeArgumentSpreadOften(t *testing.T) {
+	// A fragment with a 100 KB argument, spread 900 times: the model's keys
+	// must not copy the argument on every visit (that was 900 × 300 KB).
+	q := "{" + strings.Repeat(" ...F", 900) + ` } fragment F on Query { location(id: "` + strings.Repeat("x", 100_000) + `") { name } }`
+	op := parse(t, q)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cost := Cost(op, nil, Estimates{})
+	runtime.ReadMemStats(&after)
+	assert.Equal(t, 21, cost, "one walk to the location, however often it is spread")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(32<<20), "bytes allocated")
 }

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/engagegql/gateway/workplace"
 )
@@ -69,8 +70,16 @@ func newID(typ string, parts ...int64) string {
 	return globalID{Type: typ, Parts: parts}.String()
 }
 
+// maxIDLength is longer than any id this API issues (a type and at most
+// four numbers, base64-encoded: 128 bytes at most). A longer one is refused
+// before it is decoded.
+const maxIDLength = 256
+
 // parseID decodes any global id, with a client-facing error when it is not one.
 func parseID(id string) (globalID, error) {
+	if len(id) > maxIDLength {
+		return globalID{}, badID(id)
+	}
 	raw, err := base64.RawURLEncoding.DecodeString(id)
 	if err != nil {
 		return globalID{}, badID(id)
@@ -104,7 +113,24 @@ func parseIDOf(id, typ string) (globalID, error) {
 }
 
 func badID(id string) error {
-	return workplace.Errorf(workplace.EINVALID, "%q is not an id this API issued", id)
+	return workplace.Errorf(workplace.EINVALID, "%s is not an id this API issued", quoteID(id))
+}
+
+// quotedIDBytes is how much of a malformed id an error message quotes: a
+// client sent it, and may have sent a megabyte.
+const quotedIDBytes = 64
+
+// quoteID quotes id, or its first quotedIDBytes bytes (cut between
+// characters) followed by an ellipsis.
+func quoteID(id string) string {
+	if len(id) <= quotedIDBytes {
+		return strconv.Quote(id)
+	}
+	cut := quotedIDBytes
+	for cut > 0 && !utf8.RuneStart(id[cut]) {
+		cut--
+	}
+	return strconv.Quote(id[:cut]) + "…"
 }
 
 // optionalID decodes a nullable id argument; nil gives the zero id.

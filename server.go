@@ -169,6 +169,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		breakers:     client.BreakerStates,
 		trace:        tr.extension(),
 		clientHeader: cfg.clientHeader,
+		streams:      cfg.streams,
 	}
 	if authn != nil {
 		deps.auth = authn

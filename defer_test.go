@@ -21,7 +21,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/engagegql/gateway/engagesim"
 	"github.com/engagegql/gateway/guard"
+	"github.com/engagegql/gateway/loader"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -139,7 +141,7 @@ func TestDeferThroughApolloClient(t *testing.T) {
 }
 
 // readMultipart reads a multipart/mixed answer's parts.
-func readMultipart(t *testing.T, resp *http.Response) []json.RawMessage {
+func readMultipart(t testing.TB, resp *http.Response) []json.RawMessage {
 	t.Helper()
 	mt, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	require.NoError(t, err)
@@ -160,7 +162,7 @@ func readMultipart(t *testing.T, resp *http.Response) []json.RawMessage {
 }
 
 // postDeferred posts query asking for incremental delivery.
-func postDeferred(t *testing.T, ctx context.Context, gwURL, query string, headers map[string]string) *http.Response {
+func postDeferred(t testing.TB, ctx context.Context, gwURL, query string, headers map[string]string) *http.Response {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query})
 	require.NoError(t, err)
@@ -355,7 +357,7 @@ func TestDeferWhenTheClientGoes(t *testing.T) {
 }
 
 // multipartFirst reads the first part of a multipart/mixed answer.
-func multipartFirst(t *testing.T, resp *http.Response) []byte {
+func multipartFirst(t testing.TB, resp *http.Response) []byte {
 	t.Helper()
 	_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
 	require.NoError(t, err)
@@ -366,4 +368,73 @@ func multipartFirst(t *testing.T, resp *http.Response) []byte {
 	b, err := io.ReadAll(p)
 	require.NoError(t, err)
 	return b
+}
+
+// BenchmarkLocationRoomsDeferred is query (a) of bench_test.go with each
+// room's bookings deferred, answered over multipart/mixed (as Apollo Client
+// takes it) and in one response (as a client that asks for JSON gets it);
+// BenchmarkLocationRooms is the same query without @defer. It reports, per
+// operation, the upstream calls and, over multipart/mixed, how long the
+// first part took (first-part-ns/op).
+func BenchmarkLocationRoomsDeferred(b *testing.B) {
+	const deferred = `query Rooms($id: ID!) {
+  location(id: $id) { rooms { name ... @defer { bookings { title host { name email } visitors { firstName } } } } }
+}`
+	for _, parts := range []bool{true, false} {
+		name := "one-response"
+		if parts {
+			name = "multipart"
+		}
+		b.Run(name, func(b *testing.B) {
+			e := newCCEnv(b, engagesim.Config{RatePerMinute: 1_000_000, QuotaPerWeek: 1_000_000_000}, loader.Options{}, false)
+			body, err := json.Marshal(map[string]any{"query": deferred, "variables": map[string]any{"id": e.locID}})
+			require.NoError(b, err)
+			accept := "application/json"
+			if parts {
+				accept = "multipart/mixed;deferSpec=20220824, application/json"
+			}
+			e.resetStats(b)
+			b.ReportAllocs()
+			n, first := 0, time.Duration(0)
+			for b.Loop() {
+				start := time.Now()
+				req, err := http.NewRequest(http.MethodPost, e.gwURL+"/graphql", bytes.NewReader(body))
+				require.NoError(b, err)
+				req.Header.Set("Content-Type", "application/json")
+				req.Header.Set("Accept", accept)
+				resp, err := http.DefaultClient.Do(req)
+				require.NoError(b, err)
+				if parts {
+					_, params, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+					require.NoError(b, err)
+					r := multipart.NewReader(resp.Body, params["boundary"])
+					seen := 0
+					for {
+						p, err := r.NextPart()
+						if err == io.EOF {
+							break
+						}
+						require.NoError(b, err)
+						_, err = io.Copy(io.Discard, p)
+						require.NoError(b, err)
+						if seen == 0 {
+							first += time.Since(start)
+						}
+						seen++
+					}
+					require.Greater(b, seen, 1)
+				} else {
+					var one gqlResponse
+					require.NoError(b, json.NewDecoder(resp.Body).Decode(&one))
+					require.Empty(b, one.Errors)
+				}
+				resp.Body.Close()
+				n++
+			}
+			b.ReportMetric(float64(e.stats(b).TotalCalls)/float64(n), "upstream-calls/op")
+			if parts {
+				b.ReportMetric(float64(first.Nanoseconds())/float64(n), "first-part-ns/op")
+			}
+		})
+	}
 }

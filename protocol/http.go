@@ -106,19 +106,20 @@ func (t HTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 		return
 	}
 	// One response: the deferred fragments are merged into the first.
+	var rest []*graphql.Response
 	for more := hasNext(first); more; {
 		next := responses(ctx)
 		if next == nil {
 			break
 		}
-		if err := merge(first, next); err != nil {
-			first.Errors = append(first.Errors, &gqlerror.Error{
-				Message:    "a deferred part of the response could not be merged into it",
-				Path:       next.Path,
-				Extensions: map[string]any{"code": "INTERNAL"},
-			})
-		}
+		rest = append(rest, next)
 		more = hasNext(next)
+	}
+	if err := mergeAll(first, rest); err != nil {
+		first.Errors = append(first.Errors, &gqlerror.Error{
+			Message:    "the deferred parts of the response could not be merged into it",
+			Extensions: map[string]any{"code": "INTERNAL"},
+		})
 	}
 	status, h := http.StatusOK, http.Header(nil)
 	if len(first.Data) == 0 {

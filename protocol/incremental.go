@@ -69,87 +69,212 @@ func payload(r *graphql.Response, i int) any {
 	}
 }
 
-// merge folds a deferred response into the one response a client that does
-// not take incremental delivery gets: its fields into the object at its
-// path, its errors and extensions after the others.
-func merge(into *graphql.Response, r *graphql.Response) error {
-	into.Errors = append(into.Errors, r.Errors...)
-	if len(r.Extensions) > 0 {
-		if into.Extensions == nil {
-			into.Extensions = map[string]any{}
+// mergeAll folds the deferred responses into the one response a client
+// that does not take incremental delivery gets: each one's fields into the
+// object at its path, its errors and extensions after the others'. The
+// first response is decoded once, only as deep as the paths lead, so the
+// cost grows with the response, not with the response times its parts.
+func mergeAll(into *graphql.Response, rest []*graphql.Response) error {
+	doc := &tree{raw: into.Data}
+	for _, r := range rest {
+		into.Errors = append(into.Errors, r.Errors...)
+		if len(r.Extensions) > 0 {
+			if into.Extensions == nil {
+				into.Extensions = map[string]any{}
+			}
+			maps.Copy(into.Extensions, r.Extensions)
 		}
-		maps.Copy(into.Extensions, r.Extensions)
+		if len(r.Data) == 0 {
+			continue
+		}
+		if err := doc.mergeAt(r.Path, r.Data); err != nil {
+			return err
+		}
 	}
-	if len(r.Data) == 0 {
-		return nil
-	}
-	data, err := mergeAt(into.Data, r.Path, r.Data)
-	if err != nil {
-		return err
-	}
-	into.Data = data
+	var b bytes.Buffer
+	doc.encode(&b)
+	into.Data = b.Bytes()
 	return nil
 }
 
-// errNoObject is a deferred fragment whose path leads to no object in the
-// response (its parent was nulled by an error): there is nothing to merge
-// it into, which is what it means.
-var errNoObject = errors.New("no object at the path")
-
 // mergeAt returns doc with the fields of the JSON object patch set on the
-// object at path. A null patch (a non-null field of the fragment failed)
-// nulls that object, as a failed non-null field does to its parent.
+// object at path (see tree.mergeAt).
 func mergeAt(doc json.RawMessage, path ast.Path, patch json.RawMessage) (json.RawMessage, error) {
-	if len(path) == 0 {
-		if isNull(patch) {
-			return patch, nil
-		}
-		if isNull(doc) {
-			return doc, nil
-		}
-		return mergeObjects(doc, patch)
+	t := &tree{raw: doc}
+	if err := t.mergeAt(path, patch); err != nil {
+		return nil, err
 	}
-	switch step := path[0].(type) {
-	case ast.PathName:
-		fields, err := objectFields(doc)
-		if err != nil {
-			return nil, err
-		}
-		for i := range fields {
-			if fields[i].name == string(step) {
-				v, err := mergeAt(fields[i].value, path[1:], patch)
-				if errors.Is(err, errNoObject) {
-					return doc, nil
-				}
-				if err != nil {
-					return nil, err
-				}
-				fields[i].value = v
-				return encodeObject(fields), nil
+	var b bytes.Buffer
+	t.encode(&b)
+	return b.Bytes(), nil
+}
+
+// tree is a JSON value decoded only as deep as merging into it needs: an
+// object keeps its fields in order (GraphQL responses list fields in the
+// order they were asked for); what was never decoded is written back as it
+// came.
+type tree struct {
+	raw    json.RawMessage
+	fields []treeField // decoded object
+	items  []*tree     // decoded array
+	kind   byte        // 0: raw, 'o': object, 'a': array
+}
+
+type treeField struct {
+	name  string
+	value *tree
+}
+
+// object decodes t as an object; false when it is not one (null: a parent
+// an error nulled).
+func (t *tree) object() bool {
+	if t.kind == 'o' {
+		return true
+	}
+	if t.kind != 0 {
+		return false
+	}
+	fields, err := objectFields(t.raw)
+	if err != nil {
+		return false
+	}
+	t.kind, t.raw = 'o', nil
+	t.fields = make([]treeField, len(fields))
+	for i, f := range fields {
+		t.fields[i] = treeField{name: f.name, value: &tree{raw: f.value}}
+	}
+	return true
+}
+
+// array decodes t as an array; false when it is not one.
+func (t *tree) array() bool {
+	if t.kind == 'a' {
+		return true
+	}
+	if t.kind != 0 {
+		return false
+	}
+	items, err := arrayItems(t.raw)
+	if err != nil {
+		return false
+	}
+	t.kind, t.raw = 'a', nil
+	t.items = make([]*tree, len(items))
+	for i, v := range items {
+		t.items[i] = &tree{raw: v}
+	}
+	return true
+}
+
+// mergeAt sets the fields of the JSON object patch on the object at path.
+// A null patch (a non-null field of the fragment failed) nulls that object,
+// as a failed non-null field does to its parent; a path that leads nowhere
+// (under an object an error nulled) merges nothing, which is what it means.
+func (t *tree) mergeAt(path ast.Path, patch json.RawMessage) error {
+	for _, step := range path {
+		switch s := step.(type) {
+		case ast.PathName:
+			if !t.object() {
+				return nil
 			}
+			var next *tree
+			for _, f := range t.fields {
+				if f.name == string(s) {
+					next = f.value
+					break
+				}
+			}
+			if next == nil {
+				return nil
+			}
+			t = next
+		case ast.PathIndex:
+			if !t.array() || int(s) < 0 || int(s) >= len(t.items) {
+				return nil
+			}
+			t = t.items[s]
+		default:
+			return fmt.Errorf("unknown path element %T", step)
 		}
-		return doc, nil
-	case ast.PathIndex:
-		items, err := arrayItems(doc)
-		if err != nil {
-			return nil, err
+	}
+	if isNull(patch) {
+		*t = tree{raw: patch}
+		return nil
+	}
+	if t.kind == 0 && isNull(t.raw) {
+		return nil
+	}
+	t.merge(patch)
+	return nil
+}
+
+// merge merges the JSON value v into t: objects field by field (a field
+// both hold is merged, new ones follow), lists of the same length item by
+// item; otherwise v wins. The executor sends each field once, so merging a
+// field both hold is belt and braces.
+func (t *tree) merge(v json.RawMessage) {
+	patch := &tree{raw: v}
+	switch {
+	case patch.object() && t.object():
+	next:
+		for _, pf := range patch.fields {
+			for _, f := range t.fields {
+				if f.name == pf.name {
+					f.value.merge(pf.value.rawValue())
+					continue next
+				}
+			}
+			t.fields = append(t.fields, pf)
 		}
-		if int(step) < 0 || int(step) >= len(items) {
-			return doc, nil
+	case patch.array() && t.array() && len(patch.items) == len(t.items):
+		for i, item := range patch.items {
+			t.items[i].merge(item.rawValue())
 		}
-		v, err := mergeAt(items[step], path[1:], patch)
-		if errors.Is(err, errNoObject) {
-			return doc, nil
-		}
-		if err != nil {
-			return nil, err
-		}
-		items[step] = v
-		return encodeArray(items), nil
 	default:
-		return nil, fmt.Errorf("unknown path element %T", step)
+		*t = tree{raw: v}
 	}
 }
+
+// rawValue is t as JSON.
+func (t *tree) rawValue() json.RawMessage {
+	if t.kind == 0 {
+		return t.raw
+	}
+	var b bytes.Buffer
+	t.encode(&b)
+	return b.Bytes()
+}
+
+func (t *tree) encode(b *bytes.Buffer) {
+	switch t.kind {
+	case 'o':
+		b.WriteByte('{')
+		for i, f := range t.fields {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			name, _ := json.Marshal(f.name)
+			b.Write(name)
+			b.WriteByte(':')
+			f.value.encode(b)
+		}
+		b.WriteByte('}')
+	case 'a':
+		b.WriteByte('[')
+		for i, item := range t.items {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			item.encode(b)
+		}
+		b.WriteByte(']')
+	default:
+		b.Write(t.raw)
+	}
+}
+
+// errNotThere is a value that is not the object or array sought.
+var errNotThere = errors.New("not the object or array sought")
 
 type field struct {
 	name  string
@@ -160,11 +285,11 @@ type field struct {
 // responses list fields in the order they were asked for).
 func objectFields(doc json.RawMessage) ([]field, error) {
 	if isNull(doc) {
-		return nil, errNoObject
+		return nil, errNotThere
 	}
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return nil, errNoObject
+		return nil, errNotThere
 	}
 	var fields []field
 	for dec.More() {
@@ -184,55 +309,13 @@ func objectFields(doc json.RawMessage) ([]field, error) {
 
 func arrayItems(doc json.RawMessage) ([]json.RawMessage, error) {
 	if isNull(doc) {
-		return nil, errNoObject
+		return nil, errNotThere
 	}
 	var items []json.RawMessage
 	if err := json.Unmarshal(doc, &items); err != nil {
-		return nil, errNoObject
+		return nil, errNotThere
 	}
 	return items, nil
-}
-
-// mergeObjects sets patch's fields on doc: fields doc already has keep their
-// place and take patch's value merged into theirs, new ones follow.
-func mergeObjects(doc, patch json.RawMessage) (json.RawMessage, error) {
-	fields, err := objectFields(doc)
-	if err != nil {
-		return nil, err
-	}
-	add, err := objectFields(patch)
-	if err != nil {
-		return nil, err
-	}
-next:
-	for _, a := range add {
-		for i := range fields {
-			if fields[i].name == a.name {
-				fields[i].value = mergeValues(fields[i].value, a.value)
-				continue next
-			}
-		}
-		fields = append(fields, a)
-	}
-	return encodeObject(fields), nil
-}
-
-// mergeValues merges a field both parts hold (the executor sends each field
-// once, so this is belt and braces): objects field by field, lists of the
-// same length item by item; otherwise the later value wins.
-func mergeValues(a, b json.RawMessage) json.RawMessage {
-	if v, err := mergeObjects(a, b); err == nil {
-		return v
-	}
-	as, errA := arrayItems(a)
-	bs, errB := arrayItems(b)
-	if errA != nil || errB != nil || len(as) != len(bs) {
-		return b
-	}
-	for i := range as {
-		as[i] = mergeValues(as[i], bs[i])
-	}
-	return encodeArray(as)
 }
 
 func encodeObject(fields []field) json.RawMessage {

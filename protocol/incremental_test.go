@@ -44,13 +44,14 @@ func TestMergeAt(t *testing.T) {
 func TestMergeResponses(t *testing.T) {
 	yes, no := true, false
 	first := &graphql.Response{Data: json.RawMessage(`{"a":{"b":1}}`), HasNext: &yes}
-	require.NoError(t, merge(first, &graphql.Response{
-		Data: json.RawMessage(`{"c":2}`), Path: ast.Path{ast.PathName("a")}, HasNext: &no,
-		Errors: gqlerror.List{{Message: "late"}}, Extensions: map[string]any{"stale": 1},
+	require.NoError(t, mergeAll(first, []*graphql.Response{
+		{Data: json.RawMessage(`{"c":2}`), Path: ast.Path{ast.PathName("a")}, HasNext: &yes, Extensions: map[string]any{"stale": 1}},
+		{Data: json.RawMessage(`{"d":{"e":3}}`), Path: ast.Path{ast.PathName("a")}, HasNext: &yes, Errors: gqlerror.List{{Message: "late"}}},
+		{Data: json.RawMessage(`{"f":4}`), Path: ast.Path{ast.PathName("a"), ast.PathName("d")}, HasNext: &no, Extensions: map[string]any{"stale": 2}},
 	}))
-	assert.JSONEq(t, `{"a":{"b":1,"c":2}}`, string(first.Data))
+	assert.Equal(t, `{"a":{"b":1,"c":2,"d":{"e":3,"f":4}}}`, string(first.Data))
 	assert.Len(t, first.Errors, 1)
-	assert.Equal(t, map[string]any{"stale": 1}, first.Extensions)
+	assert.Equal(t, map[string]any{"stale": 2}, first.Extensions)
 }
 
 func TestPayload(t *testing.T) {

@@ -70,8 +70,12 @@ func readBody(r *http.Request, params *graphql.RawParams) *requestError {
 		return badRequest("the request body is empty: send a JSON object with the query, as {\"query\": \"{ countries { name } }\"}")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var fields map[string]json.RawMessage
+	var fields *struct {
+		Query         json.RawMessage `json:"query"`
+		OperationName json.RawMessage `json:"operationName"`
+		Variables     json.RawMessage `json:"variables"`
+		Extensions    json.RawMessage `json:"extensions"`
+	}
 	if err := dec.Decode(&fields); err != nil {
 		var te *json.UnmarshalTypeError
 		if errors.As(err, &te) {
@@ -89,8 +93,18 @@ func readBody(r *http.Request, params *graphql.RawParams) *requestError {
 		return badRequest("the request body must be a JSON object with the query, not null")
 	}
 	return decodeParams(params, func(name string) (json.RawMessage, bool) {
-		v, ok := fields[name]
-		return v, ok
+		var v json.RawMessage
+		switch name {
+		case "query":
+			v = fields.Query
+		case "operationName":
+			v = fields.OperationName
+		case "variables":
+			v = fields.Variables
+		case "extensions":
+			v = fields.Extensions
+		}
+		return v, v != nil
 	}, false)
 }
 

@@ -95,13 +95,6 @@ func NewStreams(limits StreamLimits) *Streams {
 	return &Streams{limits: limits.withDefaults(), byToken: map[string]*stream{}, perClient: map[string]int{}}
 }
 
-// Len returns how many streams are reserved or open.
-func (s *Streams) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.byToken)
-}
-
 // SSE is the server-sent events transport.
 type SSE struct {
 	// KeepAlive is how often an idle stream gets a ": ping" comment; zero

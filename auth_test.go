@@ -135,7 +135,9 @@ type authEnv struct {
 	key  *rsa.PrivateKey
 }
 
-func newAuthEnv(t *testing.T) *authEnv {
+// newAuthEnv starts a gateway that requires authentication; each edit may
+// change its other deps before it is built.
+func newAuthEnv(t *testing.T, edits ...func(*serverDeps)) *authEnv {
 	t.Helper()
 	jwks := newJWKSServer(t)
 	key := jwks.rotate(t, "k1")
@@ -152,6 +154,9 @@ func newAuthEnv(t *testing.T) *authEnv {
 	s := newStackWithDeps(t, engagesim.Config{Fixture: engagesim.DemoFixture(1, today)}, loader.Options{}, func(d *serverDeps) {
 		d.auth = a
 		d.feed = brokerFeed{b: pubsub.NewMemory(pubsub.Options{})}
+		for _, edit := range edits {
+			edit(d)
+		}
 	})
 	return &authEnv{apiStack: &apiStack{stack: s, fx: engagesim.DemoFixture(1, today)}, jwks: jwks, key: key}
 }
@@ -493,6 +498,53 @@ func TestAuthenticationEndsAnSSEStreamWithItsToken(t *testing.T) {
 	_, _ = io.Copy(io.Discard, resp.Body) // returns when the server ends the stream
 	require.NoError(t, ctx.Err(), "the stream ended by itself")
 	assert.False(t, time.Now().Before(expiry.Truncate(time.Second)), "and only once the token expired")
+}
+
+func TestAuthenticationServesAnAcceptedRequestInFull(t *testing.T) {
+	t.Parallel()
+	e := newAuthEnv(t)
+	user := e.fx.Users[3].Email
+	// 15 s past its expiry, inside the 30 s leeway: the token is accepted,
+	// so what it asks for is done, whatever the token's expiry says.
+	late := bearer(signHS(t, claims(user, map[string]any{"exp": time.Now().Add(-15 * time.Second).Unix()})))
+
+	t.Run("a query is answered in full", func(t *testing.T) {
+		status, _, raw := rawExchange(t, e.gwURL, http.MethodPost, "",
+			map[string]string{"Authorization": late["Authorization"], "Content-Type": "application/json"},
+			`{"query":"{ countries { name } }"}`)
+		require.Equal(t, http.StatusOK, status, "%s", raw)
+		var resp gqlResponse
+		require.NoError(t, json.Unmarshal(raw, &resp), "%s", raw)
+		require.Empty(t, resp.Errors)
+		var d struct{ Countries []struct{ Name string } }
+		require.NoError(t, json.Unmarshal(resp.Data, &d), "%s", raw)
+		assert.Len(t, d.Countries, len(e.fx.Countries))
+	})
+	t.Run("a mutation is done", func(t *testing.T) {
+		e.resetStats(t)
+		host, code := e.registerVisitor(t, late, "")
+		require.Empty(t, code)
+		assert.Equal(t, user, host)
+		registered := 0
+		for _, c := range e.stats(t).Calls {
+			if c.Method == http.MethodPost && strings.Contains(strings.ToLower(c.Route), "visitor") && c.Status < 300 {
+				registered += c.Count
+			}
+		}
+		assert.Equal(t, 1, registered, "the simulator registered the visitor: %+v", e.stats(t).Calls)
+	})
+	t.Run("a stream ends at once, saying why", func(t *testing.T) {
+		s, _ := startSSEWith(t, e.gwURL, late, `subscription { bookingChanged { action } }`, nil)
+		s.expect(t, "ready")
+		l := s.expect(t, "next")
+		var p gqlResponse
+		require.NoError(t, json.Unmarshal(l.Payload, &p), "%s", l.Payload)
+		require.Len(t, p.Errors, 1, "%s", l.Payload)
+		assert.Equal(t, "UNAUTHENTICATED", p.Errors[0].Extensions["code"])
+		assert.Equal(t, "expired", p.Errors[0].Extensions["reason"])
+		s.expect(t, "complete")
+		s.ended(t)
+	})
 }
 
 // TestAuthenticationWithES256PublicKeyFile runs a whole gateway process

@@ -5,9 +5,10 @@ package main
 // may do the same on its upgrade request, but browsers cannot set headers
 // there, so it may instead send the credential in connection_init's payload;
 // the connection is refused before any operation if it does not. A websocket
-// (or SSE stream) opened with a JWT is closed when the token expires, with
-// close code 4401, so a client reconnects with a fresh token rather than
-// streaming on a credential that no longer holds.
+// opened with a JWT is closed when the token expires, with close code 4401,
+// and an SSE stream ends then with an UNAUTHENTICATED error, so a client
+// reconnects with a fresh token rather than streaming on a credential that
+// no longer holds. Queries and mutations are served in full once accepted.
 
 import (
 	"context"
@@ -84,16 +85,21 @@ func authenticate(a authenticator, g grants, clientHeader string, next http.Hand
 			refuse(w, err)
 			return
 		}
-		ctx = withPrincipal(ctx, p, g)
-		if !p.ExpiresAt.IsZero() && !upgrade {
-			// A long-lived response (an SSE subscription) ends with its
-			// token; a websocket is closed by its session instead.
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithDeadline(ctx, p.ExpiresAt)
-			defer cancel()
-		}
-		next.ServeHTTP(w, r.WithContext(ctx))
+		// A request accepted is served in full: a query or mutation needs
+		// its token to be valid when it arrives, not until it is answered.
+		// Streams end with their token: SSE by credentialExpiry, a
+		// websocket by its session.
+		next.ServeHTTP(w, r.WithContext(withPrincipal(ctx, p, g)))
 	})
+}
+
+// credentialExpiry is when a stream opened with ctx's credential must end:
+// the expiry of its JWT; zero for an API key or an anonymous caller.
+func credentialExpiry(ctx context.Context) time.Time {
+	if p, ok := auth.FromContext(ctx); ok {
+		return p.ExpiresAt
+	}
+	return time.Time{}
 }
 
 // grants names the scopes or roles (AUTH_*_GRANT) that let a credential do

@@ -172,14 +172,7 @@ func TestGraphiQLInBrowser(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Engage GraphQL Gateway", title)
 
-	// CodeMirror 5 renders only the lines in view; its instance on the
-	// wrapper element has the whole text.
-	editorText := func(selector string) string {
-		return fmt.Sprintf(`(() => {
-			const cm = document.querySelector(%q);
-			return cm && cm.CodeMirror ? cm.CodeMirror.getValue() : "";
-		})()`, selector+" .CodeMirror")
-	}
+	editorText := graphiqlEditorText
 	poll := chromedp.WithPollingTimeout(20 * time.Second)
 
 	query, err := chromedp.Run(ctx, chromedp.Poll[string](editorText(".graphiql-query-editor"), poll))
@@ -292,6 +285,71 @@ func TestGraphiQLInBrowser(t *testing.T) {
 		sawQuery = sawQuery || strings.HasSuffix(u, "/graphql")
 	}
 	assert.True(t, sawAsset && sawQuery, "the network listener missed the page's own requests: %v", requests)
+}
+
+// graphiqlEditorText is JavaScript that reads the whole text of one of
+// GraphiQL's editors: CodeMirror 5 renders only the lines in view; its
+// instance on the wrapper element has the whole text.
+func graphiqlEditorText(selector string) string {
+	return fmt.Sprintf(`(() => {
+		const cm = document.querySelector(%q);
+		return cm && cm.CodeMirror ? cm.CodeMirror.getValue() : "";
+	})()`, selector+" .CodeMirror")
+}
+
+// TestGraphiQLDeferInBrowser runs a query with @defer in GraphiQL, which
+// asks for multipart/mixed and merges the parts: the response pane ends up
+// with every deferred field, real data where the first part had none.
+func TestGraphiQLDeferInBrowser(t *testing.T) {
+	chromium(t)
+	g := startGateway(t, map[string]string{})
+	var pl pageLog
+	ctx := newTab(t, pl.listen)
+	_, err := chromedp.Run(ctx, chromedp.NavigateResponse(g.url+"/"))
+	require.NoError(t, err, "load GraphiQL")
+	poll := chromedp.WithPollingTimeout(20 * time.Second)
+	_, err = chromedp.Run(ctx, chromedp.Poll[string](graphiqlEditorText(".graphiql-query-editor"), poll))
+	require.NoError(t, err, "GraphiQL's query editor did not appear")
+
+	const deferred = `query Deferred { locations { name ... @defer(label: "rooms") { rooms { name } } } }`
+	require.NoError(t, chromedp.Do(ctx, chromedp.Evaluate[chromedp.Void](fmt.Sprintf(
+		`document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.setValue(%q)`, deferred))))
+	_, err = chromedp.Run(ctx, chromedp.Poll[bool](
+		`document.querySelector(".graphiql-query-editor .CodeMirror").CodeMirror.operationName === "Deferred"`, poll))
+	require.NoError(t, err, "GraphiQL did not take in the query")
+	require.NoError(t, chromedp.Do(ctx, chromedp.Click(chromedp.CSS(".graphiql-execute-button"))))
+	// The pane shows the first part, then the parts merged as they come:
+	// done once every location has its rooms.
+	result, err := chromedp.Run(ctx, chromedp.Poll[string](`(() => {
+		const v = `+graphiqlEditorText(".graphiql-response")+`;
+		try {
+			const locs = JSON.parse(v).data.locations;
+			return locs.length > 0 && locs.every((l) => Array.isArray(l.rooms)) ? v : "";
+		} catch (e) {
+			return "";
+		}
+	})()`, poll))
+	requests, problems, _ := pl.snapshot()
+	last, _ := chromedp.Run(ctx, chromedp.Evaluate[string](graphiqlEditorText(".graphiql-response")))
+	require.NoError(t, err, "the deferred rooms never showed in the response pane: %s; requests %q, problems %q", last, requests, problems)
+	var out struct {
+		Data struct {
+			Locations []struct {
+				Name  string
+				Rooms *[]struct{ Name string }
+			}
+		}
+		Errors []struct{ Message string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(result), &out), "response pane: %s", result)
+	require.Empty(t, out.Errors)
+	require.NotEmpty(t, out.Data.Locations)
+	for _, l := range out.Data.Locations {
+		if assert.NotNil(t, l.Rooms, "%s has its deferred rooms: %s", l.Name, result) {
+			assert.NotEmpty(t, *l.Rooms, "%s", l.Name)
+		}
+	}
+	assert.Empty(t, problems, "the page reported problems")
 }
 
 // The example query must stay valid as the schema changes, also where no

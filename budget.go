@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"math"
+	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
@@ -60,39 +62,57 @@ func (b upstreamBudget) remaining(keyID string) float64 {
 
 // clientLimits is the per-client rate limit, a gqlgen extension: every
 // operation (a query, a mutation, the start of a subscription) spends one
-// event of its client's rate before it runs, so a client over its limit
-// costs no upstream call. Authenticated clients are counted by credential
-// (the same user on every replica and every connection), anonymous ones by
-// address.
+// event of its client's rate once it has validated and passed the abuse
+// limits, before it runs, so a client over its limit costs no upstream
+// call. Authenticated clients are counted by credential (the same user on
+// every replica and every connection), anonymous ones by address.
 type clientLimits struct {
 	limiter fleet.Limiter
 	rate    fleet.Rate
 }
 
 var (
-	_ graphql.HandlerExtension     = clientLimits{}
-	_ graphql.OperationInterceptor = clientLimits{}
+	_ graphql.HandlerExtension        = clientLimits{}
+	_ graphql.OperationContextMutator = clientLimits{}
 )
 
 func (clientLimits) ExtensionName() string                          { return "ClientRateLimit" }
 func (clientLimits) Validate(schema graphql.ExecutableSchema) error { return nil }
 
-func (l clientLimits) InterceptOperation(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+// MutateOperationContext refuses an operation over its client's rate. The
+// refusal is a request error: over HTTP it is answered 429 with
+// Retry-After (clientLimitRefusal), on a websocket or an event stream it is
+// the operation's one payload.
+func (l clientLimits) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
 	d, err := l.limiter.Allow(ctx, "client:"+clientKey(ctx), 0, l.rate)
 	if err != nil || d.Allowed {
 		// A limiter error is a bad rate, which configuration rules out;
 		// the operation is not the one to pay for it.
-		return next(ctx)
+		return nil
 	}
 	retry := int(math.Ceil(d.RetryIn.Seconds()))
-	return graphql.OneShot(&graphql.Response{Errors: gqlerror.List{{
+	return &gqlerror.Error{
 		Message: fmt.Sprintf("client rate limit: you may run %d operations a minute (bursts of %d); retry in %d s", l.rate.Events, max(l.rate.Burst, 1), retry),
 		Extensions: map[string]any{
 			"code":       workplace.ECLIENTLIMIT,
 			"limit":      "client_rate",
 			"retryAfter": retry,
 		},
-	}}})
+	}
+}
+
+// clientLimitRefusal answers a request the client rate limit refused with
+// 429 and Retry-After (whole seconds, rounded up), as proxies and HTTP
+// clients expect of a rate limit, whatever the response's media type.
+func clientLimitRefusal(errs gqlerror.List) (int, http.Header) {
+	for _, e := range errs {
+		if e.Extensions["code"] != workplace.ECLIENTLIMIT {
+			continue
+		}
+		retry, _ := e.Extensions["retryAfter"].(int)
+		return http.StatusTooManyRequests, http.Header{"Retry-After": {strconv.Itoa(max(retry, 1))}}
+	}
+	return 0, nil
 }
 
 // clientKey names the caller for the limiter: a hash of its credential's

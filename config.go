@@ -15,6 +15,7 @@ import (
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/guard"
+	"github.com/engagegql/gateway/protocol"
 	"github.com/engagegql/gateway/webhook"
 	"github.com/redis/go-redis/v9"
 )
@@ -85,6 +86,9 @@ type config struct {
 	// upstreamTimeout bounds each upstream attempt; zero means the engage
 	// client's default.
 	upstreamTimeout time.Duration
+	// streams bound graphql-sse's single-connection streams
+	// (SSE_STREAMS_PER_CLIENT, SSE_RESERVATION_TIMEOUT).
+	streams protocol.StreamLimits
 }
 
 // budgetConfig is the upstream call budget of one subscription key: a
@@ -150,6 +154,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	if err := loadOperations(&c, get); err != nil {
+		return c, err
+	}
+	if err := loadStreams(&c, get); err != nil {
 		return c, err
 	}
 	if _, _, err := net.SplitHostPort(c.listenAddr); err != nil {
@@ -537,6 +544,23 @@ func loadOperations(c *config, get func(string) string) error {
 		if err := c.logLevel.UnmarshalText([]byte(v)); err != nil {
 			return fmt.Errorf("LOG_LEVEL %q is not debug, info, warn or error", v)
 		}
+	}
+	return nil
+}
+
+// loadStreams reads the bounds of graphql-sse's single-connection mode:
+// SSE_STREAMS_PER_CLIENT and SSE_RESERVATION_TIMEOUT.
+func loadStreams(c *config, get func(string) string) error {
+	c.streams = protocol.StreamLimits{PerClient: protocol.DefaultStreamsPerClient, ReservationTimeout: protocol.DefaultReservationTimeout}
+	if err := intSetting(get, "SSE_STREAMS_PER_CLIENT", 1, 1000, &c.streams.PerClient); err != nil {
+		return err
+	}
+	if v := get("SSE_RESERVATION_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < time.Second || d > 10*time.Minute {
+			return fmt.Errorf("SSE_RESERVATION_TIMEOUT %q is not a Go duration from 1s to 10m (for example 30s)", v)
+		}
+		c.streams.ReservationTimeout = d
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/engagegql/gateway/guard"
+	"github.com/engagegql/gateway/protocol"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -110,6 +111,10 @@ func TestLoadConfig(t *testing.T) {
 		{"client header behind a proxy", with(upstream, "AUTH_API_KEYS", "", "AUTH_DISABLED", "true", "CLIENT_ID_HEADER", "X-Forwarded-For"), ""},
 		{"client header with authentication", with(upstream, "CLIENT_ID_HEADER", "X-Forwarded-For"), "only applies without client authentication"},
 		{"malformed client header", map[string]string{"CLIENT_ID_HEADER": "X Forwarded"}, "CLIENT_ID_HEADER"},
+		{"bad streams per client", map[string]string{"SSE_STREAMS_PER_CLIENT": "0"}, "SSE_STREAMS_PER_CLIENT"},
+		{"bad reservation timeout", map[string]string{"SSE_RESERVATION_TIMEOUT": "30"}, "SSE_RESERVATION_TIMEOUT"},
+		{"tiny reservation timeout", map[string]string{"SSE_RESERVATION_TIMEOUT": "10ms"}, "SSE_RESERVATION_TIMEOUT"},
+		{"streams set", map[string]string{"SSE_STREAMS_PER_CLIENT": "2", "SSE_RESERVATION_TIMEOUT": "5s"}, ""},
 		{"operations set", map[string]string{"UPSTREAM_RETRY_ATTEMPTS": "2", "UPSTREAM_BREAKER_FAILURES": "0", "CACHE_STALE_FOR": "0",
 			"LOG_LEVEL": "debug", "UPSTREAM_BUDGET_PER_MINUTE": "0", "CLIENT_RATE_LIMIT": "0"}, ""},
 	}
@@ -154,6 +159,13 @@ func TestLoadConfig(t *testing.T) {
 	assert.True(t, c.limits.DisableIntrospection)
 	assert.Equal(t, []string{"https://app.example.com", "*"}, c.corsOrigins)
 	assert.Equal(t, []string{"app.example.com", "localhost:*"}, c.wsOrigins)
+
+	assert.Equal(t, protocol.StreamLimits{PerClient: 8, ReservationTimeout: 30 * time.Second}, c.streams)
+	c, err = loadConfig(func(k string) string {
+		return map[string]string{"SSE_STREAMS_PER_CLIENT": "2", "SSE_RESERVATION_TIMEOUT": "5s"}[k]
+	})
+	require.NoError(t, err)
+	assert.Equal(t, protocol.StreamLimits{PerClient: 2, ReservationTimeout: 5 * time.Second}, c.streams)
 
 	c, err = loadConfig(func(k string) string { return map[string]string{"UPSTREAM_CONCURRENCY": "16"}[k] })
 	require.NoError(t, err)

@@ -273,15 +273,16 @@ func (m *metrics) operationLabels(ctx context.Context) (name, typ string) {
 	return m.operationName(op.Name), string(op.Operation)
 }
 
-// recordOperation counts one finished operation.
-func (m *metrics) recordOperation(ctx context.Context, name, typ string, resp *graphql.Response) {
+// recordOperation counts one finished operation, which failed when a
+// response of it carried errors.
+func (m *metrics) recordOperation(ctx context.Context, name, typ string, failed bool) {
 	m.operations.WithLabelValues(name, typ).Inc()
 	if graphql.HasOperationContext(ctx) {
 		if start := graphql.GetOperationContext(ctx).Stats.OperationStart; !start.IsZero() {
 			m.operationTime.WithLabelValues(name, typ).Observe(time.Since(start).Seconds())
 		}
 	}
-	if resp != nil && len(resp.Errors) > 0 {
+	if failed {
 		m.operationErrors.WithLabelValues(name, typ).Inc()
 	}
 }
@@ -324,9 +325,17 @@ func (g graphqlMetrics) InterceptOperation(ctx context.Context, next graphql.Ope
 			return resp
 		}
 	}
+	// A query with @defer has several responses: it is counted once, when
+	// the last has gone (or the request ended first), as failed if any of
+	// them carried errors.
+	done, failed := false, false
 	return func(rctx context.Context) *graphql.Response {
 		resp := responses(rctx)
-		g.m.recordOperation(ctx, name, typ, resp)
+		failed = failed || (resp != nil && len(resp.Errors) > 0)
+		if !done && (resp == nil || resp.HasNext == nil || !*resp.HasNext) {
+			done = true
+			g.m.recordOperation(ctx, name, typ, failed)
+		}
 		return resp
 	}
 }
@@ -336,7 +345,7 @@ func (g graphqlMetrics) InterceptResponse(ctx context.Context, next graphql.Resp
 	resp := next(ctx)
 	if ctx.Value(executedKey{}) == nil {
 		name, typ := g.m.operationLabels(ctx)
-		g.m.recordOperation(ctx, name, typ, resp)
+		g.m.recordOperation(ctx, name, typ, resp != nil && len(resp.Errors) > 0)
 	}
 	return resp
 }

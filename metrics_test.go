@@ -203,3 +203,19 @@ func TestMetricsOperationNamesAreBounded(t *testing.T) {
 	assert.Equal(t, "Op0", m.operationName("Op0"), "a name seen before keeps its label")
 	assert.Equal(t, otherOperations, m.operationName("OneTooMany"))
 }
+
+func TestMetricsCountADeferredQueryOnce(t *testing.T) {
+	g := startGateway(t, map[string]string{})
+	// Eight parts: the locations, then each location's rooms.
+	resp := postDeferred(t, t.Context(), g.url, `query Deferred { locations { id ... @defer { rooms { id } } } }`, nil)
+	parts := readMultipart(t, resp)
+	resp.Body.Close()
+	require.Greater(t, len(parts), 2)
+	samples := scrape(t, g.url)
+	n, _ := metricSum(samples, "engagegw_graphql_operations_total", map[string]string{"operation": "Deferred", "type": "query"})
+	assert.Equal(t, 1.0, n, "one operation, however many parts")
+	n, _ = metricSum(samples, "engagegw_graphql_operation_duration_seconds_count", map[string]string{"operation": "Deferred", "type": "query"})
+	assert.Equal(t, 1.0, n)
+	n, _ = metricSum(samples, "engagegw_graphql_operation_errors_total", map[string]string{"operation": "Deferred"})
+	assert.Zero(t, n)
+}

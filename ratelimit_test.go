@@ -6,6 +6,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/engagegql/gateway/engagesim"
 	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/loader"
+	"github.com/engagegql/gateway/pubsub"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,6 +65,57 @@ func TestClientRateLimit(t *testing.T) {
 
 	r = postAs(t, s.gwURL, authBoardKey, `{ regions { name } }`)
 	assert.Empty(t, r.Errors, "another client has its own rate")
+}
+
+func TestClientRateLimitIsA429WithRetryAfter(t *testing.T) {
+	t.Parallel()
+	b := pubsub.NewMemory(pubsub.Options{})
+	t.Cleanup(func() { _ = b.Close() })
+	// One operation a minute, no burst: the second is refused.
+	s := newStackWithFeed(t, b, func(d *serverDeps) {
+		d.clientLimits = &clientLimits{limiter: fleet.NewMemoryLimiter(nil), rate: fleet.Rate{Events: 1, Per: time.Minute}}
+	})
+	require.Empty(t, postAs(t, s.gwURL, "", `{ countries { name } }`).Errors)
+	s.resetStats(t)
+
+	assertRetryAfter := func(t *testing.T, h http.Header) {
+		t.Helper()
+		retry, err := strconv.Atoi(h.Get("Retry-After"))
+		require.NoError(t, err, "Retry-After %q is whole seconds", h.Get("Retry-After"))
+		assert.Positive(t, retry)
+		assert.LessOrEqual(t, retry, 60)
+	}
+	for _, accept := range []string{"application/json", "application/graphql-response+json"} {
+		t.Run("over HTTP, "+accept, func(t *testing.T) {
+			status, h, r := postGraphQL(t, s.gwURL, map[string]string{"Accept": accept}, `{ regions { name } }`, nil)
+			assert.Equal(t, http.StatusTooManyRequests, status)
+			assertRetryAfter(t, h)
+			assert.Equal(t, "RATE_LIMITED", errorCode(r))
+			assert.Nil(t, r.Data, "nothing was executed")
+		})
+	}
+	t.Run("over server-sent events", func(t *testing.T) {
+		req, err := http.NewRequest(http.MethodPost, s.gwURL+"/graphql", strings.NewReader(`{"query":"subscription { bookingChanged { action } }"}`))
+		require.NoError(t, err)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Accept", "text/event-stream")
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		assert.Equal(t, http.StatusTooManyRequests, resp.StatusCode)
+		assertRetryAfter(t, resp.Header)
+	})
+	t.Run("on a websocket, the refusal is the operation's payload", func(t *testing.T) {
+		w := dialRaw(t, s.gwURL, "graphql-transport-ws")
+		w.write(t, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": `subscription { bookingChanged { action } }`}})
+		m := w.read(t)
+		require.Equal(t, "next", m.Type, "%s", m.Payload)
+		var r gqlResponse
+		require.NoError(t, json.Unmarshal(m.Payload, &r))
+		assert.Equal(t, "RATE_LIMITED", errorCode(r))
+		assert.Equal(t, "complete", w.read(t).Type)
+	})
+	assert.Zero(t, routeCalls(s.stats(t), "/regions"), "the refused operations cost no upstream call")
 }
 
 func TestClientRateLimitBehindAProxy(t *testing.T) {

@@ -20,6 +20,7 @@ import (
 	"github.com/engagegql/gateway/graphiql"
 	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/loader"
+	"github.com/engagegql/gateway/protocol"
 	"github.com/engagegql/gateway/resolvers"
 	"github.com/engagegql/gateway/webhook"
 	"github.com/engagegql/gateway/workplace"
@@ -91,6 +92,9 @@ type serverDeps struct {
 	// clientHeader names the header that tells unauthenticated callers
 	// apart behind a proxy; "" means their address.
 	clientHeader string
+	// streams bound graphql-sse's single-connection streams; the zero
+	// value is the defaults of package protocol.
+	streams protocol.StreamLimits
 	// breakers reports the upstream circuit breakers per product for
 	// /readyz; nil leaves them out.
 	breakers func() map[engage.Product]string
@@ -149,7 +153,7 @@ func newGraphQL(d serverDeps) http.Handler {
 	srv.AddTransport(transport.Websocket{
 		KeepAlivePingInterval: keepAlive,
 		PingPongInterval:      keepAlive,
-		Implementation:        sessionSockets{guard.WebsocketOrigins(d.wsOrigins, d.websockets)},
+		Implementation:        sessionSockets{protocol.IncrementalWebsockets(guard.WebsocketOrigins(d.wsOrigins, d.websockets))},
 		InitFunc:              websocketInit(d.auth, d.grants(), time.Now),
 		CloseFunc: func(ctx context.Context, _ int) {
 			if s := sessionFrom(ctx); s != nil {
@@ -157,10 +161,20 @@ func newGraphQL(d serverDeps) http.Handler {
 			}
 		},
 	})
-	srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive})
-	srv.AddTransport(transport.Options{})
-	srv.AddTransport(transport.GET{})
-	srv.AddTransport(transport.POST{})
+	// The HTTP transports are the gateway's own (package protocol): the
+	// GraphQL over HTTP spec's status codes, @defer over multipart/mixed,
+	// and both modes of graphql-sse. A client refused by its rate limit
+	// gets 429 with Retry-After from each.
+	srv.AddTransport(protocol.SSE{
+		KeepAlive: keepAlive,
+		Until:     credentialExpiry,
+		Client:    clientKey,
+		Refuse:    clientLimitRefusal,
+		Streams:   protocol.NewStreams(d.streams),
+	})
+	srv.AddTransport(transport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST", "PUT", "DELETE"}})
+	srv.AddTransport(protocol.HTTP{Refuse: clientLimitRefusal})
+	srv.AddTransport(protocol.Unsupported{})
 	if d.trace != nil {
 		srv.Use(d.trace)
 	}
@@ -186,8 +200,11 @@ func newGraphQL(d serverDeps) http.Handler {
 	// The document limits are checked before gqlgen parses and validates a
 	// document (after the persisted query, if any, is looked up), the
 	// others once an operation is validated, before any resolver (so any
-	// upstream call) runs.
+	// upstream call) runs. GRAPHQL_TIMEOUT bounds a query with @defer
+	// across all its payloads.
 	srv.Use(guard.New(d.limits, parsed))
+	// A deferred query's first payload leaves out the deferred fields.
+	srv.Use(protocol.Incremental{})
 	if d.clientLimits != nil {
 		// After the limits above: an operation they reject costs its client
 		// nothing; one they pass spends from its client's rate before any
@@ -196,33 +213,54 @@ func newGraphQL(d serverDeps) http.Handler {
 	}
 	srv.SetErrorPresenter(resolvers.ErrorPresenter(d.log))
 	srv.SetRecoverFunc(resolvers.Recover(d.log))
-	// Loaders are per response, not per HTTP request: a subscription's
-	// payloads each get fresh ones, and a query's one response gets one set.
-	// A subscription's payloads are background work for the upstream
-	// budget: a user waiting on a query goes first. Answers served stale
-	// (the upstream down) are reported in the response's extensions.
-	srv.AroundResponses(func(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
-		if graphql.HasOperationContext(ctx) {
-			if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
-				ctx = engage.WithClass(ctx, engage.Background)
+	// Loaders are per operation, not per HTTP request, and for a
+	// subscription per payload: its payloads each get fresh ones. A query's
+	// responses (more than one with @defer, whose deferred fragments
+	// resolve on the first one's context) share one set. A subscription's
+	// payloads are background work for the upstream budget: a user waiting
+	// on a query goes first. Answers served stale (the upstream down) are
+	// reported in each response's extensions, counted over the operation.
+	srv.AroundOperations(func(ctx context.Context, next graphql.OperationHandler) graphql.ResponseHandler {
+		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Subscription {
+			responses := next(ctx)
+			return func(ctx context.Context) *graphql.Response {
+				ctx, stale := workplace.WithStaleness(engage.WithClass(ctx, engage.Background))
+				return reportStale(responses(loader.With(ctx, loader.New(d.service, d.loaders))), stale)
 			}
 		}
-		ctx, stale := workplace.WithStaleness(ctx)
-		resp := next(loader.With(ctx, loader.New(d.service, d.loaders)))
-		if n, age, kinds := stale.Report(); n > 0 && resp != nil {
-			if resp.Extensions == nil {
-				resp.Extensions = map[string]any{}
+		responses := next(ctx)
+		loaders := loader.New(d.service, d.loaders)
+		var stale *workplace.Staleness
+		return func(ctx context.Context) *graphql.Response {
+			// The transport asks for the responses one after the other.
+			// The first resolves everything (deferred fragments included,
+			// in the background), so its context is the one that counts.
+			if stale == nil {
+				ctx, stale = workplace.WithStaleness(ctx)
 			}
-			resp.Extensions["stale"] = map[string]any{
-				"answers":       n,
-				"maxAgeSeconds": int(math.Ceil(age.Seconds())),
-				"kinds":         kinds,
-				"reason":        "Engage could not answer; these parts come from the gateway's cache and may be out of date",
-			}
+			return reportStale(responses(loader.With(ctx, loaders)), stale)
 		}
-		return resp
 	})
 	return srv
+}
+
+// reportStale tells a response's client which of its answers came from the
+// cache because Engage could not answer.
+func reportStale(resp *graphql.Response, stale *workplace.Staleness) *graphql.Response {
+	n, age, kinds := stale.Report()
+	if n == 0 || resp == nil {
+		return resp
+	}
+	if resp.Extensions == nil {
+		resp.Extensions = map[string]any{}
+	}
+	resp.Extensions["stale"] = map[string]any{
+		"answers":       n,
+		"maxAgeSeconds": int(math.Ceil(age.Seconds())),
+		"kinds":         kinds,
+		"reason":        "Engage could not answer; these parts come from the gateway's cache and may be out of date",
+	}
+	return resp
 }
 
 // readyz reports whether the gateway can serve: it holds (or can get) an

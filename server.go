@@ -189,6 +189,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		breakers:     client.BreakerStates,
 		trace:        tr.extension(),
 		clientHeader: cfg.clientHeader,
+		streams:      cfg.streams,
 	}
 	if authn != nil {
 		deps.auth = authn

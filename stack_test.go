@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"testing"
 
 	"github.com/engagegql/gateway/engage"
@@ -25,6 +26,8 @@ type stack struct {
 	simURL string
 	gwURL  string
 	client *engage.Client
+	// inFlight counts the requests the gateway is serving.
+	inFlight *atomic.Int32
 }
 
 // newStack starts an engagesim with cfg (zero value: the demo tenant with
@@ -87,9 +90,14 @@ func newStackWithDeps(t testing.TB, cfg engagesim.Config, opts loader.Options, d
 	if deps != nil {
 		deps(&d)
 	}
-	gw := httptest.NewServer(newServer(d))
+	h, inFlight := newServer(d), &atomic.Int32{}
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inFlight.Add(1)
+		defer inFlight.Add(-1)
+		h.ServeHTTP(w, r)
+	}))
 	t.Cleanup(gw.Close)
-	return &stack{sim: sim, simURL: simSrv.URL, gwURL: gw.URL, client: client}
+	return &stack{sim: sim, simURL: simSrv.URL, gwURL: gw.URL, client: client, inFlight: inFlight}
 }
 
 // query posts one GraphQL operation and decodes the response.

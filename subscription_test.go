@@ -46,6 +46,8 @@ const (
 	clientsDir         = "clients"
 	transportWSScript  = "subscribe-transport-ws.mjs"
 	legacyWSScript     = "subscribe-legacy-ws.mjs"
+	sseScript          = "subscribe-sse.mjs"
+	sseSingleScript    = "subscribe-sse-single.mjs"
 	nodeModulesMissing = "clients/node_modules is missing: run `npm ci --prefix clients`, as scripts/test.sh does"
 )
 
@@ -65,7 +67,7 @@ func nodeForClients(t *testing.T) string {
 	if err != nil {
 		missing("node is not on PATH: install Node.js 20 or later to run the subscription clients")
 	}
-	for _, pkg := range []string{"graphql-ws", "subscriptions-transport-ws", "ws", "graphql"} {
+	for _, pkg := range []string{"graphql-ws", "subscriptions-transport-ws", "ws", "graphql", "graphql-http", "graphql-sse", "@apollo/client", "rxjs"} {
 		if _, err := os.Stat(filepath.Join(clientsDir, "node_modules", pkg, "package.json")); err != nil {
 			missing(nodeModulesMissing)
 		}
@@ -187,7 +189,11 @@ func startNodeClient(t *testing.T, node, script, gwURL, query string, vars map[s
 	t.Helper()
 	rawVars, err := json.Marshal(vars)
 	require.NoError(t, err)
-	args := []string{script, wsURL(gwURL), query, string(rawVars), strconv.Itoa(n)}
+	url := wsURL(gwURL)
+	if script == sseScript || script == sseSingleScript {
+		url = gwURL + "/graphql"
+	}
+	args := []string{script, url, query, string(rawVars), strconv.Itoa(n)}
 	if control {
 		args = append(args, "--control")
 	}
@@ -253,12 +259,29 @@ func (c *nodeClient) exitCode(t testing.TB) int {
 // "ping", and its events as "next" and "complete". cancel disconnects.
 func startSSE(t *testing.T, gwURL, query string, vars map[string]any) (s *subStream, cancel func()) {
 	t.Helper()
+	return startSSEWith(t, gwURL, nil, query, vars)
+}
+
+// startSSEWith is startSSE with the request's extra headers (a credential).
+func startSSEWith(t *testing.T, gwURL string, headers map[string]string, query string, vars map[string]any) (s *subStream, cancel func()) {
+	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)
-	ctx, cancel := context.WithTimeout(context.Background(), subTimeout)
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gwURL+"/graphql", bytes.NewReader(body))
+	req, err := http.NewRequest(http.MethodPost, gwURL+"/graphql", bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	return openSSE(t, req)
+}
+
+// openSSE sends req, which must be answered with an event stream, and reads
+// the stream as startSSE does.
+func openSSE(t *testing.T, req *http.Request) (s *subStream, cancel func()) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), subTimeout)
+	req = req.WithContext(ctx)
 	req.Header.Set("Accept", "text/event-stream")
 	resp, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
@@ -582,6 +605,8 @@ func subTransports() []subTransport {
 	return []subTransport{
 		{name: "graphql-transport-ws via graphql-ws", start: viaNode(transportWSScript)},
 		{name: "legacy graphql-ws via subscriptions-transport-ws", start: viaNode(legacyWSScript)},
+		{name: "server-sent events via graphql-sse, distinct connections", start: viaNode(sseScript)},
+		{name: "server-sent events via graphql-sse, single connection", start: viaNode(sseSingleScript)},
 		{name: "server-sent events via net/http", start: func(t *testing.T, e *subEnv, query string, vars map[string]any, _ int) (*subStream, func(*testing.T)) {
 			t.Helper()
 			s, cancel := startSSE(t, e.gwURL, query, vars)

@@ -493,13 +493,25 @@ func (g graphqlTracing) InterceptOperation(ctx context.Context, next graphql.Ope
 	ctx, span := g.tracer.Start(ctx, name, trace.WithAttributes(attrs...))
 	responses := next(context.WithValue(ctx, tracedKey{}, true))
 	if !sub {
+		// A query with @defer has several responses: its span ends with
+		// the last, marked with the errors of the first that had any.
+		ended := false
+		var failed *graphql.Response
 		return func(rctx context.Context) *graphql.Response {
 			resp := responses(rctx)
+			if ended {
+				return resp
+			}
 			if resp == nil {
 				// The executor answers nothing when the request ended first.
 				span.SetStatus(codes.Error, "no response: the request ended first")
+			} else if failed == nil && len(resp.Errors) > 0 {
+				failed = resp
 			}
-			endSpan(span, resp)
+			if resp == nil || resp.HasNext == nil || !*resp.HasNext {
+				ended = true
+				endSpan(span, failed)
+			}
 			return resp
 		}
 	}

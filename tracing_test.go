@@ -258,6 +258,28 @@ func TestTracingOperationAndUpstreamCalls(t *testing.T) {
 	assertNoSecrets(t, rc)
 }
 
+func TestTracingDeferredQuery(t *testing.T) {
+	rc := newOTLPReceiver(t)
+	tr := newTestTracing(t, rc, nil)
+	s := newTracedStack(t, tr, nil)
+	resp := postDeferred(t, t.Context(), s.gwURL, `query Deferred { locations { id ... @defer { rooms { id } } } }`, nil)
+	parts := readMultipart(t, resp)
+	resp.Body.Close()
+	require.Greater(t, len(parts), 2)
+	flush(t, tr)
+
+	// One span for the operation, ending with its last part: the deferred
+	// fragments' upstream calls are its children and end within it.
+	spans := rc.received()
+	op := one(t, spans, "graphql.query Deferred")
+	rooms := named(spans, "engage GET /"+engagesim.DefaultTenant+"/api/V1/rooms")
+	require.NotEmpty(t, rooms)
+	for _, call := range rooms {
+		assert.True(t, isChild(call, op), "a deferred fragment's call is a child of the operation")
+		assert.LessOrEqual(t, call.GetEndTimeUnixNano(), op.GetEndTimeUnixNano(), "and ends before the operation's span")
+	}
+}
+
 // TestTracingRecordsErrors: an executed operation whose response has errors
 // and one rejected before execution both end with status Error and the
 // first error's code.

@@ -169,6 +169,7 @@ var _ interface {
 	graphql.HandlerExtension
 	graphql.OperationParameterMutator
 	graphql.OperationContextMutator
+	graphql.OperationInterceptor
 	graphql.ResponseInterceptor
 } = Extension{}
 
@@ -246,12 +247,28 @@ func (e Extension) timed(ctx context.Context, next graphql.ResponseHandler) *gra
 	if op := graphql.GetOperationContext(ctx).Operation; op == nil || op.Operation == ast.Subscription {
 		return next(ctx)
 	}
+	if d, ok := ctx.Value(deferralKey{}).(*deferral); ok {
+		// A deferred query's upstream calls have its deadline (see
+		// defer.go).
+		resp := next(ctx)
+		if resp != nil && d.timedOut() {
+			e.reportTimeout(resp)
+		}
+		return resp
+	}
 	tctx, cancel := context.WithTimeout(ctx, e.limits.Timeout)
 	defer cancel()
 	resp := next(tctx)
 	if resp == nil || ctx.Err() != nil || !errors.Is(tctx.Err(), context.DeadlineExceeded) {
 		return resp
 	}
+	e.reportTimeout(resp)
+	return resp
+}
+
+// reportTimeout reports the errors of calls the deadline cut as the
+// operation's timeout rather than the upstream's failure.
+func (e Extension) reportTimeout(resp *graphql.Response) {
 	for _, err := range resp.Errors {
 		code, _ := err.Extensions["code"].(string)
 		if code != workplace.EUNAVAILABLE && code != workplace.EINTERNAL {
@@ -260,5 +277,4 @@ func (e Extension) timed(ctx context.Context, next graphql.ResponseHandler) *gra
 		err.Message = fmt.Sprintf("the operation did not finish within the time limit of %s", e.limits.Timeout)
 		err.Extensions["code"] = CodeTimeout
 	}
-	return resp
 }

@@ -90,6 +90,8 @@ func CORS(allowed []string) func(http.Handler) http.Handler {
 			} else {
 				h.Set("Access-Control-Allow-Origin", origin)
 			}
+			// A page told to slow down (429) may read for how long.
+			h.Set("Access-Control-Expose-Headers", "Retry-After")
 			if r.Method != http.MethodOptions || r.Header.Get("Access-Control-Request-Method") == "" {
 				next.ServeHTTP(w, r)
 				return
@@ -97,7 +99,8 @@ func CORS(allowed []string) func(http.Handler) http.Handler {
 			// A preflight: answer it here.
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")
-			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
+			// PUT and DELETE are graphql-sse's single-connection mode.
+			h.Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
 			if req := r.Header.Get("Access-Control-Request-Headers"); req != "" {
 				h.Set("Access-Control-Allow-Headers", strings.TrimSpace(req))
 			}

@@ -102,10 +102,10 @@ func New(svc workplace.Service, opts Options) *Loaders {
 		desks:     newLoader(manyOrFanOut(m.desks, svc.Desks, opts.FanOut), opts),
 		// Its only key is all{}, so there is nothing to wait for: a batch
 		// of one starts at once.
-		allUsers: dataloader.NewBatchedLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {
+		allUsers: dataloader.NewBatchedLoader(limited(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {
 			v, err := svc.Users(ctx, "")
 			return []*dataloader.Result[[]workplace.User]{{Data: v, Error: err}}
-		}, dataloader.WithBatchCapacity[all, []workplace.User](1)),
+		}), dataloader.WithBatchCapacity[all, []workplace.User](1)),
 		roomBookings: newLoader(noting(manyOrFanOut(m.bookings, func(ctx context.Context, k roomWindow) ([]workplace.Booking, error) {
 			return svc.Bookings(ctx, k.room, k.from, k.to)
 		}, opts.FanOut), func(bs []workplace.Booking) { named.addBookings(bs...) }), opts),
@@ -179,7 +179,17 @@ type (
 )
 
 func newLoader[K comparable, V any](fn dataloader.BatchFunc[K, V], opts Options) *dataloader.Loader[K, V] {
-	return dataloader.NewBatchedLoader(fn, dataloader.WithWait[K, V](opts.Wait))
+	return dataloader.NewBatchedLoader(limited(fn), dataloader.WithWait[K, V](opts.Wait))
+}
+
+// limited makes a batch's calls end with the operation's limit, when its
+// context carries one (see workplace.WithLimit).
+func limited[K comparable, V any](fn dataloader.BatchFunc[K, V]) dataloader.BatchFunc[K, V] {
+	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+		ctx, cancel := workplace.Limited(ctx)
+		defer cancel()
+		return fn(ctx, keys)
+	}
 }
 
 type ctxKey struct{}

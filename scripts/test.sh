@@ -27,10 +27,13 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 export BROWSER_TESTS=1
 
-# Subscriptions are tested through npm's GraphQL clients (clients/), run by
-# node; they are installed as clients/package-lock.json pins them, again
-# whenever the lock file is newer than the install. With BROWSER_TESTS set,
-# subscription_test.go fails rather than skips when they are missing.
+# Subscriptions, @defer and the HTTP protocol are tested through npm's
+# GraphQL clients (clients/: graphql-ws, subscriptions-transport-ws,
+# graphql-sse, Apollo Client), and conformance by graphql-http's server
+# audits (TestGraphQLOverHTTPAudit fails on any audit that is not "ok"), all
+# run by node; they are installed as clients/package-lock.json pins them,
+# again whenever the lock file is newer than the install. With BROWSER_TESTS
+# set, the tests that need them fail rather than skip when they are missing.
 if ! command -v npm >/dev/null 2>&1 || ! command -v node >/dev/null 2>&1; then
 	echo "node and npm are missing: the subscription tests need Node.js 20 or later (https://nodejs.org)" >&2
 	exit 1
@@ -42,7 +45,7 @@ fi
 if [ ! -f clients/node_modules/.package-lock.json ] \
 	|| [ clients/package-lock.json -nt clients/node_modules/.package-lock.json ] \
 	|| [ clients/package.json -nt clients/node_modules/.package-lock.json ]; then
-	log "installing the subscription test clients (npm ci --prefix clients)"
+	log "installing the test clients and the graphql-http audits (npm ci --prefix clients)"
 	npm ci --prefix clients --no-audit --no-fund
 fi
 

@@ -23,6 +23,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/engagegql/gateway/auth"
+	"github.com/engagegql/gateway/socket"
 	"github.com/engagegql/gateway/workplace"
 )
 
@@ -35,7 +36,7 @@ type authenticator interface {
 // credential was refused or has expired (graphql-transport-ws's 4401
 // Unauthorized, which its reference client treats as final: it reports the
 // close instead of reconnecting with the same credential).
-const closeUnauthorized = 4401
+const closeUnauthorized = socket.CloseUnauthorized
 
 type clientAddrKey struct{}
 
@@ -134,10 +135,10 @@ func refusal(err error) (msg, reason string) {
 // websocketInit authenticates a websocket's connection_init when its upgrade
 // request carried no credential, and arranges for the connection to close
 // when the credential expires.
-func websocketInit(a authenticator, actAsGrant string, now func() time.Time) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+func websocketInit(a authenticator, actAsGrant string, now func() time.Time) func(ctx context.Context, payload map[string]any) (context.Context, error) {
+	return func(ctx context.Context, payload map[string]any) (context.Context, error) {
 		if a == nil {
-			return ctx, nil, nil
+			return ctx, nil
 		}
 		p, ok := auth.FromContext(ctx)
 		if !ok {
@@ -145,15 +146,14 @@ func websocketInit(a authenticator, actAsGrant string, now func() time.Time) tra
 			var err error
 			if p, err = a.Authenticate(ctx, authz, key); err != nil {
 				msg, _ := refusal(err)
-				ctx = transport.WithWebsocketCloseCode(ctx, closeUnauthorized)
-				return transport.AppendCloseReason(ctx, closeReason("unauthorized: "+msg)), nil, errors.New(msg)
+				return ctx, &socket.CloseError{Code: closeUnauthorized, Reason: "unauthorized: " + msg}
 			}
 			ctx = withPrincipal(ctx, p, actAsGrant)
 		}
 		if s := sessionFrom(ctx); s != nil && !p.ExpiresAt.IsZero() {
 			s.expireIn(p.ExpiresAt.Sub(now()))
 		}
-		return ctx, nil, nil
+		return ctx, nil
 	}
 }
 
@@ -161,7 +161,7 @@ func websocketInit(a authenticator, actAsGrant string, now func() time.Time) tra
 // clients put it in different places: {"Authorization": "Bearer …"} (any
 // case), {"apiKey": "…"} or {"X-API-Key": "…"}, or the same inside
 // {"headers": {…}}.
-func initCredential(p transport.InitPayload) (authz, key string) {
+func initCredential(p map[string]any) (authz, key string) {
 	look := func(m map[string]any) {
 		for k, v := range m {
 			s, ok := v.(string)
@@ -185,14 +185,6 @@ func initCredential(p transport.InitPayload) (authz, key string) {
 		look(h)
 	}
 	return authz, key
-}
-
-// closeReason fits a reason into a close frame (at most 123 bytes).
-func closeReason(s string) string {
-	if len(s) > 120 {
-		s = s[:120]
-	}
-	return s
 }
 
 // session is one websocket connection's link between the transport, which

@@ -15,6 +15,7 @@ import (
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/guard"
+	"github.com/engagegql/gateway/socket"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -46,6 +47,12 @@ type config struct {
 	// wsOrigins are the host patterns of other origins whose pages may open
 	// websockets (WEBSOCKET_ORIGINS).
 	wsOrigins []string
+	// wsInitTimeout is how long a websocket may stay open without
+	// connection_init (WEBSOCKET_INIT_TIMEOUT).
+	wsInitTimeout time.Duration
+	// wsMaxSubscriptions bounds the operations one websocket runs at once
+	// (WEBSOCKET_MAX_SUBSCRIPTIONS).
+	wsMaxSubscriptions int
 	// shutdownTimeout bounds a graceful stop: in-flight requests finish and
 	// streams are closed within it; then what remains is closed hard.
 	shutdownTimeout time.Duration
@@ -234,8 +241,9 @@ func describeURLError(err error) string {
 
 // loadLimits reads the abuse limits: GRAPHQL_MAX_DEPTH, GRAPHQL_MAX_ALIASES,
 // GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_COST, GRAPHQL_TIMEOUT,
-// GRAPHQL_INTROSPECTION, CORS_ALLOWED_ORIGINS and WEBSOCKET_ORIGINS. Unset
-// means the defaults of package guard, introspection on, and same-origin
+// GRAPHQL_INTROSPECTION, CORS_ALLOWED_ORIGINS, WEBSOCKET_ORIGINS,
+// WEBSOCKET_INIT_TIMEOUT and WEBSOCKET_MAX_SUBSCRIPTIONS. Unset means the
+// defaults of packages guard and socket, introspection on, and same-origin
 // browsers only.
 func loadLimits(c *config, get func(string) string) error {
 	c.limits = guard.Limits{}.WithDefaults()
@@ -290,7 +298,16 @@ func loadLimits(c *config, get func(string) string) error {
 		}
 		c.wsOrigins = append(c.wsOrigins, p)
 	}
-	return nil
+	c.wsInitTimeout = socket.DefaultInitTimeout
+	if v := get("WEBSOCKET_INIT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 10*time.Minute {
+			return fmt.Errorf("WEBSOCKET_INIT_TIMEOUT %q is not a positive Go duration of at most 10m (for example 10s)", v)
+		}
+		c.wsInitTimeout = d
+	}
+	c.wsMaxSubscriptions = socket.DefaultMaxOperations
+	return intSetting(get, "WEBSOCKET_MAX_SUBSCRIPTIONS", 1, 100_000, &c.wsMaxSubscriptions)
 }
 
 // splitList splits a comma-separated setting, dropping blanks.

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -21,6 +22,8 @@ import (
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/loader"
+	"github.com/engagegql/gateway/pubsub"
+	"github.com/engagegql/gateway/socket"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2"
@@ -255,4 +258,73 @@ func TestLimitTimeout(t *testing.T) {
 	assert.Equal(t, guard.CodeTimeout, r.Errors[0].Extensions["code"])
 	assert.Equal(t, "the operation did not finish within the time limit of 300ms", r.Errors[0].Message)
 	assert.Less(t, took, 1500*time.Millisecond, "the operation ends at its deadline, not the upstream's answer")
+}
+
+// assertTooManySubscriptions checks the GraphQL error of a subscription
+// refused by a cap: its code, which cap (connection or client), and a
+// message giving the limit.
+func assertTooManySubscriptions(t *testing.T, r gqlResponse, limit string, most int) {
+	t.Helper()
+	require.Len(t, r.Errors, 1)
+	got := r.Errors[0]
+	assert.Equal(t, socket.CodeTooManySubscriptions, got.Extensions["code"])
+	assert.Equal(t, limit, got.Extensions["limit"])
+	assert.EqualValues(t, most, got.Extensions["max"])
+	assert.Contains(t, got.Message, fmt.Sprintf("%d", most))
+	assert.Contains(t, got.Message, "complete one before starting another")
+}
+
+// TestLimitSubscriptionsPerSocket: a websocket runs at most
+// wsMaxSubscriptions operations at once; one more is refused with an error
+// for its id while the socket and its subscriptions go on, and a completed
+// one makes room. The graphql-ws client reports the refusal on the
+// subscription concerned.
+func TestLimitSubscriptionsPerSocket(t *testing.T) {
+	e := newSubEnv(t, pubsub.Options{}, func(d *serverDeps) { d.wsMaxSubscriptions = 2 })
+	for _, p := range []struct{ proto, start, stop, next string }{
+		{"graphql-transport-ws", "subscribe", "complete", "next"},
+		{"graphql-ws", "start", "stop", "data"},
+	} {
+		t.Run(p.proto, func(t *testing.T) {
+			w := dialRaw(t, e.gwURL, p.proto)
+			w.write(t, e.subscribeMessage("1", p.start))
+			w.write(t, e.subscribeMessage("2", p.start))
+			e.subscribers(t, 2)
+			w.write(t, e.subscribeMessage("3", p.start))
+			m := w.expect(t, "error")
+			assert.Equal(t, "3", m.ID)
+			assertTooManySubscriptions(t, messageErrors(t, m), "connection", 2)
+
+			e.publish(t, e.bookingChange(t, 1))
+			got := map[string]bool{}
+			for range 2 {
+				got[w.expect(t, p.next).ID] = true
+			}
+			assert.Equal(t, map[string]bool{"1": true, "2": true}, got, "the socket's subscriptions go on")
+
+			w.write(t, map[string]any{"id": "1", "type": p.stop})
+			e.subscribers(t, 1)
+			w.write(t, e.subscribeMessage("4", p.start))
+			e.subscribers(t, 2)
+			require.NoError(t, w.c.Close(websocket.StatusNormalClosure, ""))
+			e.subscribers(t, 0)
+		})
+	}
+	t.Run("the graphql-ws client", func(t *testing.T) {
+		c := startNodeClient(t, nodeForClients(t), manyWSScript, e.gwURL, bookingSubscription,
+			map[string]any{"r": []string{e.fx.room}}, 3, false)
+		c.expect(t, "ready")
+		l := c.expect(t, "error")
+		require.NotNil(t, l.Sub)
+		assertTooManySubscriptions(t, lineErrors(t, l), "connection", 2)
+		e.subscribers(t, 2)
+		e.publish(t, e.bookingChange(t, 1))
+		for range 2 {
+			n := c.expect(t, "next")
+			assert.NotEqual(t, *l.Sub, *n.Sub, "the refused subscription gets nothing")
+		}
+		c.send(t, "close")
+		assert.Equal(t, 0, c.exitCode(t), "%s", c.logs())
+		e.subscribers(t, 0)
+	})
 }

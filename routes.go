@@ -21,6 +21,7 @@ import (
 	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/resolvers"
+	"github.com/engagegql/gateway/socket"
 	"github.com/engagegql/gateway/webhook"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/prometheus/client_golang/prometheus"
@@ -57,6 +58,12 @@ type serverDeps struct {
 	// websockets accepts the websocket connections; nil means gqlgen's
 	// default. run passes the drainer's, which closes them at shutdown.
 	websockets transport.WebsocketImplementation
+	// wsInitTimeout is how long a websocket may stay open without
+	// connection_init; zero means socket.DefaultInitTimeout.
+	wsInitTimeout time.Duration
+	// wsMaxSubscriptions bounds the operations one websocket runs at once;
+	// zero means socket.DefaultMaxOperations.
+	wsMaxSubscriptions int
 	// limits bound each operation and request body; the zero value is the
 	// defaults of package guard.
 	limits guard.Limits
@@ -120,8 +127,8 @@ func newServer(d serverDeps) http.Handler {
 }
 
 // newGraphQL builds the GraphQL handler with explicit transports: HTTP GET
-// and POST, and websockets (graphql-transport-ws and graphql-ws) on the
-// same path.
+// and POST, server-sent events, and websockets (graphql-transport-ws and
+// graphql-ws, by package socket) on the same path.
 func newGraphQL(d serverDeps) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
 		Resolvers: &resolvers.Resolver{Service: d.service, Feed: d.feed, Loaders: d.loaders, Logger: d.log},
@@ -133,21 +140,24 @@ func newGraphQL(d serverDeps) http.Handler {
 	if keepAlive <= 0 {
 		keepAlive = defaultKeepAlive
 	}
-	// KeepAlivePingInterval only sends the legacy graphql-ws "ka";
-	// graphql-transport-ws connections are pinged by PingPongInterval, and a
-	// client that does not answer "pong" within two intervals is dropped
-	// (which frees its subscriptions). SSE gets ": ping" comments.
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: keepAlive,
-		PingPongInterval:      keepAlive,
-		Implementation:        sessionSockets{guard.WebsocketOrigins(d.wsOrigins, d.websockets)},
-		InitFunc:              websocketInit(d.auth, d.actAsGrant, time.Now),
-		CloseFunc: func(ctx context.Context, _ int) {
+	// graphql-transport-ws connections are pinged and a client that does
+	// not answer "pong" within two intervals is dropped (which frees its
+	// subscriptions); legacy graphql-ws ones get "ka", SSE ": ping"
+	// comments. Websocket messages are bounded like request bodies.
+	ws := socket.Transport{
+		Upgrader:      sessionSockets{guard.WebsocketOrigins(d.wsOrigins, d.websockets)},
+		Init:          websocketInit(d.auth, d.actAsGrant, time.Now),
+		InitTimeout:   d.wsInitTimeout,
+		KeepAlive:     keepAlive,
+		MaxOperations: d.wsMaxSubscriptions,
+		ReadLimit:     d.limits.WithDefaults().MaxBodyBytes,
+		Closed: func(ctx context.Context) {
 			if s := sessionFrom(ctx); s != nil {
 				s.end()
 			}
 		},
-	})
+	}
+	srv.AddTransport(ws)
 	srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive})
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})

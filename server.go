@@ -169,6 +169,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		breakers:     client.BreakerStates,
 		trace:        tr.extension(),
 		clientHeader: cfg.clientHeader,
+
+		wsInitTimeout:      cfg.wsInitTimeout,
+		wsMaxSubscriptions: cfg.wsMaxSubscriptions,
 	}
 	if authn != nil {
 		deps.auth = authn
@@ -176,6 +179,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.clientLimit.Events > 0 {
 		deps.clientLimits = &clientLimits{limiter: eng.limiter, rate: cfg.clientLimit}
 	}
+
 	srv := &http.Server{
 		Handler:           tr.handler(drain.streams(newServer(deps))),
 		ReadHeaderTimeout: 10 * time.Second,

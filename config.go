@@ -63,6 +63,9 @@ type config struct {
 	authOff     bool
 	actAsGrant  string
 	clientLimit fleet.Rate
+	// clientMaxSubscriptions bounds the subscriptions one client holds at
+	// once across the fleet (CLIENT_MAX_SUBSCRIPTIONS); 0 means no cap.
+	clientMaxSubscriptions int
 	// clientHeader tells unauthenticated callers apart behind a proxy
 	// (CLIENT_ID_HEADER).
 	clientHeader string
@@ -321,6 +324,12 @@ func splitList(v string) []string {
 	return out
 }
 
+// defaultClientMaxSubscriptions is how many subscriptions one client may
+// hold at once across the fleet unless CLIENT_MAX_SUBSCRIPTIONS says
+// otherwise: five sockets' worth at the default per-socket cap, far above
+// what a front end opens, far below what would strain a replica.
+const defaultClientMaxSubscriptions = 500
+
 // defaultActAsGrant is the scope or role that lets a credential act for
 // another user unless AUTH_ACT_AS_GRANT names another.
 const defaultActAsGrant = "engage:act-as"
@@ -410,7 +419,11 @@ func loadAuth(c *config, get func(string) string, getenv func(string) string) er
 	if err := intSetting(get, "CLIENT_RATE_LIMIT", 0, 1_000_000, &c.clientLimit.Events); err != nil {
 		return err
 	}
-	return intSetting(get, "CLIENT_RATE_BURST", 0, 1_000_000, &c.clientLimit.Burst)
+	if err := intSetting(get, "CLIENT_RATE_BURST", 0, 1_000_000, &c.clientLimit.Burst); err != nil {
+		return err
+	}
+	c.clientMaxSubscriptions = defaultClientMaxSubscriptions
+	return intSetting(get, "CLIENT_MAX_SUBSCRIPTIONS", 0, 1_000_000, &c.clientMaxSubscriptions)
 }
 
 // loadBudgets reads the upstream call budget of each subscription key,

@@ -64,6 +64,9 @@ type serverDeps struct {
 	// wsMaxSubscriptions bounds the operations one websocket runs at once;
 	// zero means socket.DefaultMaxOperations.
 	wsMaxSubscriptions int
+	// streams caps the subscriptions each client holds at once across the
+	// fleet (websocket operations and SSE streams); nil means no cap.
+	streams *clientStreams
 	// limits bound each operation and request body; the zero value is the
 	// defaults of package guard.
 	limits guard.Limits
@@ -157,8 +160,13 @@ func newGraphQL(d serverDeps) http.Handler {
 			}
 		},
 	}
+	var sse graphql.Transport = transport.SSE{KeepAlivePingInterval: keepAlive}
+	if d.streams != nil {
+		ws.Admit = d.streams.acquire
+		sse = d.streams.sse(sse)
+	}
 	srv.AddTransport(ws)
-	srv.AddTransport(transport.SSE{KeepAlivePingInterval: keepAlive})
+	srv.AddTransport(sse)
 	srv.AddTransport(transport.Options{})
 	srv.AddTransport(transport.GET{})
 	srv.AddTransport(transport.POST{})

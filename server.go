@@ -179,7 +179,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	if cfg.clientLimit.Events > 0 {
 		deps.clientLimits = &clientLimits{limiter: eng.limiter, rate: cfg.clientLimit}
 	}
-
+	if cfg.clientMaxSubscriptions > 0 {
+		deps.streams = &clientStreams{slots: eng.slots, max: cfg.clientMaxSubscriptions}
+	}
 	srv := &http.Server{
 		Handler:           tr.handler(drain.streams(newServer(deps))),
 		ReadHeaderTimeout: 10 * time.Second,

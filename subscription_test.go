@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/pubsub"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/stretchr/testify/assert"
@@ -880,6 +881,7 @@ func TestSubscriptionKeepAlive(t *testing.T) {
 			_, b, err := w.c.Read(ctx)
 			if err != nil {
 				require.NoError(t, ctx.Err(), "the gateway kept a connection that answers no ping")
+				assert.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(err), "closed, saying why: %v", err)
 				break
 			}
 			var m wsMessage
@@ -1075,7 +1077,8 @@ func TestWebsocketInitTimeout(t *testing.T) {
 // connection_init, an operation before connection_ack), each with its code
 // and a reason, and an id that is free again once its operation completed.
 func TestWebsocketProtocolGraphQLTransportWS(t *testing.T) {
-	e := newSubEnv(t, pubsub.Options{})
+	const maxMessage = 4096
+	e := newSubEnv(t, pubsub.Options{}, func(d *serverDeps) { d.limits = guard.Limits{MaxBodyBytes: maxMessage} })
 	const proto = "graphql-transport-ws"
 
 	t.Run("an id in use closes the socket with 4409", func(t *testing.T) {
@@ -1147,6 +1150,11 @@ func TestWebsocketProtocolGraphQLTransportWS(t *testing.T) {
 		ce := w.closed(t)
 		assert.Equal(t, websocket.StatusCode(4400), ce.Code)
 		assert.Contains(t, ce.Reason, "payload is not an object")
+	})
+	t.Run("a message over GRAPHQL_MAX_BODY_BYTES closes with 1009", func(t *testing.T) {
+		w := dialRaw(t, e.gwURL, proto)
+		w.write(t, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "{ __typename }", "pad": strings.Repeat("x", maxMessage)}})
+		assert.Equal(t, websocket.StatusMessageTooBig, w.closed(t).Code)
 	})
 	t.Run("a second connection_init closes with 4429", func(t *testing.T) {
 		w := dialRaw(t, e.gwURL, proto)

@@ -1128,6 +1128,7 @@ func TestWebsocketProtocolGraphQLTransportWS(t *testing.T) {
 	for _, tc := range []struct{ name, message, reason string }{
 		{"not JSON", `{"type":`, "not a JSON object"},
 		{"not an object", `["subscribe"]`, "not a JSON object"},
+		{"more than one JSON value", `{"type":"ping"} {"type":"ping"}`, "not a JSON object"},
 		{"no type", `{"id":"1"}`, "no type"},
 		{"an unknown type", `{"type":"start","id":"1","payload":{}}`, `unknown type "start"`},
 		{"a server's message", `{"type":"next","id":"1","payload":{}}`, "a client does not send next"},

@@ -121,8 +121,12 @@ type inMessage struct {
 
 // decode reads one message, or says why it is not one.
 func decode(r io.Reader) (inMessage, string) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return inMessage{}, "invalid message: it could not be read"
+	}
 	var fields map[string]json.RawMessage
-	if err := json.NewDecoder(r).Decode(&fields); err != nil || fields == nil {
+	if err := json.Unmarshal(data, &fields); err != nil || fields == nil {
 		return inMessage{}, "invalid message: not a JSON object"
 	}
 	var m inMessage

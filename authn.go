@@ -24,6 +24,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/engagegql/gateway/auth"
+	"github.com/engagegql/gateway/socket"
 	"github.com/engagegql/gateway/workplace"
 )
 
@@ -36,7 +37,7 @@ type authenticator interface {
 // credential was refused or has expired (graphql-transport-ws's 4401
 // Unauthorized, which its reference client treats as final: it reports the
 // close instead of reconnecting with the same credential).
-const closeUnauthorized = 4401
+const closeUnauthorized = socket.CloseUnauthorized
 
 type clientAddrKey struct{}
 
@@ -150,10 +151,10 @@ func refusal(err error) (msg, reason string) {
 // websocketInit authenticates a websocket's connection_init when its upgrade
 // request carried no credential, and arranges for the connection to close
 // when the credential expires.
-func websocketInit(a authenticator, g grants, now func() time.Time) transport.WebsocketInitFunc {
-	return func(ctx context.Context, payload transport.InitPayload) (context.Context, *transport.InitPayload, error) {
+func websocketInit(a authenticator, g grants, now func() time.Time) func(ctx context.Context, payload map[string]any) (context.Context, error) {
+	return func(ctx context.Context, payload map[string]any) (context.Context, error) {
 		if a == nil {
-			return ctx, nil, nil
+			return ctx, nil
 		}
 		p, ok := auth.FromContext(ctx)
 		if !ok {
@@ -161,15 +162,14 @@ func websocketInit(a authenticator, g grants, now func() time.Time) transport.We
 			var err error
 			if p, err = a.Authenticate(ctx, authz, key); err != nil {
 				msg, _ := refusal(err)
-				ctx = transport.WithWebsocketCloseCode(ctx, closeUnauthorized)
-				return transport.AppendCloseReason(ctx, closeReason("unauthorized: "+msg)), nil, errors.New(msg)
+				return ctx, &socket.CloseError{Code: closeUnauthorized, Reason: "unauthorized: " + msg}
 			}
 			ctx = withPrincipal(ctx, p, g)
 		}
 		if s := sessionFrom(ctx); s != nil && !p.ExpiresAt.IsZero() {
 			s.expireIn(p.ExpiresAt.Sub(now()))
 		}
-		return ctx, nil, nil
+		return ctx, nil
 	}
 }
 
@@ -177,7 +177,7 @@ func websocketInit(a authenticator, g grants, now func() time.Time) transport.We
 // clients put it in different places: {"Authorization": "Bearer …"} (any
 // case), {"apiKey": "…"} or {"X-API-Key": "…"}, or the same inside
 // {"headers": {…}}.
-func initCredential(p transport.InitPayload) (authz, key string) {
+func initCredential(p map[string]any) (authz, key string) {
 	look := func(m map[string]any) {
 		for k, v := range m {
 			s, ok := v.(string)
@@ -201,14 +201,6 @@ func initCredential(p transport.InitPayload) (authz, key string) {
 		look(h)
 	}
 	return authz, key
-}
-
-// closeReason fits a reason into a close frame (at most 123 bytes).
-func closeReason(s string) string {
-	if len(s) > 120 {
-		s = s[:120]
-	}
-	return s
 }
 
 // session is one websocket connection's link between the transport, which

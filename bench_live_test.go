@@ -7,7 +7,9 @@ package main
 //   - webhook received on replica A to subscriber notified on replica B,
 //     through one Redis (BenchmarkLiveWebhookToSubscriber);
 //   - memory per open subscription, in the broker and through the GraphQL
-//     subscription path (BenchmarkLiveSubscriptionMemory).
+//     subscription path (BenchmarkLiveSubscriptionMemory), and per
+//     websocket, idle before connection_init and subscribed
+//     (BenchmarkLiveWebsocketMemory).
 // The operations and the tenant are callcount_test.go's (newCCEnv and the
 // cc*Query constants), so the calls per operation here can be read against
 // the exact counts asserted there.
@@ -532,13 +534,13 @@ func blMem() (heap, stack uint64) {
 	return m.HeapAlloc, m.StackInuse
 }
 
-// blReportMem reports heap and stack growth per subscription, averaged
-// over the iterations.
-func blReportMem(b *testing.B, heap, stack float64) {
+// blReportMem reports heap and stack growth per unit (a subscription,
+// a socket), averaged over the iterations.
+func blReportMem(b *testing.B, heap, stack float64, unit string) {
 	n := float64(b.N)
-	b.ReportMetric(heap/n, "heap-B/sub")
-	b.ReportMetric(stack/n, "stack-B/sub")
-	b.ReportMetric((heap+stack)/n, "B/sub")
+	b.ReportMetric(heap/n, "heap-B/"+unit)
+	b.ReportMetric(stack/n, "stack-B/"+unit)
+	b.ReportMetric((heap+stack)/n, "B/"+unit)
 }
 
 // BenchmarkLiveSubscriptionMemory measures what an open subscription holds,
@@ -581,7 +583,7 @@ func BenchmarkLiveSubscriptionMemory(b *testing.B) {
 				}
 				_ = broker.Close()
 			}
-			blReportMem(b, heap, stack)
+			blReportMem(b, heap, stack, "sub")
 		})
 	}
 
@@ -619,6 +621,101 @@ func BenchmarkLiveSubscriptionMemory(b *testing.B) {
 			}
 			blWait(b, "every subscription to end", func() bool { return broker.Subscribers() == 0 })
 		}
-		blReportMem(b, heap, stack)
+		blReportMem(b, heap, stack, "sub")
 	})
+}
+
+// blWSFrame is one masked text frame from a client, as RFC 6455 requires of
+// clients; the masking key is zero, so the payload goes as it is.
+func blWSFrame(p []byte) []byte {
+	var f []byte
+	switch {
+	case len(p) < 126:
+		f = []byte{0x81, 0x80 | byte(len(p))}
+	default:
+		f = []byte{0x81, 0x80 | 126, byte(len(p) >> 8), byte(len(p))}
+	}
+	f = append(f, 0, 0, 0, 0)
+	return append(f, p...)
+}
+
+// blWSDial opens a loopback connection to addr, upgrades it to a websocket
+// speaking subprotocol and reads the 101, with a buffer on the stack; the
+// connection then holds no goroutine and no buffer on the client side.
+func blWSDial(b *testing.B, addr, subprotocol string) net.Conn {
+	b.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	req := fmt.Sprintf("GET /graphql HTTP/1.1\r\nHost: %s\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: %s\r\n\r\n", addr, subprotocol)
+	if _, err := io.WriteString(c, req); err != nil {
+		b.Fatal(err)
+	}
+	var buf [512]byte
+	got := 0
+	for !bytes.Contains(buf[:got], []byte("\r\n\r\n")) {
+		n, err := c.Read(buf[got:])
+		if err != nil {
+			b.Fatalf("upgrade: %v after %q", err, buf[:got])
+		}
+		got += n
+	}
+	if !bytes.HasPrefix(buf[:got], []byte("HTTP/1.1 101")) {
+		b.Fatalf("upgrade refused: %q", buf[:got])
+	}
+	return c
+}
+
+// BenchmarkLiveWebsocketMemory measures what one websocket holds in the
+// gateway, as heap, goroutine-stack and goroutine growth over n of them
+// (after GC), divided by n:
+//   - idle: sockets upgraded (graphql-transport-ws) that never send
+//     connection_init, as a client without a credential can open them;
+//   - subscribed: sockets that sent connection_init and one bookingChanged
+//     subscription (graphql-transport-ws), registered in the broker.
+//
+// The client side of each is a raw net.Conn that wrote its frames and
+// reads nothing after the 101, as in BenchmarkLiveSubscriptionMemory.
+func BenchmarkLiveWebsocketMemory(b *testing.B) {
+	const n = 1000
+	init := blWSFrame([]byte(`{"type":"connection_init","payload":{}}`))
+	subscribe := blWSFrame([]byte(`{"id":"1","type":"subscribe","payload":{"query":"subscription { bookingChanged { action bookingId } }"}}`))
+	for _, level := range []string{"idle", "subscribed"} {
+		b.Run(fmt.Sprintf("level=%s/socks=%d", level, n), func(b *testing.B) {
+			broker := pubsub.NewMemory(pubsub.Options{Logger: blDiscard()})
+			b.Cleanup(func() { _ = broker.Close() })
+			s := newStackWithFeed(b, broker)
+			addr := strings.TrimPrefix(s.gwURL, "http://")
+			conns := make([]net.Conn, n)
+			var heap, stack, goroutines float64
+			for range b.N {
+				g0 := runtime.NumGoroutine()
+				h0, s0 := blMem()
+				for i := range n {
+					conns[i] = blWSDial(b, addr, "graphql-transport-ws")
+					if level == "subscribed" {
+						if _, err := conns[i].Write(append(slices.Clip(init), subscribe...)); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+				if level == "subscribed" {
+					blWait(b, fmt.Sprintf("%d subscriptions", n), func() bool { return broker.Subscribers() == n })
+				}
+				h1, s1 := blMem()
+				heap += (float64(h1) - float64(h0)) / float64(n)
+				stack += (float64(s1) - float64(s0)) / float64(n)
+				goroutines += float64(runtime.NumGoroutine()-g0) / float64(n)
+				for i, c := range conns {
+					_ = c.Close()
+					conns[i] = nil
+				}
+				blWait(b, "every socket to close", func() bool { return broker.Subscribers() == 0 && runtime.NumGoroutine() <= g0+10 })
+			}
+			blReportMem(b, heap, stack, "sock")
+			b.ReportMetric(goroutines/float64(b.N), "goroutines/sock")
+		})
+	}
 }

@@ -2,8 +2,10 @@ package main
 
 // The limits the fleet shares: the upstream call budget of each subscription
 // key (so replicas together never trip the tenant's 500 a minute or 50,000 a
-// week) and each client's rate limit. Both are GCRA rates kept by package
-// fleet, in Redis when the gateway has it and in memory when it runs alone.
+// week), each client's rate limit, and how many subscriptions each client
+// holds at once. The rates are GCRA rates and the subscriptions slots of a
+// semaphore, kept by package fleet, in Redis when the gateway has it and in
+// memory when it runs alone.
 
 import (
 	"context"
@@ -19,6 +21,7 @@ import (
 	"github.com/engagegql/gateway/auth"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fleet"
+	"github.com/engagegql/gateway/socket"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -124,4 +127,34 @@ func clientKey(ctx context.Context) string {
 	}
 	sum := sha256.Sum256([]byte(id))
 	return hex.EncodeToString(sum[:12])
+}
+
+// clientStreams caps how many subscriptions one client holds open at once,
+// over every socket and replica: each operation on a websocket (of either
+// protocol) and each server-sent event stream holds a slot of the fleet's
+// semaphore while it runs. A client is who clientLimits counts (clientKey).
+type clientStreams struct {
+	slots fleet.Semaphore
+	max   int
+}
+
+// acquire takes a slot for the client of ctx; refusal says why it cannot.
+func (s *clientStreams) acquire(ctx context.Context) (release func(), refusal *gqlerror.Error) {
+	release, ok, err := s.slots.Acquire(ctx, "streams:"+clientKey(ctx), s.max)
+	if err != nil {
+		// An invalid limit, which configuration rules out; the client is
+		// not the one to pay for it.
+		return nil, nil
+	}
+	if !ok {
+		return nil, &gqlerror.Error{
+			Message: fmt.Sprintf("too many subscriptions: this client may hold %d at once across the gateway (websocket operations and server-sent event streams together); complete one before starting another", s.max),
+			Extensions: map[string]any{
+				"code":  socket.CodeTooManySubscriptions,
+				"limit": "client",
+				"max":   s.max,
+			},
+		}
+	}
+	return release, nil
 }

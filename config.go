@@ -16,6 +16,7 @@ import (
 	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/protocol"
+	"github.com/engagegql/gateway/socket"
 	"github.com/engagegql/gateway/webhook"
 	"github.com/redis/go-redis/v9"
 )
@@ -55,6 +56,12 @@ type config struct {
 	// wsOrigins are the host patterns of other origins whose pages may open
 	// websockets (WEBSOCKET_ORIGINS).
 	wsOrigins []string
+	// wsInitTimeout is how long a websocket may stay open without
+	// connection_init (WEBSOCKET_INIT_TIMEOUT).
+	wsInitTimeout time.Duration
+	// wsMaxSubscriptions bounds the operations one websocket runs at once
+	// (WEBSOCKET_MAX_SUBSCRIPTIONS).
+	wsMaxSubscriptions int
 	// shutdownTimeout bounds a graceful stop: in-flight requests finish and
 	// streams are closed within it; then what remains is closed hard.
 	shutdownTimeout time.Duration
@@ -68,6 +75,9 @@ type config struct {
 	// privateGrant shows private meetings' titles to callers not in them
 	// (AUTH_PRIVATE_GRANT).
 	privateGrant string
+	// clientMaxSubscriptions bounds the subscriptions one client holds at
+	// once across the fleet (CLIENT_MAX_SUBSCRIPTIONS); 0 means no cap.
+	clientMaxSubscriptions int
 	// clientHeader tells unauthenticated callers apart behind a proxy
 	// (CLIENT_ID_HEADER).
 	clientHeader string
@@ -86,9 +96,9 @@ type config struct {
 	// upstreamTimeout bounds each upstream attempt; zero means the engage
 	// client's default.
 	upstreamTimeout time.Duration
-	// streams bound graphql-sse's single-connection streams
+	// sseStreams bound graphql-sse's single-connection streams
 	// (SSE_STREAMS_PER_CLIENT, SSE_RESERVATION_TIMEOUT).
-	streams protocol.StreamLimits
+	sseStreams protocol.StreamLimits
 }
 
 // budgetConfig is the upstream call budget of one subscription key: a
@@ -283,8 +293,9 @@ func describeURLError(err error) string {
 // loadLimits reads the abuse limits: GRAPHQL_MAX_TOKENS, GRAPHQL_MAX_FIELDS,
 // GRAPHQL_MAX_DIRECTIVES, GRAPHQL_MAX_ERRORS, GRAPHQL_MAX_DEPTH,
 // GRAPHQL_MAX_ALIASES, GRAPHQL_MAX_BODY_BYTES, GRAPHQL_MAX_COST, GRAPHQL_TIMEOUT,
-// GRAPHQL_INTROSPECTION, CORS_ALLOWED_ORIGINS and WEBSOCKET_ORIGINS. Unset
-// means the defaults of package guard, introspection on, and same-origin
+// GRAPHQL_INTROSPECTION, CORS_ALLOWED_ORIGINS, WEBSOCKET_ORIGINS,
+// WEBSOCKET_INIT_TIMEOUT and WEBSOCKET_MAX_SUBSCRIPTIONS. Unset means the
+// defaults of packages guard and socket, introspection on, and same-origin
 // browsers only.
 func loadLimits(c *config, get func(string) string) error {
 	c.limits = guard.Limits{}.WithDefaults()
@@ -343,7 +354,16 @@ func loadLimits(c *config, get func(string) string) error {
 		}
 		c.wsOrigins = append(c.wsOrigins, p)
 	}
-	return nil
+	c.wsInitTimeout = socket.DefaultInitTimeout
+	if v := get("WEBSOCKET_INIT_TIMEOUT"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 || d > 10*time.Minute {
+			return fmt.Errorf("WEBSOCKET_INIT_TIMEOUT %q is not a positive Go duration of at most 10m (for example 10s)", v)
+		}
+		c.wsInitTimeout = d
+	}
+	c.wsMaxSubscriptions = socket.DefaultMaxOperations
+	return intSetting(get, "WEBSOCKET_MAX_SUBSCRIPTIONS", 1, 100_000, &c.wsMaxSubscriptions)
 }
 
 // splitList splits a comma-separated setting, dropping blanks.
@@ -356,6 +376,12 @@ func splitList(v string) []string {
 	}
 	return out
 }
+
+// defaultClientMaxSubscriptions is how many subscriptions one client may
+// hold at once across the fleet unless CLIENT_MAX_SUBSCRIPTIONS says
+// otherwise: five sockets' worth at the default per-socket cap, far above
+// what a front end opens, far below what would strain a replica.
+const defaultClientMaxSubscriptions = 500
 
 // defaultActAsGrant is the scope or role that lets a credential act for
 // another user unless AUTH_ACT_AS_GRANT names another.
@@ -458,7 +484,11 @@ func loadAuth(c *config, get func(string) string, getenv func(string) string) er
 	if err := intSetting(get, "CLIENT_RATE_LIMIT", 0, 1_000_000, &c.clientLimit.Events); err != nil {
 		return err
 	}
-	return intSetting(get, "CLIENT_RATE_BURST", 0, 1_000_000, &c.clientLimit.Burst)
+	if err := intSetting(get, "CLIENT_RATE_BURST", 0, 1_000_000, &c.clientLimit.Burst); err != nil {
+		return err
+	}
+	c.clientMaxSubscriptions = defaultClientMaxSubscriptions
+	return intSetting(get, "CLIENT_MAX_SUBSCRIPTIONS", 0, 1_000_000, &c.clientMaxSubscriptions)
 }
 
 // loadBudgets reads the upstream call budget of each subscription key,
@@ -551,8 +581,8 @@ func loadOperations(c *config, get func(string) string) error {
 // loadStreams reads the bounds of graphql-sse's single-connection mode:
 // SSE_STREAMS_PER_CLIENT and SSE_RESERVATION_TIMEOUT.
 func loadStreams(c *config, get func(string) string) error {
-	c.streams = protocol.StreamLimits{PerClient: protocol.DefaultStreamsPerClient, ReservationTimeout: protocol.DefaultReservationTimeout}
-	if err := intSetting(get, "SSE_STREAMS_PER_CLIENT", 1, 1000, &c.streams.PerClient); err != nil {
+	c.sseStreams = protocol.StreamLimits{PerClient: protocol.DefaultStreamsPerClient, ReservationTimeout: protocol.DefaultReservationTimeout}
+	if err := intSetting(get, "SSE_STREAMS_PER_CLIENT", 1, 1000, &c.sseStreams.PerClient); err != nil {
 		return err
 	}
 	if v := get("SSE_RESERVATION_TIMEOUT"); v != "" {
@@ -560,7 +590,7 @@ func loadStreams(c *config, get func(string) string) error {
 		if err != nil || d < time.Second || d > 10*time.Minute {
 			return fmt.Errorf("SSE_RESERVATION_TIMEOUT %q is not a Go duration from 1s to 10m (for example 30s)", v)
 		}
-		c.streams.ReservationTimeout = d
+		c.sseStreams.ReservationTimeout = d
 	}
 	return nil
 }

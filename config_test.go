@@ -70,6 +70,12 @@ func TestLoadConfig(t *testing.T) {
 		{"cors origin without scheme", map[string]string{"CORS_ALLOWED_ORIGINS": "app.example.com"}, "CORS_ALLOWED_ORIGINS"},
 		{"bad websocket pattern", map[string]string{"WEBSOCKET_ORIGINS": "[app"}, "WEBSOCKET_ORIGINS"},
 		{"websocket pattern with a path", map[string]string{"WEBSOCKET_ORIGINS": "app.example.com/ws"}, "WEBSOCKET_ORIGINS"},
+		{"bad websocket init timeout", map[string]string{"WEBSOCKET_INIT_TIMEOUT": "10"}, "WEBSOCKET_INIT_TIMEOUT"},
+		{"zero websocket init timeout", map[string]string{"WEBSOCKET_INIT_TIMEOUT": "0s"}, "WEBSOCKET_INIT_TIMEOUT"},
+		{"endless websocket init timeout", map[string]string{"WEBSOCKET_INIT_TIMEOUT": "1h"}, "WEBSOCKET_INIT_TIMEOUT"},
+		{"zero subscriptions per websocket", map[string]string{"WEBSOCKET_MAX_SUBSCRIPTIONS": "0"}, "WEBSOCKET_MAX_SUBSCRIPTIONS"},
+		{"bad subscriptions per client", map[string]string{"CLIENT_MAX_SUBSCRIPTIONS": "-1"}, "CLIENT_MAX_SUBSCRIPTIONS"},
+		{"websocket limits set", map[string]string{"WEBSOCKET_INIT_TIMEOUT": "3s", "WEBSOCKET_MAX_SUBSCRIPTIONS": "20", "CLIENT_MAX_SUBSCRIPTIONS": "0"}, ""},
 		{"limits set", map[string]string{"GRAPHQL_MAX_DEPTH": "8", "GRAPHQL_TIMEOUT": "5s", "GRAPHQL_INTROSPECTION": "false",
 			"CORS_ALLOWED_ORIGINS": "https://app.example.com, http://localhost:5173", "WEBSOCKET_ORIGINS": "*.example.com"}, ""},
 		{"bad redis url", map[string]string{"REDIS_URL": "http://user:pw@host:6379"}, "REDIS_URL"},
@@ -143,6 +149,9 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, guard.Limits{}.WithDefaults(), c.limits)
 	assert.Nil(t, c.corsOrigins)
 	assert.Nil(t, c.wsOrigins)
+	assert.Equal(t, 10*time.Second, c.wsInitTimeout)
+	assert.Equal(t, 100, c.wsMaxSubscriptions)
+	assert.Equal(t, 500, c.clientMaxSubscriptions)
 
 	c, err = loadConfig(func(k string) string {
 		return map[string]string{"GRAPHQL_MAX_COST": "100", "GRAPHQL_MAX_BODY_BYTES": "65536", "GRAPHQL_INTROSPECTION": "false",
@@ -160,16 +169,24 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, []string{"https://app.example.com", "*"}, c.corsOrigins)
 	assert.Equal(t, []string{"app.example.com", "localhost:*"}, c.wsOrigins)
 
-	assert.Equal(t, protocol.StreamLimits{PerClient: 8, ReservationTimeout: 30 * time.Second}, c.streams)
+	assert.Equal(t, protocol.StreamLimits{PerClient: 8, ReservationTimeout: 30 * time.Second}, c.sseStreams)
 	c, err = loadConfig(func(k string) string {
 		return map[string]string{"SSE_STREAMS_PER_CLIENT": "2", "SSE_RESERVATION_TIMEOUT": "5s"}[k]
 	})
 	require.NoError(t, err)
-	assert.Equal(t, protocol.StreamLimits{PerClient: 2, ReservationTimeout: 5 * time.Second}, c.streams)
+	assert.Equal(t, protocol.StreamLimits{PerClient: 2, ReservationTimeout: 5 * time.Second}, c.sseStreams)
 
 	c, err = loadConfig(func(k string) string { return map[string]string{"UPSTREAM_CONCURRENCY": "16"}[k] })
 	require.NoError(t, err)
 	assert.Equal(t, 16, c.fanOut)
+
+	c, err = loadConfig(func(k string) string {
+		return map[string]string{"WEBSOCKET_INIT_TIMEOUT": "2500ms", "WEBSOCKET_MAX_SUBSCRIPTIONS": "7", "CLIENT_MAX_SUBSCRIPTIONS": "0"}[k]
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2500*time.Millisecond, c.wsInitTimeout)
+	assert.Equal(t, 7, c.wsMaxSubscriptions)
+	assert.Zero(t, c.clientMaxSubscriptions, "0 turns the cap off")
 
 	c, err = loadConfig(func(k string) string { return map[string]string{"REDIS_URL": "redis://:pw@127.0.0.1:6390/2"}[k] })
 	require.NoError(t, err)

@@ -31,6 +31,12 @@ type engine struct {
 	// limiter keeps the fleet's rates: the upstream budget and the
 	// per-client limits.
 	limiter fleet.Limiter
+	// slots counts what clients hold at once across the fleet: their open
+	// subscriptions.
+	slots fleet.Semaphore
+	// closeSlots stops refreshing this replica's slots in Redis; nil
+	// without Redis.
+	closeSlots func()
 }
 
 // redisStartupWait bounds how long start-up waits for Redis to answer.
@@ -43,7 +49,7 @@ const redisStartupWait = 10 * time.Second
 func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, error) {
 	if cfg.redisOptions == nil {
 		log.Info("no REDIS_URL set: cache, events and webhook de-duplication are in memory; run one replica only")
-		return &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log}), limiter: fleet.NewMemoryLimiter(nil)}, nil
+		return &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log}), limiter: fleet.NewMemoryLimiter(nil), slots: fleet.NewMemorySemaphore()}, nil
 	}
 	opts := *cfg.redisOptions
 	// Lets a store call abandoned at the cache's timeout end at once.
@@ -70,10 +76,15 @@ func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, erro
 	}
 	log.Info("using Redis for the cache, events across replicas, webhook de-duplication, the shared upstream budget and session token, and client rate limits", "addr", opts.Addrs)
 	limiter := fleet.NewRedisLimiter(rdb, "egw", fleet.RedisLimiterOptions{Logger: log, FallbackShare: cfg.replicas})
-	return &engine{redis: rdb, store: cache.NewRedisStore(rdb, cache.StoreOptions{}), broker: broker, limiter: limiter}, nil
+	slots := fleet.NewRedisSemaphore(rdb, "egw", fleet.RedisSemaphoreOptions{Logger: log, FallbackShare: cfg.replicas})
+	return &engine{redis: rdb, store: cache.NewRedisStore(rdb, cache.StoreOptions{}), broker: broker, limiter: limiter,
+		slots: slots, closeSlots: slots.Close}, nil
 }
 
 func (e *engine) close() {
+	if e.closeSlots != nil {
+		e.closeSlots()
+	}
 	_ = e.broker.Close()
 	if e.redis != nil {
 		_ = e.redis.Close()

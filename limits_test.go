@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -19,10 +20,13 @@ import (
 
 	"github.com/coder/websocket"
 	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/pubsub"
+	"github.com/engagegql/gateway/socket"
+	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/vektah/gqlparser/v2"
@@ -481,8 +485,8 @@ func TestLimitsBoundDocumentsOverWebsockets(t *testing.T) {
 	require.Len(t, errs, 100)
 	assert.Contains(t, errs[0].Message, `conflict because they have differing arguments`)
 	assert.Equal(t, guard.CodeTooManyErrors, errs[99].Extensions["code"])
-	m = w.read(t)
-	assert.Equal(t, wsMessage{ID: "1", Type: "complete"}, m)
+	// An error ends the operation; no complete follows it (the protocol's
+	// rule), so the next message is the next operation's.
 
 	w.write(t, map[string]any{"id": "2", "type": "subscribe", "payload": map[string]any{"query": "subscription { bookingChanged" + strings.Repeat(" @a", 6000) + " { action } }"}})
 	m = w.read(t)
@@ -492,4 +496,300 @@ func TestLimitsBoundDocumentsOverWebsockets(t *testing.T) {
 	require.Len(t, next.Errors, 1)
 	assert.Equal(t, guard.CodeTooManyTokens, next.Errors[0].Extensions["code"])
 	assert.Equal(t, wsMessage{ID: "2", Type: "complete"}, w.read(t))
+}
+
+// assertTooManySubscriptions checks the GraphQL error of a subscription
+// refused by a cap: its code, which cap (connection or client), and a
+// message giving the limit.
+func assertTooManySubscriptions(t *testing.T, r gqlResponse, limit string, most int) {
+	t.Helper()
+	require.Len(t, r.Errors, 1)
+	got := r.Errors[0]
+	assert.Equal(t, socket.CodeTooManySubscriptions, got.Extensions["code"])
+	assert.Equal(t, limit, got.Extensions["limit"])
+	assert.EqualValues(t, most, got.Extensions["max"])
+	assert.Contains(t, got.Message, fmt.Sprintf("%d", most))
+	assert.Contains(t, got.Message, "complete one before starting another")
+}
+
+// TestLimitSubscriptionsPerSocket: a websocket runs at most
+// wsMaxSubscriptions operations at once; one more is refused with an error
+// for its id while the socket and its subscriptions go on, and a completed
+// one makes room. The graphql-ws client reports the refusal on the
+// subscription concerned.
+func TestLimitSubscriptionsPerSocket(t *testing.T) {
+	e := newSubEnv(t, pubsub.Options{}, func(d *serverDeps) { d.wsMaxSubscriptions = 2 })
+	for _, p := range []struct{ proto, start, stop, next string }{
+		{"graphql-transport-ws", "subscribe", "complete", "next"},
+		{"graphql-ws", "start", "stop", "data"},
+	} {
+		t.Run(p.proto, func(t *testing.T) {
+			w := dialRaw(t, e.gwURL, p.proto)
+			w.write(t, e.subscribeMessage("1", p.start))
+			w.write(t, e.subscribeMessage("2", p.start))
+			e.subscribers(t, 2)
+			w.write(t, e.subscribeMessage("3", p.start))
+			m := w.expect(t, "error")
+			assert.Equal(t, "3", m.ID)
+			assertTooManySubscriptions(t, messageErrors(t, m), "connection", 2)
+
+			e.publish(t, e.bookingChange(t, 1))
+			got := map[string]bool{}
+			for range 2 {
+				got[w.expect(t, p.next).ID] = true
+			}
+			assert.Equal(t, map[string]bool{"1": true, "2": true}, got, "the socket's subscriptions go on")
+
+			w.write(t, map[string]any{"id": "1", "type": p.stop})
+			e.subscribers(t, 1)
+			w.write(t, e.subscribeMessage("4", p.start))
+			e.subscribers(t, 2)
+			require.NoError(t, w.c.Close(websocket.StatusNormalClosure, ""))
+			e.subscribers(t, 0)
+		})
+	}
+	t.Run("the graphql-ws client", func(t *testing.T) {
+		c := startNodeClient(t, nodeForClients(t), manyWSScript, e.gwURL, bookingSubscription,
+			map[string]any{"r": []string{e.fx.room}}, 3, false)
+		c.expect(t, "ready")
+		l := c.expect(t, "error")
+		require.NotNil(t, l.Sub)
+		assertTooManySubscriptions(t, lineErrors(t, l), "connection", 2)
+		e.subscribers(t, 2)
+		e.publish(t, e.bookingChange(t, 1))
+		for range 2 {
+			n := c.expect(t, "next")
+			assert.NotEqual(t, *l.Sub, *n.Sub, "the refused subscription gets nothing")
+		}
+		c.send(t, "close")
+		assert.Equal(t, 0, c.exitCode(t), "%s", c.logs())
+		e.subscribers(t, 0)
+	})
+}
+
+// streamsKey is the semaphore key clientStreams counts a client by: one
+// whose proxy names it in X-Forwarded-For, or ("" ) an anonymous loopback
+// client.
+func streamsKey(forwardedFor string) string {
+	addr := "127.0.0.1"
+	if forwardedFor != "" {
+		addr = "X-Forwarded-For:" + forwardedFor
+	}
+	return "streams:" + clientKey(context.WithValue(context.Background(), clientAddrKey{}, addr))
+}
+
+// TestLimitSubscriptionsPerClient: a client holds at most its cap of
+// subscriptions at once, websocket operations of both protocols and SSE
+// streams together. Over it, a websocket subscription gets an error for
+// its id (the socket stays open) and an SSE stream is refused with 429;
+// another client is not affected; and each way a subscription ends (a
+// complete, an SSE stream closed, a socket closed) gives its slot back.
+func TestLimitSubscriptionsPerClient(t *testing.T) {
+	slots := fleet.NewMemorySemaphore()
+	e := newSubEnv(t, pubsub.Options{}, func(d *serverDeps) {
+		d.clientHeader = "X-Forwarded-For"
+		d.streams = &clientStreams{slots: slots, max: 3}
+	})
+	vars := map[string]any{"r": []string{e.fx.room}}
+	me := map[string]string{"X-Forwarded-For": "203.0.113.7"}
+	held := func(n int) {
+		t.Helper()
+		require.Eventually(t, func() bool { return slots.Held(streamsKey("203.0.113.7")) == n }, subWait, 5*time.Millisecond,
+			"want %d slots held, have %d", n, slots.Held(streamsKey("203.0.113.7")))
+	}
+	dial := func(proto string, headers map[string]string) *rawWS {
+		h := http.Header{}
+		for k, v := range headers {
+			h.Set(k, v)
+		}
+		w := dialWS(t, e.gwURL, proto, h)
+		w.write(t, map[string]any{"type": "connection_init"})
+		w.expect(t, "connection_ack")
+		return w
+	}
+
+	// Three: two on a websocket, one SSE stream.
+	w := dial("graphql-transport-ws", me)
+	w.write(t, e.subscribeMessage("a", "subscribe"))
+	w.write(t, e.subscribeMessage("b", "subscribe"))
+	sse1, stop1 := startSSEWith(t, e.gwURL, me, bookingSubscription, vars)
+	sse1.expect(t, "ready")
+	e.subscribers(t, 3)
+	held(3)
+
+	// A fourth is refused on every transport.
+	w.write(t, e.subscribeMessage("c", "subscribe"))
+	m := w.expect(t, "error")
+	assert.Equal(t, "c", m.ID)
+	assertTooManySubscriptions(t, messageErrors(t, m), "client", 3)
+	legacy := dial("graphql-ws", me)
+	legacy.write(t, e.subscribeMessage("x", "start"))
+	m = legacy.expect(t, "error")
+	assert.Equal(t, "x", m.ID)
+	assertTooManySubscriptions(t, messageErrors(t, m), "client", 3)
+	status, r := trySSE(t, e.gwURL, me, bookingSubscription, vars)
+	require.Equal(t, http.StatusTooManyRequests, status)
+	assertTooManySubscriptions(t, r, "client", 3)
+	held(3)
+
+	// The socket still serves its two.
+	e.publish(t, e.bookingChange(t, 1))
+	got := map[string]bool{}
+	for range 2 {
+		got[w.expect(t, "next").ID] = true
+	}
+	assert.Equal(t, map[string]bool{"a": true, "b": true}, got)
+	sse1.expect(t, "next")
+
+	// Another client has slots of its own.
+	other := map[string]string{"X-Forwarded-For": "203.0.113.8"}
+	sse2, _ := startSSEWith(t, e.gwURL, other, bookingSubscription, vars)
+	sse2.expect(t, "ready")
+	assert.Equal(t, 1, slots.Held(streamsKey("203.0.113.8")))
+
+	// A completed subscription gives its slot back...
+	w.write(t, map[string]any{"id": "a", "type": "complete"})
+	held(2)
+	sse3, stop3 := startSSEWith(t, e.gwURL, me, bookingSubscription, vars)
+	sse3.expect(t, "ready")
+	held(3)
+	// ... and so does a closed SSE stream ...
+	stop1()
+	held(2)
+	legacy.write(t, e.subscribeMessage("y", "start"))
+	held(3)
+	// ... and a closed socket, for each of its subscriptions.
+	require.NoError(t, w.c.Close(websocket.StatusNormalClosure, ""))
+	held(2)
+	require.NoError(t, legacy.c.Close(websocket.StatusNormalClosure, ""))
+	held(1)
+	stop3()
+	held(0)
+
+	t.Run("npm clients", func(t *testing.T) {
+		// Anonymous, without the header: counted by address.
+		node := nodeForClients(t)
+		for range 3 {
+			c := startNodeClient(t, node, transportWSScript, e.gwURL, bookingSubscription, vars, 0, true)
+			c.expect(t, "ready")
+		}
+		require.Eventually(t, func() bool { return slots.Held(streamsKey("")) == 3 }, subWait, 5*time.Millisecond)
+		for _, script := range []string{transportWSScript, legacyWSScript} {
+			c := startNodeClient(t, node, script, e.gwURL, bookingSubscription, vars, 1, false)
+			c.expect(t, "ready")
+			assertTooManySubscriptions(t, lineErrors(t, c.expect(t, "error")), "client", 3)
+			assert.Equal(t, 1, c.exitCode(t), "%s", c.logs())
+		}
+	})
+}
+
+// trySSE opens an SSE subscription with headers (nil for none) and says
+// with which status it was answered; a refusal's GraphQL errors are
+// decoded, and an open stream stays open until the test ends.
+func trySSE(t *testing.T, gwURL string, headers map[string]string, query string, vars map[string]any) (int, gqlResponse) {
+	t.Helper()
+	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gwURL+"/graphql", bytes.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "text/event-stream")
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	if resp.StatusCode == http.StatusOK {
+		t.Cleanup(func() { cancel(); resp.Body.Close() })
+		return resp.StatusCode, gqlResponse{}
+	}
+	defer cancel()
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	apiAssertNoLeak(t, raw)
+	var r gqlResponse
+	require.NoError(t, json.Unmarshal(raw, &r), "%s", raw)
+	return resp.StatusCode, r
+}
+
+// TestLimitSubscriptionsPerClientAcrossReplicas: replicas sharing one Redis
+// count a client's subscriptions together (here an anonymous client, by its
+// address): over the cap on one replica because of the other; a slot
+// released on one is free on the other; and the slots of a replica that
+// dies (here: loses its Redis for good, so it can neither release nor
+// refresh them) expire a lease later instead of keeping the client out.
+func TestLimitSubscriptionsPerClientAcrossReplicas(t *testing.T) {
+	opts := testRedisOptions(t)
+	prefix := "streams-test-" + newRequestID()
+	admin := redis.NewClient(opts)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		iter := admin.Scan(ctx, 0, "{"+prefix+"*", 100).Iterator()
+		for iter.Next(ctx) {
+			admin.Del(ctx, iter.Val())
+		}
+		_ = admin.Close()
+	})
+	held := func() int64 {
+		n, err := admin.ZCard(t.Context(), "{"+prefix+":"+streamsKey("")+"}:slots").Result()
+		require.NoError(t, err)
+		return n
+	}
+	broker := pubsub.NewMemory(pubsub.Options{Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(func() { _ = broker.Close() })
+	replica := func(lease time.Duration) (*stack, *redis.Client) {
+		rdb := redis.NewClient(opts)
+		t.Cleanup(func() { _ = rdb.Close() })
+		sem := fleet.NewRedisSemaphore(rdb, prefix, fleet.RedisSemaphoreOptions{Lease: lease, OpTimeout: time.Second})
+		t.Cleanup(sem.Close)
+		return newStackWithFeed(t, broker, func(d *serverDeps) { d.streams = &clientStreams{slots: sem, max: 2} }), rdb
+	}
+	a, _ := replica(time.Minute)
+	b, _ := replica(time.Minute)
+	query, vars := `subscription { bookingChanged { action } }`, map[string]any(nil)
+
+	// The client's two: an SSE stream on A, a websocket subscription on B.
+	sse, stop := startSSE(t, a.gwURL, query, vars)
+	sse.expect(t, "ready")
+	w := dialRaw(t, b.gwURL, "graphql-transport-ws")
+	w.write(t, map[string]any{"id": "x", "type": "subscribe", "payload": map[string]any{"query": query}})
+	require.Eventually(t, func() bool { return broker.Subscribers() == 2 }, subWait, 5*time.Millisecond)
+	assert.EqualValues(t, 2, held())
+
+	// A third is refused on either replica.
+	status, r := trySSE(t, a.gwURL, nil, query, vars)
+	require.Equal(t, http.StatusTooManyRequests, status)
+	assertTooManySubscriptions(t, r, "client", 2)
+	w.write(t, map[string]any{"id": "y", "type": "subscribe", "payload": map[string]any{"query": query}})
+	m := w.expect(t, "error")
+	assert.Equal(t, "y", m.ID)
+	assertTooManySubscriptions(t, messageErrors(t, m), "client", 2)
+
+	// Released on A, the slot is free on B.
+	stop()
+	require.Eventually(t, func() bool { return held() == 1 }, subWait, 5*time.Millisecond)
+	w.write(t, map[string]any{"id": "z", "type": "subscribe", "payload": map[string]any{"query": query}})
+	require.Eventually(t, func() bool { return held() == 2 && broker.Subscribers() == 2 }, subWait, 5*time.Millisecond)
+	require.NoError(t, w.c.Close(websocket.StatusNormalClosure, ""))
+	require.Eventually(t, func() bool { return held() == 0 }, subWait, 5*time.Millisecond)
+
+	// Replica C, with a short lease, takes both slots, then dies.
+	const lease = 600 * time.Millisecond
+	c, cRedis := replica(lease)
+	for range 2 {
+		status, _ := trySSE(t, c.gwURL, nil, query, vars)
+		require.Equal(t, http.StatusOK, status)
+	}
+	status, _ = trySSE(t, a.gwURL, nil, query, vars)
+	require.Equal(t, http.StatusTooManyRequests, status)
+	require.NoError(t, cRedis.Close())
+	died := time.Now()
+	require.Eventually(t, func() bool {
+		status, _ := trySSE(t, a.gwURL, nil, query, vars)
+		return status == http.StatusOK
+	}, 10*time.Second, 50*time.Millisecond,
+		"the dead replica's slots expire")
+	assert.GreaterOrEqual(t, time.Since(died), lease/2, "a lease after its last refresh, not before")
 }

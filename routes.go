@@ -22,6 +22,7 @@ import (
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/protocol"
 	"github.com/engagegql/gateway/resolvers"
+	"github.com/engagegql/gateway/socket"
 	"github.com/engagegql/gateway/webhook"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/prometheus/client_golang/prometheus"
@@ -58,6 +59,15 @@ type serverDeps struct {
 	// websockets accepts the websocket connections; nil means gqlgen's
 	// default. run passes the drainer's, which closes them at shutdown.
 	websockets transport.WebsocketImplementation
+	// wsInitTimeout is how long a websocket may stay open without
+	// connection_init; zero means socket.DefaultInitTimeout.
+	wsInitTimeout time.Duration
+	// wsMaxSubscriptions bounds the operations one websocket runs at once;
+	// zero means socket.DefaultMaxOperations.
+	wsMaxSubscriptions int
+	// streams caps the subscriptions each client holds at once across the
+	// fleet (websocket operations and SSE streams); nil means no cap.
+	streams *clientStreams
 	// limits bound each operation and request body; the zero value is the
 	// defaults of package guard.
 	limits guard.Limits
@@ -92,9 +102,9 @@ type serverDeps struct {
 	// clientHeader names the header that tells unauthenticated callers
 	// apart behind a proxy; "" means their address.
 	clientHeader string
-	// streams bound graphql-sse's single-connection streams; the zero
+	// sseStreams bound graphql-sse's single-connection streams; the zero
 	// value is the defaults of package protocol.
-	streams protocol.StreamLimits
+	sseStreams protocol.StreamLimits
 	// breakers reports the upstream circuit breakers per product for
 	// /readyz; nil leaves them out.
 	breakers func() map[engage.Product]string
@@ -133,8 +143,8 @@ func newServer(d serverDeps) http.Handler {
 }
 
 // newGraphQL builds the GraphQL handler with explicit transports: HTTP GET
-// and POST, and websockets (graphql-transport-ws and graphql-ws) on the
-// same path.
+// and POST, server-sent events, and websockets (graphql-transport-ws and
+// graphql-ws, by package socket) on the same path.
 func newGraphQL(d serverDeps) http.Handler {
 	srv := handler.New(graph.NewExecutableSchema(graph.Config{
 		Resolvers: &resolvers.Resolver{Service: d.service, Feed: d.feed, Loaders: d.loaders, Logger: d.log},
@@ -146,32 +156,42 @@ func newGraphQL(d serverDeps) http.Handler {
 	if keepAlive <= 0 {
 		keepAlive = defaultKeepAlive
 	}
-	// KeepAlivePingInterval only sends the legacy graphql-ws "ka";
-	// graphql-transport-ws connections are pinged by PingPongInterval, and a
-	// client that does not answer "pong" within two intervals is dropped
-	// (which frees its subscriptions). SSE gets ": ping" comments.
-	srv.AddTransport(transport.Websocket{
-		KeepAlivePingInterval: keepAlive,
-		PingPongInterval:      keepAlive,
-		Implementation:        sessionSockets{protocol.IncrementalWebsockets(guard.WebsocketOrigins(d.wsOrigins, d.websockets))},
-		InitFunc:              websocketInit(d.auth, d.grants(), time.Now),
-		CloseFunc: func(ctx context.Context, _ int) {
+	// graphql-transport-ws connections are pinged and a client that does
+	// not answer "pong" within two intervals is dropped (which frees its
+	// subscriptions); legacy graphql-ws ones get "ka", SSE ": ping"
+	// comments. Websocket messages are bounded like request bodies.
+	ws := socket.Transport{
+		Upgrader:      sessionSockets{guard.WebsocketOrigins(d.wsOrigins, d.websockets)},
+		Init:          websocketInit(d.auth, d.grants(), time.Now),
+		InitTimeout:   d.wsInitTimeout,
+		KeepAlive:     keepAlive,
+		MaxOperations: d.wsMaxSubscriptions,
+		ReadLimit:     d.limits.WithDefaults().MaxBodyBytes,
+		Closed: func(ctx context.Context) {
 			if s := sessionFrom(ctx); s != nil {
 				s.end()
 			}
 		},
-	})
+	}
 	// The HTTP transports are the gateway's own (package protocol): the
 	// GraphQL over HTTP spec's status codes, @defer over multipart/mixed,
 	// and both modes of graphql-sse. A client refused by its rate limit
 	// gets 429 with Retry-After from each.
-	srv.AddTransport(protocol.SSE{
+	sse := protocol.SSE{
 		KeepAlive: keepAlive,
 		Until:     credentialExpiry,
 		Client:    clientKey,
 		Refuse:    clientLimitRefusal,
-		Streams:   protocol.NewStreams(d.streams),
-	})
+		Streams:   protocol.NewStreams(d.sseStreams),
+	}
+	if d.streams != nil {
+		// Every websocket operation and every SSE operation holds one of
+		// its client's slots while it runs.
+		ws.Admit = d.streams.acquire
+		sse.Admit = d.streams.acquire
+	}
+	srv.AddTransport(ws)
+	srv.AddTransport(sse)
 	srv.AddTransport(transport.Options{AllowedMethods: []string{"OPTIONS", "GET", "POST", "PUT", "DELETE"}})
 	srv.AddTransport(protocol.HTTP{Refuse: clientLimitRefusal})
 	srv.AddTransport(protocol.Unsupported{})

@@ -189,13 +189,19 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		breakers:     client.BreakerStates,
 		trace:        tr.extension(),
 		clientHeader: cfg.clientHeader,
-		streams:      cfg.streams,
+		sseStreams:   cfg.sseStreams,
+
+		wsInitTimeout:      cfg.wsInitTimeout,
+		wsMaxSubscriptions: cfg.wsMaxSubscriptions,
 	}
 	if authn != nil {
 		deps.auth = authn
 	}
 	if cfg.clientLimit.Events > 0 {
 		deps.clientLimits = &clientLimits{limiter: eng.limiter, rate: cfg.clientLimit}
+	}
+	if cfg.clientMaxSubscriptions > 0 {
+		deps.streams = &clientStreams{slots: eng.slots, max: cfg.clientMaxSubscriptions}
 	}
 	srv := &http.Server{
 		Handler:           tr.handler(drain.streams(newServer(deps))),

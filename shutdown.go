@@ -102,9 +102,9 @@ func (d *drainer) shutdown(srv *http.Server, timeout time.Duration) error {
 	return nil
 }
 
-// websockets is the websocket transport's implementation: gqlgen's own
-// (coder/websocket), with a record of the live connections so shutdown can
-// close them with 1001 (going away) where gqlgen would say 1000.
+// websockets is the websocket transport's implementation: gqlgen's adapter
+// of coder/websocket, with a record of the live connections so shutdown can
+// close them with 1001 (going away) before their contexts end.
 type websockets struct {
 	mu      sync.Mutex
 	live    map[*liveWebsocket]struct{}
@@ -131,8 +131,8 @@ func (s *websockets) Accept(w http.ResponseWriter, r *http.Request, opts transpo
 }
 
 // goAway starts the close handshake of every live websocket with 1001 and
-// returns how many there were. gqlgen's own close that follows (when the
-// connection's context ends) is then a no-op.
+// returns how many there were. The transport's own close that follows
+// (when the connection's context ends) is then a no-op.
 func (s *websockets) goAway() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -143,7 +143,8 @@ func (s *websockets) goAway() int {
 	return len(s.live)
 }
 
-// liveWebsocket is a connection that leaves the record when gqlgen closes it.
+// liveWebsocket is a connection that leaves the record when the transport
+// closes it.
 type liveWebsocket struct {
 	transport.WebsocketConn
 	set *websockets
@@ -156,20 +157,12 @@ func (c *liveWebsocket) Close() error {
 	return c.WebsocketConn.Close()
 }
 
-// SetReadLimit keeps gqlgen's PayloadReadLimit working through the wrapper.
+// SetReadLimit keeps the transport's read limit working through the
+// wrapper.
 func (c *liveWebsocket) SetReadLimit(limit int64) {
 	if l, ok := c.WebsocketConn.(transport.WebsocketReadLimiter); ok {
 		l.SetReadLimit(limit)
 	}
-}
-
-// SetReadDeadline keeps gqlgen's missing-pong timeout working through the
-// wrapper.
-func (c *liveWebsocket) SetReadDeadline(t time.Time) error {
-	if d, ok := c.WebsocketConn.(transport.WebsocketReadDeadliner); ok {
-		return d.SetReadDeadline(t)
-	}
-	return nil
 }
 
 // trackingListener records every connection it accepted until it is

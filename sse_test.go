@@ -33,7 +33,7 @@ func newSSEEnv(t *testing.T, limits protocol.StreamLimits) *sseEnv {
 	t.Cleanup(func() { _ = b.Close() })
 	e := newAuthEnv(t, func(d *serverDeps) {
 		d.feed = brokerFeed{b: b}
-		d.streams = limits
+		d.sseStreams = limits
 	})
 	return &sseEnv{authEnv: e, broker: b}
 }

@@ -14,6 +14,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -28,6 +29,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/pubsub"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/stretchr/testify/assert"
@@ -48,6 +50,7 @@ const (
 	legacyWSScript     = "subscribe-legacy-ws.mjs"
 	sseScript          = "subscribe-sse.mjs"
 	sseSingleScript    = "subscribe-sse-single.mjs"
+	manyWSScript       = "subscribe-many-transport-ws.mjs"
 	nodeModulesMissing = "clients/node_modules is missing: run `npm ci --prefix clients`, as scripts/test.sh does"
 )
 
@@ -82,6 +85,11 @@ type subLine struct {
 	Type    string          `json:"type"`
 	Payload json.RawMessage `json:"payload,omitempty"`
 	Error   json.RawMessage `json:"error,omitempty"`
+	// Sub numbers the subscription of a client with several; Code and
+	// Reason are a closed socket's.
+	Sub    *int   `json:"sub,omitempty"`
+	Code   int    `json:"code,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 func (l subLine) String() string {
@@ -185,7 +193,8 @@ type nodeClient struct {
 
 // startNodeClient runs script against the gateway at gwURL with one
 // subscription; it exits after n events (n = 0: when told, with control).
-func startNodeClient(t *testing.T, node, script, gwURL, query string, vars map[string]any, n int, control bool) *nodeClient {
+// flags go to the script after its arguments.
+func startNodeClient(t *testing.T, node, script, gwURL, query string, vars map[string]any, n int, control bool, flags ...string) *nodeClient {
 	t.Helper()
 	rawVars, err := json.Marshal(vars)
 	require.NoError(t, err)
@@ -197,6 +206,7 @@ func startNodeClient(t *testing.T, node, script, gwURL, query string, vars map[s
 	if control {
 		args = append(args, "--control")
 	}
+	args = append(args, flags...)
 	ctx, cancel := context.WithTimeout(context.Background(), subTimeout)
 	cmd := exec.CommandContext(ctx, node, args...)
 	cmd.Dir = clientsDir
@@ -362,17 +372,77 @@ type rawWS struct {
 // connection handshake (connection_init, connection_ack).
 func dialRaw(t *testing.T, gwURL, subprotocol string) *rawWS {
 	t.Helper()
+	w := dialWS(t, gwURL, subprotocol, nil)
+	w.write(t, map[string]any{"type": "connection_init", "payload": map[string]any{}})
+	require.Equal(t, "connection_ack", w.read(t).Type)
+	return w
+}
+
+// dialWS opens a websocket with one subprotocol and header (nil for none),
+// and sends nothing on it.
+func dialWS(t *testing.T, gwURL, subprotocol string, header http.Header) *rawWS {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), subTimeout)
 	t.Cleanup(cancel)
-	c, _, err := websocket.Dial(ctx, wsURL(gwURL), &websocket.DialOptions{Subprotocols: []string{subprotocol}})
+	c, _, err := websocket.Dial(ctx, wsURL(gwURL), &websocket.DialOptions{Subprotocols: []string{subprotocol}, HTTPHeader: header})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.CloseNow() })
 	c.SetReadLimit(16 << 20)
 	require.Equal(t, subprotocol, c.Subprotocol())
-	w := &rawWS{c: c, ctx: ctx}
-	w.write(t, map[string]any{"type": "connection_init", "payload": map[string]any{}})
-	require.Equal(t, "connection_ack", w.read(t).Type)
-	return w
+	return &rawWS{c: c, ctx: ctx}
+}
+
+// writeRaw sends one text message as it is.
+func (w *rawWS) writeRaw(t testing.TB, text string) {
+	t.Helper()
+	require.NoError(t, w.c.Write(w.ctx, websocket.MessageText, []byte(text)))
+}
+
+// expect returns the next message other than a keep-alive (ping, pong,
+// ka), which must be of type typ.
+func (w *rawWS) expect(t testing.TB, typ string) wsMessage {
+	t.Helper()
+	for {
+		m := w.read(t)
+		if m.Type == "ping" || m.Type == "pong" || m.Type == "ka" {
+			continue
+		}
+		require.Equal(t, typ, m.Type, "%+v (payload %s)", m, m.Payload)
+		return m
+	}
+}
+
+// closed reads until the gateway closes the socket and returns how it
+// closed it.
+func (w *rawWS) closed(t *testing.T) websocket.CloseError {
+	t.Helper()
+	err := closeStatus(t, w)
+	var ce websocket.CloseError
+	require.True(t, errors.As(err, &ce), "the gateway closed the socket with a close frame: %v", err)
+	return ce
+}
+
+// messageErrors decodes the GraphQL errors of an "error" message, as a
+// response that has only errors.
+func messageErrors(t testing.TB, m wsMessage) gqlResponse {
+	t.Helper()
+	var r gqlResponse
+	require.NoError(t, json.Unmarshal([]byte(`{"errors":`+string(m.Payload)+`}`), &r), "%s", m.Payload)
+	require.NotEmpty(t, r.Errors, "%s", m.Payload)
+	return r
+}
+
+// lineErrors decodes the GraphQL errors a node client reported in an
+// "error" line: graphql-ws hands over the list, subscriptions-transport-ws
+// its first error.
+func lineErrors(t testing.TB, l subLine) gqlResponse {
+	t.Helper()
+	var list struct{ Errors json.RawMessage }
+	require.NoError(t, json.Unmarshal(l.Error, &list), "%s", l)
+	if list.Errors == nil {
+		list.Errors = json.RawMessage("[" + string(l.Error) + "]")
+	}
+	return messageErrors(t, wsMessage{Payload: list.Errors})
 }
 
 // wsMessage is a message of either websocket protocol.
@@ -827,6 +897,7 @@ func TestSubscriptionKeepAlive(t *testing.T) {
 			_, b, err := w.c.Read(ctx)
 			if err != nil {
 				require.NoError(t, ctx.Err(), "the gateway kept a connection that answers no ping")
+				assert.Equal(t, websocket.StatusPolicyViolation, websocket.CloseStatus(err), "closed, saying why: %v", err)
 				break
 			}
 			var m wsMessage
@@ -950,4 +1021,238 @@ func TestSubscriptionSlowSubscriberIsDropped(t *testing.T) {
 	fast.send(t, "close")
 	fast.expect(t, "closed")
 	assert.Equal(t, 0, fast.exitCode(t), "%s", fast.logs())
+}
+
+// bookingChange is the i-th update of the fixture's booking (at a time of
+// its own), as the webhook receiver publishes it.
+func (e *subEnv) bookingChange(t testing.TB, i int) workplace.Change {
+	t.Helper()
+	return workplace.Change{Kind: workplace.KindBooking, Action: workplace.ActionUpdated, Source: workplace.SourceWeb,
+		At:        time.Unix(1_700_000_000+int64(i), 0).UTC(),
+		BookingID: workplace.BookingID(idPart(t, e.fx.bookingID, 0)), RoomID: workplace.RoomID(idPart(t, e.fx.room, 1))}
+}
+
+// subscribeMessage subscribes to the fixture room's bookings under id, with
+// a message of type typ: subscribe (graphql-transport-ws) or start (legacy).
+func (e *subEnv) subscribeMessage(id, typ string) map[string]any {
+	return map[string]any{"id": id, "type": typ, "payload": map[string]any{
+		"query": bookingSubscription, "variables": map[string]any{"r": []string{e.fx.room}},
+	}}
+}
+
+// untilClosed returns the node client's "closed" line, skipping what its
+// subscriptions said about that close.
+func untilClosed(t *testing.T, c *nodeClient) subLine {
+	t.Helper()
+	for {
+		if l := c.next(t); l.Type == "closed" {
+			return l
+		}
+	}
+}
+
+// TestWebsocketInitTimeout: a socket that sends no connection_init within
+// the init timeout is closed with 4408, in either protocol, and the
+// graphql-ws client reports that close; one that sends it in time stays
+// open.
+func TestWebsocketInitTimeout(t *testing.T) {
+	const timeout = 300 * time.Millisecond
+	e := newSubEnv(t, pubsub.Options{}, func(d *serverDeps) {
+		d.wsInitTimeout = timeout
+		d.keepAlive = timeout / 2
+	})
+	for _, proto := range []string{"graphql-transport-ws", "graphql-ws"} {
+		t.Run(proto, func(t *testing.T) {
+			start := time.Now()
+			w := dialWS(t, e.gwURL, proto, nil)
+			ce := w.closed(t)
+			assert.Equal(t, websocket.StatusCode(4408), ce.Code)
+			assert.Equal(t, "Connection initialisation timeout", ce.Reason)
+			assert.GreaterOrEqual(t, time.Since(start), timeout, "not before the timeout")
+		})
+	}
+	t.Run("connection_init in time", func(t *testing.T) {
+		w := dialRaw(t, e.gwURL, "graphql-transport-ws")
+		start := time.Now()
+		for time.Since(start) < 2*timeout {
+			require.Equal(t, "ping", w.read(t).Type, "the socket is open, and pinged")
+			w.write(t, map[string]any{"type": "pong"})
+		}
+	})
+	t.Run("the graphql-ws client", func(t *testing.T) {
+		c := startNodeClient(t, nodeForClients(t), manyWSScript, e.gwURL, bookingSubscription, nil, 1, false, "--init-delay=5000")
+		l := untilClosed(t, c)
+		assert.Equal(t, 4408, l.Code, "%s", l)
+		assert.Equal(t, "Connection initialisation timeout", l.Reason)
+		assert.Equal(t, 1, c.exitCode(t), "%s", c.logs())
+	})
+}
+
+// TestWebsocketProtocolGraphQLTransportWS: the rules of graphql-transport-ws
+// that close a socket (an id in use, invalid messages, a second
+// connection_init, an operation before connection_ack), each with its code
+// and a reason, and an id that is free again once its operation completed.
+func TestWebsocketProtocolGraphQLTransportWS(t *testing.T) {
+	const maxMessage = 4096
+	e := newSubEnv(t, pubsub.Options{}, func(d *serverDeps) { d.limits = guard.Limits{MaxBodyBytes: maxMessage} })
+	const proto = "graphql-transport-ws"
+
+	t.Run("an id in use closes the socket with 4409", func(t *testing.T) {
+		w := dialRaw(t, e.gwURL, proto)
+		w.write(t, e.subscribeMessage("1", "subscribe"))
+		e.subscribers(t, 1)
+		w.write(t, e.subscribeMessage("1", "subscribe"))
+		ce := w.closed(t)
+		assert.Equal(t, websocket.StatusCode(4409), ce.Code)
+		assert.Equal(t, "Subscriber for 1 already exists", ce.Reason)
+		e.subscribers(t, 0)
+	})
+	t.Run("a long id in use is named, cut short", func(t *testing.T) {
+		id := strings.Repeat("x", 200)
+		w := dialRaw(t, e.gwURL, proto)
+		w.write(t, e.subscribeMessage(id, "subscribe"))
+		w.write(t, e.subscribeMessage(id, "subscribe"))
+		ce := w.closed(t)
+		assert.Equal(t, websocket.StatusCode(4409), ce.Code)
+		assert.True(t, strings.HasPrefix(ce.Reason, "Subscriber for xxx"), ce.Reason)
+		assert.True(t, strings.HasSuffix(ce.Reason, " already exists"), ce.Reason)
+		e.subscribers(t, 0)
+	})
+	t.Run("an id is free again once its operation completed", func(t *testing.T) {
+		w := dialRaw(t, e.gwURL, proto)
+		w.write(t, e.subscribeMessage("1", "subscribe"))
+		e.subscribers(t, 1)
+		// Completed, the id may be used at once: here by a query, whose
+		// answer comes under it.
+		w.write(t, map[string]any{"id": "1", "type": "complete"})
+		w.write(t, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "{ __typename }"}})
+		m := w.expect(t, "next")
+		assert.Equal(t, "1", m.ID)
+		assert.JSONEq(t, `{"data":{"__typename":"Query"}}`, string(m.Payload))
+		assert.Equal(t, "1", w.expect(t, "complete").ID)
+		e.subscribers(t, 0)
+	})
+	t.Run("the graphql-ws client reports an id in use", func(t *testing.T) {
+		c := startNodeClient(t, nodeForClients(t), manyWSScript, e.gwURL, bookingSubscription, nil, 2, false, "--same-id")
+		l := untilClosed(t, c)
+		assert.Equal(t, 4409, l.Code, "%s", l)
+		assert.Equal(t, "Subscriber for same already exists", l.Reason)
+		assert.Equal(t, 1, c.exitCode(t), "%s", c.logs())
+		e.subscribers(t, 0)
+	})
+
+	for _, tc := range []struct{ name, message, reason string }{
+		{"not JSON", `{"type":`, "not a JSON object"},
+		{"not an object", `["subscribe"]`, "not a JSON object"},
+		{"more than one JSON value", `{"type":"ping"} {"type":"ping"}`, "not a JSON object"},
+		{"no type", `{"id":"1"}`, "no type"},
+		{"an unknown type", `{"type":"start","id":"1","payload":{}}`, `unknown type "start"`},
+		{"a server's message", `{"type":"next","id":"1","payload":{}}`, "a client does not send next"},
+		{"subscribe without an id", `{"type":"subscribe","payload":{"query":"{ __typename }"}}`, "subscribe without an id"},
+		{"an id that is not a string", `{"type":"subscribe","id":7,"payload":{"query":"{ __typename }"}}`, "id is not a string"},
+		{"subscribe without a payload", `{"type":"subscribe","id":"1"}`, "payload is not an object"},
+		{"complete without an id", `{"type":"complete"}`, "complete without an id"},
+	} {
+		t.Run("invalid message: "+tc.name, func(t *testing.T) {
+			w := dialRaw(t, e.gwURL, proto)
+			w.writeRaw(t, tc.message)
+			ce := w.closed(t)
+			assert.Equal(t, websocket.StatusCode(4400), ce.Code)
+			assert.Contains(t, ce.Reason, tc.reason)
+		})
+	}
+	t.Run("connection_init with a payload that is not an object", func(t *testing.T) {
+		w := dialWS(t, e.gwURL, proto, nil)
+		w.writeRaw(t, `{"type":"connection_init","payload":"token"}`)
+		ce := w.closed(t)
+		assert.Equal(t, websocket.StatusCode(4400), ce.Code)
+		assert.Contains(t, ce.Reason, "payload is not an object")
+	})
+	t.Run("a message over GRAPHQL_MAX_BODY_BYTES closes with 1009", func(t *testing.T) {
+		w := dialRaw(t, e.gwURL, proto)
+		w.write(t, map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": "{ __typename }", "pad": strings.Repeat("x", maxMessage)}})
+		assert.Equal(t, websocket.StatusMessageTooBig, w.closed(t).Code)
+	})
+	t.Run("a second connection_init closes with 4429", func(t *testing.T) {
+		w := dialRaw(t, e.gwURL, proto)
+		w.write(t, map[string]any{"type": "connection_init"})
+		ce := w.closed(t)
+		assert.Equal(t, websocket.StatusCode(4429), ce.Code)
+		assert.Equal(t, "Too many initialisation requests", ce.Reason)
+	})
+	t.Run("subscribe before connection_ack closes with 4401", func(t *testing.T) {
+		w := dialWS(t, e.gwURL, proto, nil)
+		w.write(t, e.subscribeMessage("1", "subscribe"))
+		ce := w.closed(t)
+		assert.Equal(t, websocket.StatusCode(4401), ce.Code)
+		assert.Equal(t, "Unauthorized", ce.Reason)
+		assert.Zero(t, e.broker.Subscribers())
+	})
+	t.Run("a ping is answered with its payload, before connection_init too", func(t *testing.T) {
+		w := dialWS(t, e.gwURL, proto, nil)
+		w.writeRaw(t, `{"type":"ping","payload":{"n":1}}`)
+		m := w.read(t)
+		assert.Equal(t, "pong", m.Type)
+		assert.JSONEq(t, `{"n":1}`, string(m.Payload))
+	})
+}
+
+// TestWebsocketProtocolLegacyGraphQLWS: the legacy protocol's equivalents,
+// as its reference server (subscriptions-transport-ws) behaves: an invalid
+// message is answered with connection_error and the socket reads on; an id
+// started again replaces its operation; an operation before
+// connection_init closes the socket with 4401.
+func TestWebsocketProtocolLegacyGraphQLWS(t *testing.T) {
+	e := newSubEnv(t, pubsub.Options{})
+	const proto = "graphql-ws"
+
+	t.Run("invalid messages get connection_error, and the socket reads on", func(t *testing.T) {
+		w := dialRaw(t, e.gwURL, proto)
+		for _, tc := range []struct{ message, reason string }{
+			{`{"type":`, "not a JSON object"},
+			{`{"id":"1"}`, "no type"},
+			{`{"type":"subscribe","id":"1","payload":{}}`, `unknown type "subscribe"`},
+			{`{"type":"start","payload":{"query":"{ __typename }"}}`, "start without an id"},
+			{`{"type":"start","id":"1","payload":[]}`, "payload is not an object"},
+			{`{"type":"stop"}`, "stop without an id"},
+			{`{"type":"connection_init"}`, "already received"},
+		} {
+			w.writeRaw(t, tc.message)
+			m := w.expect(t, "connection_error")
+			var p struct{ Message string }
+			require.NoError(t, json.Unmarshal(m.Payload, &p), "%s", m.Payload)
+			assert.Contains(t, p.Message, tc.reason, tc.message)
+		}
+		w.write(t, e.subscribeMessage("1", "start"))
+		e.subscribers(t, 1)
+		e.publish(t, e.bookingChange(t, 1))
+		assert.Equal(t, "1", w.expect(t, "data").ID)
+		w.write(t, map[string]any{"id": "1", "type": "stop"})
+		assert.Equal(t, "1", w.expect(t, "complete").ID)
+		e.subscribers(t, 0)
+	})
+	t.Run("an id started again replaces its operation", func(t *testing.T) {
+		w := dialRaw(t, e.gwURL, proto)
+		w.write(t, e.subscribeMessage("1", "start"))
+		e.subscribers(t, 1)
+		// Started again under its id, here as a query: the subscription
+		// leaves, and the query answers under the id.
+		w.write(t, map[string]any{"id": "1", "type": "start", "payload": map[string]any{"query": "{ __typename }"}})
+		m := w.expect(t, "data")
+		assert.Equal(t, "1", m.ID)
+		assert.JSONEq(t, `{"data":{"__typename":"Query"}}`, string(m.Payload))
+		assert.Equal(t, "1", w.expect(t, "complete").ID)
+		e.subscribers(t, 0)
+		w.write(t, map[string]any{"type": "connection_terminate"})
+		ce := w.closed(t)
+		assert.Equal(t, websocket.StatusNormalClosure, ce.Code)
+	})
+	t.Run("start before connection_init closes with 4401", func(t *testing.T) {
+		w := dialWS(t, e.gwURL, proto, nil)
+		w.write(t, e.subscribeMessage("1", "start"))
+		assert.Contains(t, string(w.expect(t, "connection_error").Payload), "Unauthorized")
+		ce := w.closed(t)
+		assert.Equal(t, websocket.StatusCode(4401), ce.Code)
+		assert.Zero(t, e.broker.Subscribers())
+	})
 }

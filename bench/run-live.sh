@@ -54,6 +54,7 @@ start=$(date +%s)
 bench BenchmarkLiveQueries "$QUERIES_TIME"
 bench BenchmarkLiveWebhookToSubscriber "$WEBHOOK_TIME"
 bench BenchmarkLiveSubscriptionMemory "$MEMORY_TIME"
+bench BenchmarkLiveWebsocketMemory "$MEMORY_TIME"
 {
 	echo "# load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "# took $(( $(date +%s) - start ))s"

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -49,13 +48,9 @@ type RedisLimiter struct {
 	rdb      redis.UniversalClient
 	prefix   string
 	opts     RedisLimiterOptions
-	log      *slog.Logger
 	script   *redis.Script
 	fallback *MemoryLimiter
-
-	mu        sync.Mutex
-	down      bool
-	nextProbe time.Time
+	reach    *reach
 }
 
 // NewRedisLimiter returns a Limiter over rdb, which the caller owns and
@@ -75,8 +70,12 @@ func NewRedisLimiter(rdb redis.UniversalClient, prefix string, opts RedisLimiter
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &RedisLimiter{rdb: rdb, prefix: prefix, opts: opts, log: log,
-		script: redis.NewScript(gcraScript), fallback: NewMemoryLimiter(nil)}
+	return &RedisLimiter{rdb: rdb, prefix: prefix, opts: opts,
+		script: redis.NewScript(gcraScript), fallback: NewMemoryLimiter(nil),
+		reach: &reach{retry: opts.RetryInterval, log: log,
+			upMsg:     "fleet: limiter reaches Redis again; limits are shared by the fleet again",
+			downMsg:   "fleet: limiter cannot reach Redis; limiting per process with a share of each rate",
+			downAttrs: []any{"share", opts.FallbackShare}}}
 }
 
 // gcraScript is decide (limiter.go) in Lua, on the keys of one limiter key.
@@ -145,18 +144,14 @@ func (l *RedisLimiter) Peek(ctx context.Context, key string, rates ...Rate) (int
 
 // Degraded says whether the last attempt to reach Redis failed, so calls
 // are answered per process: for a readiness detail or a gauge.
-func (l *RedisLimiter) Degraded() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.down
-}
+func (l *RedisLimiter) Degraded() bool { return l.reach.degraded() }
 
 // run asks Redis; ok is false when Redis is down or failed, and the caller
 // must answer from the fallback. The caller's cancellation does not cut the
 // call short (it is bounded by OpTimeout anyway): a client going away must
 // not be taken for Redis going away.
 func (l *RedisLimiter) run(ctx context.Context, key string, steps []step, spend bool) (Decision, bool) {
-	if !l.try() {
+	if !l.reach.try() {
 		return Decision{}, false
 	}
 	keys := make([]string, len(steps))
@@ -175,7 +170,7 @@ func (l *RedisLimiter) run(ctx context.Context, key string, steps []step, spend 
 	if err == nil && len(res) != 3 {
 		err = fmt.Errorf("fleet: limiter script answered %d values, want 3", len(res))
 	}
-	l.report(err)
+	l.reach.report(err)
 	if err != nil {
 		return Decision{}, false
 	}
@@ -184,38 +179,4 @@ func (l *RedisLimiter) run(ctx context.Context, key string, steps []step, spend 
 		RetryIn:   time.Duration(res[1]) * time.Microsecond,
 		Remaining: int(res[2]),
 	}, true
-}
-
-// try says whether to ask Redis: always while it answers, and once per
-// RetryInterval (one caller) while it does not.
-func (l *RedisLimiter) try() bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if !l.down {
-		return true
-	}
-	now := time.Now()
-	if now.Before(l.nextProbe) {
-		return false
-	}
-	l.nextProbe = now.Add(l.opts.RetryInterval)
-	return true
-}
-
-// report records the outcome of a Redis call, logging only the changes.
-func (l *RedisLimiter) report(err error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	switch {
-	case err == nil && l.down:
-		l.down = false
-		l.log.Info("fleet: limiter reaches Redis again; limits are shared by the fleet again")
-	case err != nil && !l.down:
-		l.down = true
-		l.nextProbe = time.Now().Add(l.opts.RetryInterval)
-		l.log.Warn("fleet: limiter cannot reach Redis; limiting per process with a share of each rate",
-			"share", l.opts.FallbackShare, "err", err)
-	case err != nil:
-		l.nextProbe = time.Now().Add(l.opts.RetryInterval)
-	}
 }

@@ -157,7 +157,7 @@ func writeMultipart(w http.ResponseWriter, ctx context.Context, responses graphq
 	_, _ = io.WriteString(w, delimiter)
 	writePart := func(r *graphql.Response, i int) {
 		_, _ = io.WriteString(w, partHeader)
-		_ = writeCompactJSON(w, payload(r, i))
+		_ = writeCompactJSON(w, Part(r, i))
 		_, _ = io.WriteString(w, delimiter)
 		flush()
 	}

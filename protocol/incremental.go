@@ -39,11 +39,12 @@ type incrementalItem struct {
 // hasNext reports whether more responses follow r.
 func hasNext(r *graphql.Response) bool { return r.HasNext != nil && *r.HasNext }
 
-// payload turns one of the executor's responses into what an incremental
-// client is sent: a deferred query's first one as it is (with hasNext), its
-// later ones in the incremental format; any other (a subscription's events
-// included) as it is. i counts the operation's responses from 0.
-func payload(r *graphql.Response, i int) any {
+// Part turns one of the executor's responses into what an incremental
+// client is sent, over HTTP, SSE and websockets alike: a deferred query's
+// first one as it is (with hasNext), its later ones in the incremental
+// format; any other (a subscription's events included) as it is. i counts
+// the operation's responses from 0.
+func Part(r *graphql.Response, i int) any {
 	if i == 0 || r.HasNext == nil {
 		w := wireOf(r)
 		if r.HasNext != nil {

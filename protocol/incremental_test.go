@@ -56,18 +56,18 @@ func TestMergeResponses(t *testing.T) {
 
 func TestPayload(t *testing.T) {
 	yes, no := true, false
-	b, err := json.Marshal(payload(&graphql.Response{Data: json.RawMessage(`{"a":1}`), HasNext: &yes}, 0))
+	b, err := json.Marshal(Part(&graphql.Response{Data: json.RawMessage(`{"a":1}`), HasNext: &yes}, 0))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"data":{"a":1},"hasNext":true}`, string(b))
-	b, err = json.Marshal(payload(&graphql.Response{Data: json.RawMessage(`{"b":2}`), Path: ast.Path{ast.PathName("a")}, Label: "l", HasNext: &no}, 1))
+	b, err = json.Marshal(Part(&graphql.Response{Data: json.RawMessage(`{"b":2}`), Path: ast.Path{ast.PathName("a")}, Label: "l", HasNext: &no}, 1))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"incremental":[{"data":{"b":2},"path":["a"],"label":"l"}],"hasNext":false}`, string(b))
 	// A subscription's events stay as they are.
-	b, err = json.Marshal(payload(&graphql.Response{Data: json.RawMessage(`{"e":3}`)}, 4))
+	b, err = json.Marshal(Part(&graphql.Response{Data: json.RawMessage(`{"e":3}`)}, 4))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"data":{"e":3}}`, string(b))
 	// No data entry where nothing ran.
-	b, err = json.Marshal(payload(&graphql.Response{Errors: gqlerror.List{{Message: "no"}}}, 0))
+	b, err = json.Marshal(Part(&graphql.Response{Errors: gqlerror.List{{Message: "no"}}}, 0))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"errors":[{"message":"no"}]}`, string(b))
 }

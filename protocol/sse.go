@@ -114,6 +114,28 @@ type SSE struct {
 	// Streams holds the single-connection streams; nil turns the mode off
 	// (its requests are answered 404).
 	Streams *Streams
+	// Admit is asked before each operation runs (one per stream in
+	// distinct-connections mode, one per POST on a single-connection
+	// stream): it refuses with a GraphQL error, answered 429 before the
+	// operation starts, or admits, and the release it returns (if not
+	// nil) is called once the operation has ended. Nil admits every one.
+	Admit func(ctx context.Context) (release func(), refusal *gqlerror.Error)
+}
+
+// admit asks Admit about an operation of ctx; a refusal has been answered.
+func (t SSE) admit(w http.ResponseWriter, ctx context.Context) (release func(), ok bool) {
+	if t.Admit == nil {
+		return func() {}, true
+	}
+	release, refusal := t.Admit(ctx)
+	if refusal != nil {
+		writeJSON(w, http.StatusTooManyRequests, MediaJSON, nil, wire{Errors: gqlerror.List{refusal}})
+		return nil, false
+	}
+	if release == nil {
+		release = func() {}
+	}
+	return release, true
 }
 
 var _ graphql.Transport = SSE{}
@@ -289,6 +311,11 @@ func (t SSE) distinct(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 		return
 	}
 	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	release, ok := t.admit(w, r.Context())
+	if !ok {
+		return
+	}
+	defer release()
 	ctx, cancel := t.bound(r.Context())
 	defer cancel()
 	rc, errs := exec.CreateOperationContext(ctx, params)
@@ -337,7 +364,7 @@ func forEach(ctx context.Context, op ast.Operation, responses graphql.ResponseHa
 			}
 			return
 		}
-		send(payload(r, i))
+		send(Part(r, i))
 		if op != ast.Subscription && !hasNext(r) {
 			return
 		}
@@ -519,6 +546,10 @@ func (t SSE) operate(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		writeProblem(w, MediaJSON, badRequest("an operation on a single-connection event stream needs its id in extensions.operationId (a string)"), CodeBadRequest)
 		return
 	}
+	admitted, ok := t.admit(w, r.Context())
+	if !ok {
+		return
+	}
 	// The operation outlives this request (it is answered 202 at once) and
 	// keeps its values (the caller, the request id); it ends with the
 	// stream, when the client stops it, or when its credential expires.
@@ -529,6 +560,7 @@ func (t SSE) operate(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 		unlink()
 		cancel(errClosed)
 		cancelBase()
+		admitted()
 	}
 
 	s.mu.Lock()

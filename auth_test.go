@@ -177,9 +177,15 @@ func postGraphQLRaw(t testing.TB, url string, headers map[string]string, query s
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)
-	req, err := http.NewRequest(http.MethodPost, url+"/graphql", bytes.NewReader(body))
+	return exchange(t, http.MethodPost, url+"/graphql", withContentType(headers, "application/json"), bytes.NewReader(body))
+}
+
+// exchange sends one request with headers (nil for none) and body (nil for
+// none), and returns the answer's status, headers and body as they came.
+func exchange(t testing.TB, method, url string, headers map[string]string, body io.Reader) (int, http.Header, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, body)
 	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}
@@ -189,6 +195,16 @@ func postGraphQLRaw(t testing.TB, url string, headers map[string]string, query s
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 	return resp.StatusCode, resp.Header, raw
+}
+
+// withContentType is headers with Content-Type set to ct, unless headers
+// name one already.
+func withContentType(headers map[string]string, ct string) map[string]string {
+	out := map[string]string{"Content-Type": ct}
+	for k, v := range headers {
+		out[k] = v
+	}
+	return out
 }
 
 // post sends one operation to this gateway with the given headers.

@@ -70,18 +70,9 @@ func rawExchange(t *testing.T, gwURL, method, query string, headers map[string]s
 	if body != "" {
 		r = strings.NewReader(body)
 	}
-	req, err := http.NewRequest(method, url, r)
-	require.NoError(t, err)
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	status, header, raw := exchange(t, method, url, headers, r)
 	apiAssertNoLeak(t, raw)
-	return resp.StatusCode, resp.Header, raw
+	return status, header, raw
 }
 
 func TestHTTPStatusAndBodyPerMediaType(t *testing.T) {

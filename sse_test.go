@@ -6,10 +6,10 @@ package main
 // subscription_test.go in both modes).
 
 import (
-	"bytes"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -43,27 +43,20 @@ func newSSEEnv(t *testing.T, limits protocol.StreamLimits) *sseEnv {
 func (e *sseEnv) do(t *testing.T, method, path string, headers map[string]string, tok, body string) (int, []byte) {
 	t.Helper()
 	var r io.Reader
+	h := map[string]string{}
 	if body != "" {
-		r = bytes.NewReader([]byte(body))
-	}
-	req, err := http.NewRequest(method, e.gwURL+path, r)
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
+		r = strings.NewReader(body)
+		h["Content-Type"] = "application/json"
 	}
 	if tok != "" {
-		req.Header.Set(protocol.TokenHeader, tok)
+		h[protocol.TokenHeader] = tok
 	}
 	for k, v := range headers {
-		req.Header.Set(k, v)
+		h[k] = v
 	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
+	status, _, raw := exchange(t, method, e.gwURL+path, h, r)
 	apiAssertNoLeak(t, raw)
-	return resp.StatusCode, raw
+	return status, raw
 }
 
 // reserve reserves a stream and returns its token.

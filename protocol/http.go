@@ -56,21 +56,11 @@ func (t HTTP) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecu
 			"the Accept header allows none of the media types this endpoint answers with: %s, %s or (for @defer) %s", MediaGraphQLResponse, MediaJSON, MediaMultipart)}, CodeNotAcceptable)
 		return
 	}
-	params := &graphql.RawParams{Headers: r.Header}
-	start := graphql.Now()
-	var problem *requestError
-	if r.Method == http.MethodPost {
-		if problem = jsonContentType(r); problem == nil {
-			problem = readBody(r, params)
-		}
-	} else {
-		problem = readQuery(r, params)
-	}
+	params, problem := readRequest(r)
 	if problem != nil {
 		writeProblem(w, mt, problem, CodeBadRequest)
 		return
 	}
-	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 
 	ctx := r.Context()
 	rc, errs := exec.CreateOperationContext(ctx, params)

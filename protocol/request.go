@@ -60,6 +60,26 @@ func quoteHeader(v string) string {
 	return fmt.Sprintf("%q", v)
 }
 
+// readRequest reads a GraphQL request, a POST's JSON body or a GET's query
+// string, with the headers it came with and the time it took to read.
+func readRequest(r *http.Request) (*graphql.RawParams, *requestError) {
+	params := &graphql.RawParams{Headers: r.Header}
+	start := graphql.Now()
+	var problem *requestError
+	if r.Method == http.MethodPost {
+		if problem = jsonContentType(r); problem == nil {
+			problem = readBody(r, params)
+		}
+	} else {
+		problem = readQuery(r, params)
+	}
+	if problem != nil {
+		return nil, problem
+	}
+	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
+	return params, nil
+}
+
 // readBody decodes a POST's JSON body into params.
 func readBody(r *http.Request, params *graphql.RawParams) *requestError {
 	body, err := io.ReadAll(r.Body)

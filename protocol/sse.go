@@ -296,21 +296,11 @@ func (e *events) keepAlive(ctx context.Context, interval time.Duration) {
 
 // distinct serves one operation on its own stream.
 func (t SSE) distinct(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
-	params := &graphql.RawParams{Headers: r.Header}
-	start := graphql.Now()
-	var problem *requestError
-	if r.Method == http.MethodPost {
-		if problem = jsonContentType(r); problem == nil {
-			problem = readBody(r, params)
-		}
-	} else {
-		problem = readQuery(r, params)
-	}
+	params, problem := readRequest(r)
 	if problem != nil {
 		writeProblem(w, MediaJSON, problem, CodeBadRequest)
 		return
 	}
-	params.ReadTime = graphql.TraceTiming{Start: start, End: graphql.Now()}
 	release, ok := t.admit(w, r.Context())
 	if !ok {
 		return

@@ -47,13 +47,13 @@ type benchDoc struct {
 // numbered and sent as JSON, fits the default body limit.
 func benchDocuments() []benchDoc {
 	return []benchDoc{
-		// The issue's documents, and the smaller sizes the unbounded
+		// The documents reported from outside, and the smaller sizes the unbounded
 		// handler can answer in seconds.
-		{"issue/same-name-500", limitsSameName(500), true},
-		{"issue/same-name-2000", limitsSameName(2000), false},
-		{"issue/repeated-2000", limitsRepeated(2000), true},
-		{"issue/repeated-10000", limitsRepeated(10_000), false},
-		{"issue/directives-10000", limitsDirectives(10_000), true},
+		{"reported/same-name-500", limitsSameName(500), true},
+		{"reported/same-name-2000", limitsSameName(2000), false},
+		{"reported/repeated-2000", limitsRepeated(2000), true},
+		{"reported/repeated-10000", limitsRepeated(10_000), false},
+		{"reported/directives-10000", limitsDirectives(10_000), true},
 
 		// The worst the body limit allows.
 		{"body/same-name-1MiB", benchFit(limitsSameName), false},

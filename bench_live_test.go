@@ -1,6 +1,6 @@
 package main
 
-// Live benchmarks of the three numbers, run by bench/run-live.sh and
+// Live benchmarks of three numbers, run by bench/run-live.sh and
 // explained in bench/live.md:
 //   - the representative queries through the cache, warm against cold, on
 //     a memory store and on Redis (BenchmarkLiveQueries);

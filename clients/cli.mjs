@@ -95,3 +95,67 @@ export function onControl({ unsubscribe, close }) {
 export function exit(code) {
   process.stdout.write('', () => process.exit(code));
 }
+
+// follow subscribes to the operation through client, a client of the shape
+// graphql-ws and graphql-sse share (subscribe(request, sink) returns an
+// unsubscribe function; dispose() closes the connection and may return a
+// promise), prints what happens and exits as the usage above says. It
+// returns finish(code), which disposes of the client and exits (once), and
+// finished(), for the library's own error and close callbacks.
+export function follow(client, { query, variables, n, control }) {
+  let done = false;
+  let unsubscribed = false;
+  let events = 0;
+  // An event whose payload carries GraphQL errors still counts as an
+  // event, but makes the exit code 1.
+  let sawErrors = false;
+
+  async function finish(code) {
+    if (done) return;
+    done = true;
+    await client.dispose();
+    exit(code === 0 && sawErrors ? 1 : code);
+  }
+
+  const unsubscribe = client.subscribe(
+    { query, variables },
+    {
+      next: (payload) => {
+        emit({ type: 'next', payload });
+        if (payload?.errors?.length) sawErrors = true;
+        events++;
+        if (n > 0 && events >= n) finish(0);
+      },
+      error: (err) => {
+        emit({ type: 'error', error: describe(err) });
+        finish(1);
+      },
+      complete: () => {
+        if (unsubscribed) {
+          emit({ type: 'unsubscribed' });
+          return;
+        }
+        if (done) return;
+        emit({ type: 'complete' });
+        finish(events >= n && n > 0 ? 0 : 3);
+      },
+    },
+  );
+
+  if (control) {
+    onControl({
+      unsubscribe: () => {
+        unsubscribed = true;
+        unsubscribe();
+      },
+      close: async () => {
+        if (done) return;
+        done = true;
+        await client.dispose();
+        emit({ type: 'closed' });
+        exit(0);
+      },
+    });
+  }
+  return { finish, finished: () => done };
+}

@@ -6,16 +6,11 @@
 // request: the credential of a gateway that requires one.
 
 import { createClient } from 'graphql-sse';
-import { describe, emit, exit, onControl, parseArgs } from './cli.mjs';
+import { describe, emit, follow, parseArgs } from './cli.mjs';
 
 export function run(singleConnection) {
-  const { url, query, variables, n, control } = parseArgs(process.argv.slice(2));
+  const args = parseArgs(process.argv.slice(2));
   const headers = JSON.parse(process.env.CLIENT_HEADERS || '{}');
-
-  let finished = false;
-  let unsubscribed = false;
-  let events = 0;
-  let sawErrors = false;
 
   // The gateway answers an operation's request once it has subscribed: its
   // stream's headers (distinct connections), or 202 Accepted (single
@@ -27,63 +22,18 @@ export function run(singleConnection) {
     return res;
   };
 
+  // Set once the client exists; its callbacks run later.
+  let follower;
   const client = createClient({
-    url,
+    url: args.url,
     headers,
     singleConnection,
     fetchFn,
     retryAttempts: 0,
     onNonLazyError: (err) => {
       emit({ type: 'error', error: describe(err) });
-      finish(1);
+      follower.finish(1);
     },
   });
-
-  async function finish(code) {
-    if (finished) return;
-    finished = true;
-    client.dispose();
-    exit(code === 0 && sawErrors ? 1 : code);
-  }
-
-  const unsubscribe = client.subscribe(
-    { query, variables },
-    {
-      next: (payload) => {
-        emit({ type: 'next', payload });
-        if (payload?.errors?.length) sawErrors = true;
-        events++;
-        if (n > 0 && events >= n) finish(0);
-      },
-      error: (err) => {
-        emit({ type: 'error', error: describe(err) });
-        finish(1);
-      },
-      complete: () => {
-        if (unsubscribed) {
-          emit({ type: 'unsubscribed' });
-          return;
-        }
-        if (finished) return;
-        emit({ type: 'complete' });
-        finish(events >= n && n > 0 ? 0 : 3);
-      },
-    },
-  );
-
-  if (control) {
-    onControl({
-      unsubscribe: () => {
-        unsubscribed = true;
-        unsubscribe();
-      },
-      close: () => {
-        if (finished) return;
-        finished = true;
-        client.dispose();
-        emit({ type: 'closed' });
-        exit(0);
-      },
-    });
-  }
+  follower = follow(client, args);
 }

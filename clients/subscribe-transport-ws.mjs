@@ -3,19 +3,15 @@
 
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
-import { describe, emit, exit, onControl, parseArgs } from './cli.mjs';
+import { describe, emit, follow, parseArgs } from './cli.mjs';
 
-const { url, query, variables, n, control } = parseArgs(process.argv.slice(2));
+const args = parseArgs(process.argv.slice(2));
 
-let finished = false;
-let unsubscribed = false;
-let events = 0;
-// An event whose payload carries GraphQL errors still counts as an event,
-// but makes the exit code 1.
-let sawErrors = false;
+// Set once the client exists; its callbacks run later.
+let follower;
 
 const client = createClient({
-  url,
+  url: args.url,
   webSocketImpl: WebSocket,
   retryAttempts: 0,
   // Connect at once and stay connected until disposed: lazily, the client
@@ -24,7 +20,7 @@ const client = createClient({
   lazy: false,
   onNonLazyError: (err) => {
     emit({ type: 'error', error: describe(err) });
-    finish(1);
+    follower.finish(1);
   },
   on: {
     // The subscribe message goes out right after the acknowledgement; a
@@ -34,58 +30,12 @@ const client = createClient({
       if (received) emit({ type: 'ping' });
     },
     closed: (event) => {
-      if (!finished) {
+      if (!follower.finished()) {
         emit({ type: 'error', error: describe(event) });
-        finish(1);
+        follower.finish(1);
       }
     },
   },
 });
 
-async function finish(code) {
-  if (finished) return;
-  finished = true;
-  await client.dispose();
-  exit(code === 0 && sawErrors ? 1 : code);
-}
-
-const unsubscribe = client.subscribe(
-  { query, variables },
-  {
-    next: (payload) => {
-      emit({ type: 'next', payload });
-      if (payload?.errors?.length) sawErrors = true;
-      events++;
-      if (n > 0 && events >= n) finish(0);
-    },
-    error: (err) => {
-      emit({ type: 'error', error: describe(err) });
-      finish(1);
-    },
-    complete: () => {
-      if (unsubscribed) {
-        emit({ type: 'unsubscribed' });
-        return;
-      }
-      if (finished) return;
-      emit({ type: 'complete' });
-      finish(events >= n && n > 0 ? 0 : 3);
-    },
-  },
-);
-
-if (control) {
-  onControl({
-    unsubscribe: () => {
-      unsubscribed = true;
-      unsubscribe();
-    },
-    close: async () => {
-      if (finished) return;
-      finished = true;
-      await client.dispose();
-      emit({ type: 'closed' });
-      exit(0);
-    },
-  });
-}
+follower = follow(client, args);

@@ -164,12 +164,20 @@ func readMultipart(t testing.TB, resp *http.Response) []json.RawMessage {
 // postDeferred posts query asking for incremental delivery.
 func postDeferred(t testing.TB, ctx context.Context, gwURL, query string, headers map[string]string) *http.Response {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query})
+	return postStreaming(t, ctx, gwURL, "multipart/mixed;deferSpec=20220824, application/json", headers, map[string]any{"query": query})
+}
+
+// postStreaming posts a GraphQL request to /graphql accepting accept, with
+// headers (nil for none), and returns the response unread: for answers that
+// come in parts or as a stream. ctx ends the request.
+func postStreaming(t testing.TB, ctx context.Context, gwURL, accept string, headers map[string]string, request map[string]any) *http.Response {
+	t.Helper()
+	body, err := json.Marshal(request)
 	require.NoError(t, err)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gwURL+"/graphql", bytes.NewReader(body))
 	require.NoError(t, err)
 	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "multipart/mixed;deferSpec=20220824, application/json")
+	req.Header.Set("Accept", accept)
 	for k, v := range headers {
 		req.Header.Set(k, v)
 	}

@@ -688,18 +688,8 @@ func TestLimitSubscriptionsPerClient(t *testing.T) {
 // decoded, and an open stream stays open until the test ends.
 func trySSE(t *testing.T, gwURL string, headers map[string]string, query string, vars map[string]any) (int, gqlResponse) {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gwURL+"/graphql", bytes.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
+	resp := postStreaming(t, ctx, gwURL, "text/event-stream", headers, map[string]any{"query": query, "variables": vars})
 	if resp.StatusCode == http.StatusOK {
 		t.Cleanup(func() { cancel(); resp.Body.Close() })
 		return resp.StatusCode, gqlResponse{}

@@ -300,7 +300,7 @@ func (c *coster) field(typ, name string, args map[string]any, s scope, sel ast.S
 		}
 		return c.allLocations(), s.times(float64(e.Locations)).at(float64(e.Locations), 1)
 	case "Query.location":
-		if locationByIDOnly(sel) {
+		if LocationByIDOnly(sel) {
 			return 0, s.at(1, 1)
 		}
 		return c.allLocations(), s.at(1, 1)
@@ -476,16 +476,19 @@ func bookingDays(from, to any) float64 {
 	return math.Round(span) + 1 + bookingLookAround
 }
 
-// locationByIDOnly reports whether a location's selections need nothing of
-// it but its id, and call the upstream with it: then it is not looked up
-// (the resolvers' rule, for Query.location).
-func locationByIDOnly(sel ast.SelectionSet) bool {
+// LocationByIDOnly reports whether a location's selections need nothing of
+// it but its id (its rooms, desks, floors, cost codes, vendor services, the
+// id itself), and at least one of them calls the upstream with it: then
+// Query.location does not look the location up, the walk of the hierarchy
+// is not made, and the cost model does not charge it. The resolver and the
+// model share this one rule, so the prediction follows what is done.
+func LocationByIDOnly(sel ast.SelectionSet) bool {
 	budget := maxIDOnlyFields
 	upstream, ok := idOnly(sel, map[string]bool{}, &budget)
 	return ok && upstream
 }
 
-// maxIDOnlyFields bounds the fields locationByIDOnly looks at: a selection
+// maxIDOnlyFields bounds the fields LocationByIDOnly looks at: a selection
 // of more is not of the few fields that need only an id.
 const maxIDOnlyFields = 64
 

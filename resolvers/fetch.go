@@ -12,47 +12,21 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/engagegql/gateway/graph"
+	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/workplace"
 )
 
 // locationByID serves Query.location. The upstream lists locations by
 // region only, so finding one by id walks the hierarchy; when the query
-// asks only for what the id alone leads to (its rooms, desks, floors, cost
-// codes, vendor services), the walk is skipped and those fields' own calls
-// tell an unknown location by their NOT_FOUND.
+// asks only for what the id alone leads to (guard.LocationByIDOnly), the
+// walk is skipped and those fields' own calls tell an unknown location by
+// their NOT_FOUND.
 func locationByID(ctx context.Context, id workplace.LocationID) (*workplace.Location, error) {
-	if idAlone(ctx, "Location", locationFieldByID) {
+	if guard.LocationByIDOnly(graphql.GetFieldContext(ctx).Field.Selections) {
 		return &workplace.Location{ID: id}, nil
 	}
 	return ptr(loader.Location(ctx, id))
-}
-
-// locationFieldByID tells whether a field of Location needs nothing of it
-// but its id (ok), and whether it then calls the upstream with that id
-// (calls); the id itself proves nothing about the location.
-func locationFieldByID(name string) (calls, ok bool) {
-	switch name {
-	case "rooms", "desks", "floors", "costCodes", "vendorServices":
-		return true, true
-	case "id", "engageId", "__typename":
-		return false, true
-	}
-	return false, false
-}
-
-// idAlone reports whether the field being resolved selects only fields of
-// typ that byID accepts, and at least one of them that calls the upstream.
-func idAlone(ctx context.Context, typ string, byID func(field string) (calls, ok bool)) bool {
-	upstream := false
-	for _, f := range graphql.CollectFieldsCtx(ctx, []string{typ, "Node"}) {
-		calls, ok := byID(f.Name)
-		if !ok {
-			return false
-		}
-		upstream = upstream || calls
-	}
-	return upstream
 }
 
 // zoneOf returns the time zone of a location.

@@ -124,6 +124,9 @@ func (s *blStore) Set(ctx context.Context, items []cache.Item) error {
 func (s *blStore) Invalidate(ctx context.Context, keys []string) error {
 	return s.store().Invalidate(ctx, keys)
 }
+func (s *blStore) Bump(ctx context.Context, keys []string) ([]int64, error) {
+	return s.store().Bump(ctx, keys)
+}
 func (s *blStore) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
 	return s.store().Claim(ctx, key, ttl)
 }

@@ -99,6 +99,58 @@ type config struct {
 	// sseStreams bound graphql-sse's single-connection streams
 	// (SSE_STREAMS_PER_CLIENT, SSE_RESERVATION_TIMEOUT).
 	sseStreams protocol.StreamLimits
+	// mirror is the local mirror of the tenant (MIRROR_* settings).
+	mirror mirrorConfig
+}
+
+// mirrorConfig says whether the cache mirrors every room's bookings for the
+// window (MIRROR), and how its worker spends (MIRROR_SHARE of the minute
+// budget), how often it looks (MIRROR_INTERVAL) and how long one sweep of
+// the tenant takes (MIRROR_SWEEP_PERIOD).
+type mirrorConfig struct {
+	on          bool
+	share       float64
+	interval    time.Duration
+	sweepPeriod time.Duration
+}
+
+// defaultMirrorShare is the worker's share of the minute budget: filling a
+// tenant never holds back users' requests, which keep the rest.
+const defaultMirrorShare = 0.2
+
+// loadMirror reads the MIRROR_* settings.
+func loadMirror(c *config, get func(string) string) error {
+	c.mirror = mirrorConfig{share: defaultMirrorShare}
+	switch v := strings.ToLower(get("MIRROR")); v {
+	case "", "off", "false", "0":
+	case "on", "true", "1":
+		c.mirror.on = true
+	default:
+		return fmt.Errorf("MIRROR %q is not on or off", v)
+	}
+	if v := get("MIRROR_SHARE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || f <= 0 || f > 1 {
+			return fmt.Errorf("MIRROR_SHARE %q is not a fraction above 0 and at most 1 (for example 0.2)", v)
+		}
+		c.mirror.share = f
+	}
+	for _, s := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"MIRROR_INTERVAL", &c.mirror.interval},
+		{"MIRROR_SWEEP_PERIOD", &c.mirror.sweepPeriod},
+	} {
+		if v := get(s.name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%s %q is not a positive Go duration (for example 10s or 72h)", s.name, v)
+			}
+			*s.dst = d
+		}
+	}
+	return nil
 }
 
 // budgetConfig is the upstream call budget of one subscription key: a
@@ -167,6 +219,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	if err := loadStreams(&c, get); err != nil {
+		return c, err
+	}
+	if err := loadMirror(&c, get); err != nil {
 		return c, err
 	}
 	if _, _, err := net.SplitHostPort(c.listenAddr); err != nil {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/engagegql/gateway/cache"
+	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/pubsub"
 	"github.com/engagegql/gateway/webhook"
@@ -37,6 +38,25 @@ type engine struct {
 	// closeSlots stops refreshing this replica's slots in Redis; nil
 	// without Redis.
 	closeSlots func()
+	// tally counts the fleet's upstream calls, for the week's forecast.
+	tally fleet.Tally
+}
+
+// engageWeeklyQuota is Engage's weekly quota of calls per key (contract,
+// section 5): what the forecast is held against when the gateway keeps no
+// budget of its own.
+const engageWeeklyQuota = 50_000
+
+// tallied is an upstream observer that also counts every API call (not the
+// token provider's) in the fleet's tally, off the caller's path.
+func tallied(observe func(engage.Product, string, int, time.Duration), t fleet.Tally) func(engage.Product, string, int, time.Duration) {
+	return func(p engage.Product, route string, status int, d time.Duration) {
+		observe(p, route, status, d)
+		if p == "" {
+			return
+		}
+		go func() { _ = t.Add(context.Background(), 1) }()
+	}
 }
 
 // redisStartupWait bounds how long start-up waits for Redis to answer.
@@ -49,7 +69,8 @@ const redisStartupWait = 10 * time.Second
 func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, error) {
 	if cfg.redisOptions == nil {
 		log.Info("no REDIS_URL set: cache, events and webhook de-duplication are in memory; run one replica only")
-		return &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log}), limiter: fleet.NewMemoryLimiter(nil), slots: fleet.NewMemorySemaphore()}, nil
+		return &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log}), limiter: fleet.NewMemoryLimiter(nil), slots: fleet.NewMemorySemaphore(),
+			tally: fleet.NewMemoryTally(clockOf(ctx))}, nil
 	}
 	opts := *cfg.redisOptions
 	// Lets a store call abandoned at the cache's timeout end at once.
@@ -78,7 +99,7 @@ func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, erro
 	limiter := fleet.NewRedisLimiter(rdb, "egw", fleet.RedisLimiterOptions{Logger: log, FallbackShare: cfg.replicas})
 	slots := fleet.NewRedisSemaphore(rdb, "egw", fleet.RedisSemaphoreOptions{Logger: log, FallbackShare: cfg.replicas})
 	return &engine{redis: rdb, store: cache.NewRedisStore(rdb, cache.StoreOptions{}), broker: broker, limiter: limiter,
-		slots: slots, closeSlots: slots.Close}, nil
+		slots: slots, closeSlots: slots.Close, tally: fleet.NewRedisTally(rdb, "egw", "upstream-calls", clockOf(ctx))}, nil
 }
 
 func (e *engine) close() {
@@ -151,4 +172,95 @@ func (c *config) useLocalWebhooks(addr net.Addr) {
 func credentialName(cfg config) string {
 	sum := sha256.Sum256([]byte(cfg.tokenURL + "\x00" + cfg.clientID))
 	return hex.EncodeToString(sum[:12])
+}
+
+// mirrorWorkerRate turns MIRROR_SHARE into the worker's own rate: that
+// share of the minute budget (of the default one when the budget is off),
+// with a burst of a tenth of it, so the worker never spends in bursts what
+// users' requests may need.
+func mirrorWorkerRate(cfg config) fleet.Rate {
+	minute := cfg.budget.minute
+	if cfg.budget.off {
+		minute = fleet.Rate{Events: 400, Per: time.Minute}
+	}
+	n := max(1, int(float64(minute.Events)*cfg.mirror.share))
+	return fleet.Rate{Events: n, Per: minute.Per, Burst: max(1, n/10)}
+}
+
+// newMirror makes svc the tenant's mirror, its worker elected by a lease
+// (in Redis for a fleet) and paced by its rate in the fleet's limiter, so
+// replicas taking turns never spend more than the share between them.
+func newMirror(cfg config, eng *engine, svc *cache.Service, m *metrics, log *slog.Logger) *cache.Mirror {
+	var lease cache.Lease = fleet.NewMemoryLeases(1, nil)[0]
+	if eng.redis != nil {
+		lease = fleet.NewRedisLease(eng.redis, "egw", "mirror")
+	}
+	rate := mirrorWorkerRate(cfg)
+	pace := func(ctx context.Context) error {
+		for {
+			d, err := eng.limiter.Allow(ctx, "mirror:worker", 0, rate)
+			if err != nil {
+				return err
+			}
+			if d.Allowed {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(max(d.RetryIn, time.Millisecond)):
+			}
+		}
+	}
+	return cache.NewMirror(svc, cache.MirrorOptions{
+		Lease:       lease,
+		Pace:        pace,
+		Background:  func(ctx context.Context) context.Context { return engage.WithClass(ctx, engage.Background) },
+		Interval:    cfg.mirror.interval,
+		SweepPeriod: cfg.mirror.sweepPeriod,
+		OnCall:      m.mirrorCall,
+		OnMissed:    m.mirrorMissed,
+		Logger:      log.With("component", "mirror"),
+	})
+}
+
+// forecast projects the fleet's upstream calls onto a week from the tally
+// of the last day (or of as much of it as the tally has seen).
+type forecast struct {
+	tally fleet.Tally
+	// weekly is the weekly budget of one key the forecast is held against.
+	weekly int
+}
+
+// forecastSpan is how far back the forecast looks.
+const forecastSpan = 24 * time.Hour
+
+// week returns the calls a week at the recent pace would make; ok is false
+// when the tally cannot be read or has seen less than a minute.
+func (f forecast) week(ctx context.Context) (float64, bool) {
+	n, covered, err := f.tally.Sum(ctx, forecastSpan)
+	if err != nil || covered < time.Minute {
+		return 0, false
+	}
+	return float64(n) * float64(7*24*time.Hour) / float64(covered), true
+}
+
+// watch logs a warning, at most hourly, while the forecast exceeds the
+// weekly budget, until ctx ends.
+func (f forecast) watch(ctx context.Context, log *slog.Logger) {
+	var warned time.Time
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		w, ok := f.week(ctx)
+		if ok && w > float64(f.weekly) && time.Since(warned) > time.Hour {
+			warned = time.Now()
+			log.Warn("the upstream calls of the last day, kept up for a week, would exceed the weekly budget", "forecastPerWeek", int(w), "weeklyBudget", f.weekly)
+		}
+	}
 }

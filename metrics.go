@@ -12,11 +12,13 @@ package main
 
 import (
 	"context"
+	"math"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/prometheus/client_golang/prometheus"
@@ -56,6 +58,8 @@ type metrics struct {
 	operationErrors    *prometheus.CounterVec
 	breakerTransitions *prometheus.CounterVec
 	breakerOpen        *prometheus.GaugeVec
+	mirrorCalls        *prometheus.CounterVec
+	mirrorMissedDays   prometheus.Counter
 
 	namesMu sync.Mutex
 	names   map[string]struct{}
@@ -129,6 +133,14 @@ func newMetrics() *metrics {
 			Namespace: metricsNamespace, Name: "upstream_breaker_open",
 			Help: "1 while the product's circuit breaker is open or half-open (calls fail fast), 0 when closed.",
 		}, []string{"product"}),
+		mirrorCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "mirror_upstream_reads_total",
+			Help: "Upstream reads of room bookings made by this replica's cache, by cause: fill (the mirror's first fill), roll (days entering the window), refill (held days the store lost), change (a notification's re-read), sweep (the repair sweep), read (a read of what the mirror does not hold).",
+		}, []string{"cause"}),
+		mirrorMissedDays: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "mirror_missed_notifications_total",
+			Help: "Held room-days the mirror's sweep found different from Engage on this replica: changes whose notification never arrived.",
+		}),
 		names: map[string]struct{}{},
 	}
 	m.reg.MustRegister(
@@ -137,7 +149,7 @@ func newMetrics() *metrics {
 		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups,
 		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
-		m.breakerTransitions, m.breakerOpen,
+		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorMissedDays,
 	)
 	return m
 }
@@ -218,6 +230,54 @@ func (m *metrics) watchBudget(keyIDs map[engage.Product]string, remaining func(k
 			ConstLabels: prometheus.Labels{"product": string(p)},
 		}, func() float64 { return remaining(id) }))
 	}
+}
+
+// mirrorCall is cache.MirrorOptions.OnCall.
+func (m *metrics) mirrorCall(cause string) { m.mirrorCalls.WithLabelValues(cause).Inc() }
+
+// mirrorMissed is cache.MirrorOptions.OnMissed.
+func (m *metrics) mirrorMissed(n int) { m.mirrorMissedDays.Add(float64(n)) }
+
+// watchMirror exports the mirror's status as its worker last wrote it
+// (every replica shows the fleet's), whether this replica is the worker,
+// and the forecast of the week's upstream calls. They are read at scrape
+// time.
+func (m *metrics) watchMirror(status func() (cache.MirrorStatus, bool), worker func() bool, week func() (float64, bool)) {
+	gauge := func(name, help string, f func(cache.MirrorStatus) float64) {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: name, Help: help}, func() float64 {
+			st, ok := status()
+			if !ok {
+				return math.NaN()
+			}
+			return f(st)
+		}))
+	}
+	gauge("mirror_coverage_ratio", "Share of the room-days the mirror must hold (every room, today-2 to today+14 in UTC dates) that it holds; NaN before its worker's first round.",
+		func(st cache.MirrorStatus) float64 { return st.Coverage() })
+	gauge("mirror_rooms", "Rooms the mirror holds bookings for.", func(st cache.MirrorStatus) float64 { return float64(st.Rooms) })
+	gauge("mirror_oldest_data_seconds", "Age of the mirror's least recently verified room (read in full by the fill or the sweep); NaN while some room never was.",
+		func(st cache.MirrorStatus) float64 {
+			if st.OldestVerified.IsZero() {
+				return math.NaN()
+			}
+			return st.At.Sub(st.OldestVerified).Seconds()
+		})
+	gauge("mirror_sweep_rooms_done", "Rooms the current sweep of the mirror has re-read.", func(st cache.MirrorStatus) float64 { return float64(st.SweepCursor) })
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "mirror_worker",
+		Help: "1 while this replica runs the mirror's worker (fill, roll, sweep), 0 otherwise."}, func() float64 {
+		if worker() {
+			return 1
+		}
+		return 0
+	}))
+	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "upstream_calls_week_forecast",
+		Help: "Upstream calls the whole fleet would make in a week at the pace of the last day; NaN before a minute of history."}, func() float64 {
+		w, ok := week()
+		if !ok {
+			return math.NaN()
+		}
+		return w
+	}))
 }
 
 // breakerChanged is engage.Config.OnBreaker: each transition of a

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/graphiql"
@@ -108,6 +110,9 @@ type serverDeps struct {
 	// breakers reports the upstream circuit breakers per product for
 	// /readyz; nil leaves them out.
 	breakers func() map[engage.Product]string
+	// mirror is the tenant's mirror, whose status /readyz shows; nil when
+	// the cache only reads through.
+	mirror *cache.Mirror
 }
 
 // grants names what widens a caller's credential, as newServer defaults it.
@@ -321,12 +326,34 @@ func readyz(d serverDeps) http.Handler {
 				checks["redis"] = "ok"
 			}
 		}
+		// A mirror still filling serves what it lacks by reading through,
+		// so it never makes the replica unready; the check says how far
+		// it is.
+		if d.mirror != nil {
+			checks["mirror"] = mirrorCheck(ctx, d.mirror)
+		}
 		status, code := "ready", http.StatusOK
 		if !ready {
 			status, code = "not ready", http.StatusServiceUnavailable
 		}
 		writeJSON(w, code, map[string]any{"status": status, "checks": checks})
 	})
+}
+
+// mirrorCheck is the mirror's line of /readyz: its coverage and the age of
+// its oldest data, as the fleet's worker last reported them.
+func mirrorCheck(ctx context.Context, m *cache.Mirror) string {
+	st, ok := m.Status(ctx)
+	switch {
+	case !ok:
+		return "no worker has reported yet: reads go upstream until it has filled the mirror"
+	case !st.Filled:
+		return fmt.Sprintf("filling: %.0f%% of %d rooms' days held", 100*st.Coverage(), st.Rooms)
+	case st.OldestVerified.IsZero():
+		return fmt.Sprintf("ok: %.0f%% of %d rooms' days held; sweep at room %d, %d missed notifications repaired", 100*st.Coverage(), st.Rooms, st.SweepCursor, st.Missed)
+	}
+	return fmt.Sprintf("ok: %.0f%% of %d rooms' days held, oldest verified %s ago; sweep at room %d, %d missed notifications repaired",
+		100*st.Coverage(), st.Rooms, st.At.Sub(st.OldestVerified).Round(time.Second), st.SweepCursor, st.Missed)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -97,7 +97,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		Keys:           cfg.keys,
 		DefaultKey:     cfg.defaultKey,
 		Logger:         log,
-		Observe:        m.observeUpstream,
+		Observe:        tallied(m.observeUpstream, eng.tally),
 		OnTokenRefresh: m.tokenRefreshed,
 		OnBreaker:      m.breakerChanged,
 		Retry:          cfg.retry,
@@ -124,10 +124,36 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// Reads go through the cache; the webhooks keep it exact and feed the
 	// subscriptions through the broker, on this replica and every other.
-	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor})
+	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor, Now: clockOf(ctx)})
 	// The client's walk for the zones of locations it has not seen reads
 	// through the cache, so a replica joining a warm fleet calls nothing.
 	client.ZonesFrom(svc)
+
+	// The mirror holds every room's bookings for the window, kept by the
+	// webhooks; its worker runs on one replica of the fleet at a time and
+	// stops before the store closes.
+	week := forecast{tally: eng.tally, weekly: cfg.budget.week.Events}
+	if cfg.budget.off {
+		week.weekly = engageWeeklyQuota
+	}
+	var mirror *cache.Mirror
+	if cfg.mirror.on {
+		mirror = newMirror(cfg, eng, svc, m, log)
+		wctx, stopWorker := context.WithCancel(ctx)
+		stopped := make(chan struct{})
+		go func() { mirror.Run(wctx); close(stopped) }()
+		defer func() { stopWorker(); <-stopped }()
+		m.watchMirror(func() (cache.MirrorStatus, bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return mirror.Status(ctx)
+		}, mirror.Worker, func() (float64, bool) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			return week.week(ctx)
+		})
+	}
+	go week.watch(ctx, log)
 
 	ln, err := net.Listen("tcp", cfg.listenAddr)
 	if err != nil {
@@ -190,6 +216,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		trace:        tr.extension(),
 		clientHeader: cfg.clientHeader,
 		sseStreams:   cfg.sseStreams,
+		mirror:       mirror,
 
 		wsInitTimeout:      cfg.wsInitTimeout,
 		wsMaxSubscriptions: cfg.wsMaxSubscriptions,
@@ -227,6 +254,23 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// Redis and the embedded simulator run after the server has stopped.
 	stop()
 	return drain.shutdown(srv, cfg.shutdownTimeout)
+}
+
+// clockKey carries the clock run() keeps the cache's and the mirror's time
+// by; tests move it with the simulator's.
+type clockKey struct{}
+
+// withClock makes run() keep time by now.
+func withClock(ctx context.Context, now func() time.Time) context.Context {
+	return context.WithValue(ctx, clockKey{}, now)
+}
+
+// clockOf is the clock withClock set, or time.Now.
+func clockOf(ctx context.Context) func() time.Time {
+	if now, ok := ctx.Value(clockKey{}).(func() time.Time); ok {
+		return now
+	}
+	return time.Now
 }
 
 // simulator is an engagesim served on a loopback port for the embedded mode.

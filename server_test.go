@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -24,16 +25,26 @@ type gateway struct {
 	simURL string
 	// logs is everything the gateway logged so far.
 	logs *syncBuffer
+	// stop stops the gateway before the test ends, as SIGTERM would, and
+	// waits until it has.
+	stop func()
 }
 
 // startGateway runs the gateway with env (and LISTEN_ADDR on a free loopback
 // port), waits until /healthz answers, and stops it when the test ends.
 func startGateway(t *testing.T, env map[string]string) *gateway {
 	t.Helper()
+	return startGatewayIn(t, context.Background(), env)
+}
+
+// startGatewayIn is startGateway with run()'s context derived from parent
+// (which may carry a clock, see withClock).
+func startGatewayIn(t *testing.T, parent context.Context, env map[string]string) *gateway {
+	t.Helper()
 	if _, ok := env["LISTEN_ADDR"]; !ok {
 		env["LISTEN_ADDR"] = "127.0.0.1:0"
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(parent)
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -66,15 +77,19 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 			}
 		}
 	}()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(20 * time.Second):
-			t.Error("gateway did not stop within 20s")
-		}
-	})
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				assert.NoError(t, err)
+			case <-time.After(20 * time.Second):
+				t.Error("gateway did not stop within 20s")
+			}
+		})
+	}
+	t.Cleanup(stop)
 	var a started
 	select {
 	case a = <-addr:
@@ -83,7 +98,7 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 	case <-time.After(30 * time.Second):
 		t.Fatal("gateway did not log its address within 30s")
 	}
-	g := &gateway{url: "http://" + a.addr, simURL: a.simURL, logs: logs}
+	g := &gateway{url: "http://" + a.addr, simURL: a.simURL, logs: logs, stop: stop}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(g.url + "/healthz")
 		if err != nil {

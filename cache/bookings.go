@@ -69,6 +69,7 @@ func (s *Service) bookingItems() dayItems[workplace.Booking] {
 		id:    func(b workplace.Booking) int64 { return int64(b.ID) },
 		less:  func(a, b workplace.Booking) int { return a.Start.Compare(b.Start) },
 		index: s.bookingIndex,
+		hold:  s.holdFor,
 	}
 }
 
@@ -104,6 +105,7 @@ func (s *Service) BookingsMany(ctx context.Context, windows []workplace.RoomWind
 		ws[i] = dayWindow{from: w.From, to: w.To,
 			key: func(d workplace.Date) string { return roomDayKey(w.Room, d) },
 			fetch: func(ctx context.Context, from, to workplace.Date) (any, error) {
+				s.called(ctx, "roomBookings")
 				return s.inner.Bookings(ctx, w.Room, from, to)
 			}}
 	}

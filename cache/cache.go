@@ -185,6 +185,25 @@ type Service struct {
 	// joined, when set (by tests), is called once a caller has started or
 	// joined an upstream call.
 	joined func(flightKey string)
+	// mirror is the mirror keeping this cache's held days (NewMirror);
+	// nil when the cache only reads through.
+	mirror *Mirror
+}
+
+// holdFor is the mirror's life for a room-day (0: not held, or no mirror).
+func (s *Service) holdFor(day workplace.Date) time.Duration {
+	if s.mirror == nil {
+		return 0
+	}
+	return s.mirror.holdFor(day)
+}
+
+// called tells the mirror's accounting that a read of kind goes upstream,
+// for the cause its context names (a read-through when none).
+func (s *Service) called(ctx context.Context, kind string) {
+	if s.mirror != nil {
+		s.mirror.called(ctx, kind)
+	}
 }
 
 var (
@@ -337,13 +356,33 @@ func (s *Service) storeGet(ctx context.Context, keys []string) ([]Entry, bool) {
 }
 
 func (s *Service) storeSet(ctx context.Context, items []Item) {
-	if len(items) == 0 || !s.allow() {
-		return
+	_ = s.storeSetChecked(ctx, items)
+}
+
+// storeSetChecked is storeSet for a caller that must know the write
+// happened (the mirror, before a notification is acknowledged).
+func (s *Service) storeSetChecked(ctx context.Context, items []Item) error {
+	if len(items) == 0 {
+		return nil
+	}
+	if !s.allow() {
+		return errStepAside
 	}
 	_, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) (struct{}, error) {
 		return struct{}{}, s.store.Set(ctx, items)
 	})
 	s.report(ctx, err)
+	return err
+}
+
+// storeBump bumps the generations of keys and returns the new ones.
+func (s *Service) storeBump(ctx context.Context, keys []string) ([]int64, error) {
+	if !s.allow() {
+		return nil, errStepAside
+	}
+	gens, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) ([]int64, error) { return s.store.Bump(ctx, keys) })
+	s.report(ctx, err)
+	return gens, err
 }
 
 // storeInvalidate invalidates keys, remembering them for replay when the

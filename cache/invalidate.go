@@ -57,20 +57,28 @@ func (s *Service) Invalidate(ctx context.Context, changes ...workplace.Change) e
 		}
 	}
 	kn.need(ctx, pre...)
+	if s.mirror != nil {
+		return s.mirror.apply(ctx, changes, kn)
+	}
 	ks := keyset{}
 	for _, c := range changes {
-		switch c.Kind {
-		case workplace.KindBooking:
-			s.planBooking(ctx, kn, ks, c)
-		case workplace.KindDeskBooking:
-			s.planDeskBooking(ctx, kn, ks, c)
-		case workplace.KindResource:
-			s.planResource(ctx, kn, ks, c)
-		case workplace.KindVisitor:
-			s.planVisitor(ctx, kn, ks, c)
-		}
+		s.plan(ctx, kn, ks, c)
 	}
 	return s.storeInvalidate(ctx, ks.list())
+}
+
+// plan adds the keys one change drops.
+func (s *Service) plan(ctx context.Context, kn *known, ks keyset, c workplace.Change) {
+	switch c.Kind {
+	case workplace.KindBooking:
+		s.planBooking(ctx, kn, ks, c)
+	case workplace.KindDeskBooking:
+		s.planDeskBooking(ctx, kn, ks, c)
+	case workplace.KindResource:
+		s.planResource(ctx, kn, ks, c)
+	case workplace.KindVisitor:
+		s.planVisitor(ctx, kn, ks, c)
+	}
 }
 
 func (s *Service) planBooking(ctx context.Context, kn *known, ks keyset, c workplace.Change) {

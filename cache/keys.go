@@ -133,6 +133,10 @@ func roomDayKey(r workplace.RoomID, d workplace.Date) string {
 }
 func bookingKey(b workplace.BookingID) string { return tagged("booking:" + id(b)) }
 
+// mirrorStatusKey is where the mirror's worker leaves its status for every
+// replica.
+func mirrorStatusKey() string { return tagged("mirror:status") }
+
 // Desk bookings, per desk per day.
 
 func deskDayKey(d workplace.DeskID, day workplace.Date) string {

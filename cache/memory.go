@@ -95,6 +95,20 @@ func (m *MemoryStore) Invalidate(_ context.Context, keys []string) error {
 	return nil
 }
 
+// Bump implements Store.
+func (m *MemoryStore) Bump(_ context.Context, keys []string) ([]int64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	out := make([]int64, len(keys))
+	for i, k := range keys {
+		out[i] = m.genLocked(k, now) + 1
+		m.gens[k] = memValue{gen: out[i], expires: now.Add(DefaultGenTTL)}
+	}
+	m.maybeSweepLocked(now, len(keys))
+	return out, nil
+}
+
 func (m *MemoryStore) maybeSweepLocked(now time.Time, n int) {
 	m.writes += n
 	if m.writes < sweepEvery {

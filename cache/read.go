@@ -228,6 +228,36 @@ type dayItems[T any] struct {
 	// index returns the index entries to write for the items upstream
 	// returned.
 	index func(items []T) []Item
+	// hold, when set, is the mirror's life for a day it holds (0 for a day
+	// it does not): a held day is kept until it leaves the window, never
+	// re-read for age.
+	hold func(day workplace.Date) time.Duration
+}
+
+// ttlOf is how long the entry of day lives.
+func (d dayItems[T]) ttlOf(day workplace.Date) time.Duration {
+	if d.hold != nil {
+		if t := d.hold(day); t > 0 {
+			return t
+		}
+	}
+	return d.ttl
+}
+
+// split sorts the items upstream listed for from..to into their days; a
+// day with none is an empty answer, not a missing one.
+func (d dayItems[T]) split(items []T, from, to workplace.Date) [][]T {
+	out := make([][]T, from.DaysUntil(to)+1)
+	for k := range out {
+		out[k] = []T{}
+	}
+	for _, it := range items {
+		for _, day := range d.days(it, from, to) {
+			k := from.DaysUntil(day)
+			out[k] = append(out[k], it)
+		}
+	}
+	return out
 }
 
 // readDays answers windows of per-day entries: one store round trip for all
@@ -314,16 +344,7 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 				}
 				at := s.now()
 				items := v.([]T)
-				split := make([][]T, hi-lo+1)
-				for k := range split {
-					split[k] = []T{} // an empty day is an answer too
-				}
-				for _, it := range items {
-					for _, day := range d.days(it, from, to) {
-						k := from.DaysUntil(day)
-						split[k] = append(split[k], it)
-					}
-				}
+				split := d.split(items, from, to)
 				f := flown{values: make([][]byte, len(split)), at: at}
 				for k := range split {
 					if f.values[k], err = d.codec.enc(split[k]); err != nil {
@@ -354,7 +375,7 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 					// generation is not this call's to guard.
 					if !entries[p.first+k].Found {
 						key := keys[p.first+k]
-						writes = s.writeBack(writes, Item{Key: key, Value: res.values[k-lo], TTL: d.ttl, Gen: entries[p.first+k].Gen}, shadowKey(key), res.at)
+						writes = s.writeBack(writes, Item{Key: key, Value: res.values[k-lo], TTL: d.ttlOf(p.days[k]), Gen: entries[p.first+k].Gen}, shadowKey(key), res.at)
 					}
 				}
 				writes = append(writes, res.index...)

@@ -35,6 +35,7 @@ type RedisStore struct {
 	gttl time.Duration
 	set  *redis.Script
 	inv  *redis.Script
+	bump *redis.Script
 }
 
 // NewRedisStore returns a Store over rdb, which the caller owns and closes.
@@ -43,7 +44,7 @@ func NewRedisStore(rdb redis.UniversalClient, opts StoreOptions) *RedisStore {
 		opts.GenTTL = DefaultGenTTL
 	}
 	return &RedisStore{rdb: rdb, ns: opts.Namespace, gttl: opts.GenTTL,
-		set: redis.NewScript(setScript), inv: redis.NewScript(invalidateScript)}
+		set: redis.NewScript(setScript), inv: redis.NewScript(invalidateScript), bump: redis.NewScript(bumpScript)}
 }
 
 // setScript writes the value only if the generation (KEYS[2]: the key's
@@ -64,6 +65,13 @@ redis.call('INCR', KEYS[2])
 redis.call('PEXPIRE', KEYS[2], ARGV[1])
 redis.call('DEL', KEYS[1])
 return 1`
+
+// bumpScript bumps the generation and renews its life, leaving the value,
+// and answers the new generation.
+const bumpScript = `
+local g = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return g`
 
 // Get implements Store with one pipeline of GETs (value and generation of
 // each key).
@@ -159,6 +167,32 @@ func (r *RedisStore) Invalidate(ctx context.Context, keys []string) error {
 			r.inv.Eval(ctx, pipe, ks, r.gttl.Milliseconds())
 		}
 	})
+}
+
+// Bump implements Store with bumpScript per key, in one pipeline.
+func (r *RedisStore) Bump(ctx context.Context, keys []string) ([]int64, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cmds := make([]*redis.Cmd, len(keys))
+	err := r.runScripts(ctx, len(keys), func(pipe redis.Pipeliner, i int, sha bool) {
+		ks := []string{r.ns + genKey(keys[i])}
+		if sha {
+			cmds[i] = r.bump.EvalSha(ctx, pipe, ks, r.gttl.Milliseconds())
+		} else {
+			cmds[i] = r.bump.Eval(ctx, pipe, ks, r.gttl.Milliseconds())
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(keys))
+	for i, c := range cmds {
+		if out[i], err = c.Int64(); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
 }
 
 // Claim implements Store with SET NX.

@@ -25,6 +25,12 @@ type Store interface {
 	// Invalidate bumps the generation of each key and deletes its value,
 	// atomically per key, in one round trip. Generations outlive values.
 	Invalidate(ctx context.Context, keys []string) error
+	// Bump bumps the generation of each key and leaves its value, in one
+	// round trip, and returns the new generations in the order of keys.
+	// The mirror re-reads a held value under the generation it bumped, so
+	// the value stays served until the re-read replaces it, and a re-read
+	// that started earlier can no longer write.
+	Bump(ctx context.Context, keys []string) ([]int64, error)
 	// Claim sets key for ttl unless it exists (SETNX) and reports whether
 	// this caller set it: the webhook receiver de-duplicates delivery ids
 	// with it (see DeliveryKey).

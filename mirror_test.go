@@ -1,0 +1,316 @@
+package main
+
+// End-to-end tests of the mirror (MIRROR=on): gateways run by run() in
+// front of their own engagesim over real HTTP, with a real redis-server,
+// the simulator's webhooks landing on the gateway, and the simulator's call
+// counts as the measure of what reached Engage.
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/engagegql/gateway/engagesim"
+	"github.com/engagegql/gateway/webhook"
+	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// mirrorEnv is the settings of a mirrored gateway in these tests: a worker
+// that looks every 100 ms and may spend the whole (raised) budget, so a
+// fill takes a moment.
+func mirrorEnv(redisURL string) map[string]string {
+	return map[string]string{
+		"REDIS_URL":                  redisURL,
+		"MIRROR":                     "on",
+		"MIRROR_INTERVAL":            "100ms",
+		"MIRROR_SHARE":               "1",
+		"UPSTREAM_BUDGET_PER_MINUTE": "6000",
+		"UPSTREAM_BUDGET_BURST":      "600",
+	}
+}
+
+// dashboardQuery is a lobby screen: every location's rooms with the day's
+// bookings.
+const dashboardQuery = `{ locations { name rooms { name bookings { engageId title start end } } } }`
+
+// bookingReads counts the upstream's GET /bookings calls answered 200: a
+// room's bookings over a window. (A test that moves the clock by days
+// outlives the session token, and the read that meets the 401 is repeated.)
+func bookingReads(st engagesim.Stats) int {
+	n := 0
+	for _, c := range st.Calls {
+		if c.Method == http.MethodGet && c.Route == "/bookings" && c.Status == http.StatusOK {
+			n += c.Count
+		}
+	}
+	return n
+}
+
+// awaitFilled waits until the gateway's /readyz says the mirror holds every
+// room's window.
+func awaitFilled(t *testing.T, gwURL string) {
+	t.Helper()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, checks := readiness(c, gwURL)
+		require.Equal(c, http.StatusOK, code)
+		require.True(c, strings.HasPrefix(checks["mirror"], "ok: 100%"), "mirror: %q", checks["mirror"])
+	}, 60*time.Second, 50*time.Millisecond, "the mirror did not fill")
+}
+
+// roomCount is how many rooms the tenant has, read through the gateway.
+func roomCount(t *testing.T, gwURL string) int {
+	t.Helper()
+	resp := liveQuery(t, gwURL, `{ locations { rooms { id } } }`, nil)
+	require.Empty(t, resp.Errors)
+	var out struct{ Locations []struct{ Rooms []struct{ ID string } } }
+	require.NoError(t, json.Unmarshal(resp.Data, &out))
+	n := 0
+	for _, l := range out.Locations {
+		n += len(l.Rooms)
+	}
+	require.Positive(t, n)
+	return n
+}
+
+// metricValue reads one series (name with its labels, as exposed) from a
+// gateway's /metrics; NaN and missing series fail the test.
+func metricValue(t tb, gwURL, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(gwURL + "/metrics")
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if ok && name == series {
+			v, err := strconv.ParseFloat(val, 64)
+			require.NoError(t, err)
+			return v
+		}
+	}
+	require.Failf(t, "no series", "%s", series)
+	return 0
+}
+
+// dashboardTitles reads the dashboard and returns every booking's title by
+// its Engage number.
+func dashboardTitles(t tb, gwURL string, query string, vars map[string]any) map[int64]string {
+	t.Helper()
+	resp := liveQuery(t, gwURL, query, vars)
+	require.Empty(t, resp.Errors)
+	var out struct {
+		Locations []struct {
+			Rooms []struct {
+				Bookings []struct {
+					EngageID apiEngageID
+					Title    string
+				}
+			}
+		}
+	}
+	require.NoError(t, json.Unmarshal(resp.Data, &out))
+	titles := map[int64]string{}
+	for _, l := range out.Locations {
+		for _, r := range l.Rooms {
+			for _, b := range r.Bookings {
+				titles[int64(b.EngageID)] = b.Title
+			}
+		}
+	}
+	return titles
+}
+
+// tomorrowDashboard is the dashboard of tomorrow's bookings.
+const tomorrowDashboard = `query($from: DateTime!, $to: DateTime!) { locations { rooms { bookings(from: $from, to: $to) { engageId title } } } }`
+
+func tomorrowVars() map[string]any {
+	from := tomorrow()
+	return map[string]any{"from": from.Format(time.RFC3339), "to": from.Add(24 * time.Hour).Format(time.RFC3339)}
+}
+
+func TestMirrorFillsOnceThenCallsEngageOnlyForChanges(t *testing.T) {
+	rs := startRedisServer(t)
+	l := newLive(t, mirrorEnv(rs.url()), true)
+	awaitFilled(t, l.gwURL)
+	rooms := roomCount(t, l.gwURL)
+
+	// The fill read each room's window in two calls of 14 days (17 days
+	// held, read ahead to 28), and nothing else read bookings.
+	st := liveStats(t, l.simURL)
+	assert.Equal(t, 2*rooms, bookingReads(st), "the fill's calls")
+	assert.Equal(t, float64(2*rooms), metricValue(t, l.gwURL, `engagegw_mirror_upstream_reads_total{cause="fill"}`))
+	assert.Equal(t, float64(1), metricValue(t, l.gwURL, `engagegw_mirror_worker`))
+	assert.Equal(t, float64(1), metricValue(t, l.gwURL, `engagegw_mirror_coverage_ratio`))
+
+	// Lobby screens, desk apps and a week's window: no call at all.
+	resetLiveStats(t, l.simURL)
+	for range 5 {
+		dashboardTitles(t, l.gwURL, dashboardQuery, nil)
+		dashboardTitles(t, l.gwURL, tomorrowDashboard, tomorrowVars())
+	}
+	require.Zero(t, liveStats(t, l.simURL).TotalCalls, "reads of the mirror reach Engage")
+
+	// A booking made in the web app: its notification costs one re-read,
+	// done before the acknowledgement, and the next read shows it.
+	room := londonRooms(t, l.gwURL)[0]
+	resetLiveStats(t, l.simURL)
+	id := seedBooking(t, l.simURL, room, tomorrow(), "Made in the web app")
+	l.acks++
+	l.awaitAcked(t)
+	assert.Equal(t, "Made in the web app", dashboardTitles(t, l.gwURL, tomorrowDashboard, tomorrowVars())[id])
+	st = liveStats(t, l.simURL)
+	assert.Equal(t, 1, bookingReads(st), "one re-read for one change: %+v", st.Calls)
+	assert.Equal(t, 1, st.TotalCalls, "%+v", st.Calls)
+
+	// A change of its title: one more re-read (the replay window may hold
+	// it back a moment, as the simulator announces it with the same body).
+	resetLiveStats(t, l.simURL)
+	l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", id), map[string]any{"meetingTitle": "Renamed in the web app"})
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, "Renamed in the web app", dashboardTitles(c, l.gwURL, tomorrowDashboard, tomorrowVars())[id])
+	}, 10*time.Second, 20*time.Millisecond)
+	assert.Equal(t, 1, bookingReads(liveStats(t, l.simURL)))
+
+	// A cancellation says everything: no call, and it is gone.
+	resetLiveStats(t, l.simURL)
+	l.change(t, http.MethodDelete, fmt.Sprintf("/_sim/bookings/%d", id), nil)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, there := dashboardTitles(c, l.gwURL, tomorrowDashboard, tomorrowVars())[id]
+		require.False(c, there)
+	}, 10*time.Second, 20*time.Millisecond)
+	l.awaitAcked(t)
+	assert.Zero(t, bookingReads(liveStats(t, l.simURL)), "a cancellation is applied without a call")
+}
+
+func TestMirrorSweepRepairsAMissedNotification(t *testing.T) {
+	rs := startRedisServer(t)
+	env := mirrorEnv(rs.url())
+	// A sweep of the demo tenant every 10 s: a few calls a second.
+	env["MIRROR_SWEEP_PERIOD"] = "10s"
+	l := newLive(t, env, true)
+	l.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"ratePerMinute": 100_000}, nil)
+	awaitFilled(t, l.gwURL)
+	room := londonRooms(t, l.gwURL)[0]
+
+	// The notification of this booking is lost: its first attempt and the
+	// three retries are dropped.
+	l.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"dropDeliveries": 4}, nil)
+	id := seedBooking(t, l.simURL, room, tomorrow(), "Announced to nobody")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, "Announced to nobody", dashboardTitles(c, l.gwURL, tomorrowDashboard, tomorrowVars())[id])
+	}, 30*time.Second, 50*time.Millisecond, "the sweep did not repair the missed notification")
+	assert.GreaterOrEqual(t, metricValue(t, l.gwURL, "engagegw_mirror_missed_notifications_total"), 1.0)
+	assert.Positive(t, metricValue(t, l.gwURL, `engagegw_mirror_upstream_reads_total{cause="sweep"}`))
+	_, checks := readiness(t, l.gwURL)
+	assert.Regexp(t, `[1-9][0-9]* missed notifications repaired`, checks["mirror"])
+}
+
+func TestMirrorHasOneWorkerPerFleetAndHandsItOver(t *testing.T) {
+	rs := startRedisServer(t)
+	sim, err := engagesim.New(engagesim.Config{RatePerMinute: apiCallsPerMinute})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+
+	a := startGateway(t, withEnv(upstreamEnv(simSrv.URL), mirrorEnv(rs.url())))
+	b := startGateway(t, withEnv(upstreamEnv(simSrv.URL), mirrorEnv(rs.url())))
+	awaitFilled(t, a.url)
+	awaitFilled(t, b.url)
+	rooms := roomCount(t, a.url)
+
+	// One worker filled for both: two calls a room, not four.
+	assert.Equal(t, 2*rooms, bookingReads(sim.Stats()))
+	wa, wb := metricValue(t, a.url, "engagegw_mirror_worker"), metricValue(t, b.url, "engagegw_mirror_worker")
+	require.Equal(t, 1.0, wa+wb, "exactly one worker")
+	worker, other := a, b
+	if wb == 1 {
+		worker, other = b, a
+	}
+
+	// Both serve from the mirror.
+	before := sim.Stats().TotalCalls
+	dashboardTitles(t, a.url, dashboardQuery, nil)
+	dashboardTitles(t, b.url, dashboardQuery, nil)
+	assert.Equal(t, before, sim.Stats().TotalCalls)
+
+	// The worker stops; the other takes its lease over at once (it was
+	// released) and carries on: losing the store's bookings, it refills.
+	worker.stop()
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, 1.0, metricValue(c, other.url, "engagegw_mirror_worker"))
+	}, 10*time.Second, 20*time.Millisecond, "no replica took the worker's lease over")
+	opts, err := redis.ParseURL(rs.url())
+	require.NoError(t, err)
+	rdb := redis.NewClient(opts)
+	defer rdb.Close()
+	require.NoError(t, rdb.FlushAll(context.Background()).Err())
+	awaitFilled(t, other.url)
+	assert.Equal(t, float64(2*rooms), metricValue(t, other.url, `engagegw_mirror_upstream_reads_total{cause="refill"}`))
+}
+
+func TestMirrorRollsTheWindowAsDaysPass(t *testing.T) {
+	rs := startRedisServer(t)
+	// The gateway and the simulator share one clock, which the test moves.
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	sim, err := engagesim.New(engagesim.Config{Now: now, RatePerMinute: apiCallsPerMinute, RetryDelays: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	env := withEnv(upstreamEnv(simSrv.URL), mirrorEnv(rs.url()))
+	port := freePort(t)
+	env["LISTEN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	env["WEBHOOK_PUBLIC_URL"] = fmt.Sprintf("http://127.0.0.1:%d", port)
+	env["WEBHOOK_SECRET"] = liveSecret
+	env["WEBHOOK_REPLAY_WINDOW"] = "1s"
+	// Days pass in a moment here, and a sweep owes every room once its
+	// period has passed: this test counts the roll's calls alone.
+	env["MIRROR_SWEEP_PERIOD"] = "100000h"
+	g := startGatewayIn(t, withClock(context.Background(), now), env)
+	require.Eventually(t, func() bool { return sim.Stats().Listeners == len(webhook.Services()) }, 20*time.Second, 20*time.Millisecond)
+	awaitFilled(t, g.url)
+	rooms := roomCount(t, g.url)
+	room := londonRooms(t, g.url)[0]
+	filled := bookingReads(sim.Stats())
+	require.Equal(t, 2*rooms, filled)
+
+	// A booking 20 days ahead: beyond the window, inside what the fill
+	// read ahead, so its notification re-reads it.
+	day := time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, 20)
+	id := seedBooking(t, simSrv.URL, room, day, "Three weeks out")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, filled+1, bookingReads(sim.Stats()))
+	}, 10*time.Second, 20*time.Millisecond, "the notification of a day read ahead was not re-read")
+
+	// Eleven days pass: the days entering the window were read ahead, so
+	// rolling costs nothing, and the booking is read from the mirror.
+	offset.Add(int64(11 * 24 * time.Hour))
+	before := sim.Stats().TotalCalls
+	time.Sleep(300 * time.Millisecond) // a few of the worker's rounds
+	vars := map[string]any{"from": day.Format(time.RFC3339), "to": day.Add(24 * time.Hour).Format(time.RFC3339)}
+	require.Equal(t, "Three weeks out", dashboardTitles(t, g.url, tomorrowDashboard, vars)[id])
+	assert.Equal(t, before, sim.Stats().TotalCalls, "rolling into days read ahead, or reading them, called Engage")
+
+	// Two more days: the window's last day was not read ahead, and each
+	// room reads its next 14 days in one call.
+	offset.Add(int64(2 * 24 * time.Hour))
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, checks := readiness(c, g.url)
+		require.Equal(c, http.StatusOK, code)
+		require.True(c, strings.HasPrefix(checks["mirror"], "ok: 100%"), "mirror: %q", checks["mirror"])
+		require.Equal(c, float64(rooms), metricValue(c, g.url, `engagegw_mirror_upstream_reads_total{cause="roll"}`))
+	}, 30*time.Second, 50*time.Millisecond, "the window did not roll")
+	assert.Equal(t, filled+1+rooms, bookingReads(sim.Stats()), "%+v", sim.Stats().Calls)
+	require.Equal(t, "Three weeks out", dashboardTitles(t, g.url, tomorrowDashboard, vars)[id])
+}

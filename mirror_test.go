@@ -72,7 +72,9 @@ func roomCount(t *testing.T, gwURL string) int {
 	t.Helper()
 	resp := liveQuery(t, gwURL, `{ locations { rooms { id } } }`, nil)
 	require.Empty(t, resp.Errors)
-	var out struct{ Locations []struct{ Rooms []struct{ ID string } } }
+	var out struct {
+		Locations []struct{ Rooms []struct{ ID string } }
+	}
 	require.NoError(t, json.Unmarshal(resp.Data, &out))
 	n := 0
 	for _, l := range out.Locations {

@@ -242,7 +242,7 @@ func (m *metrics) mirrorMissed(n int) { m.mirrorMissedDays.Add(float64(n)) }
 // (every replica shows the fleet's), whether this replica is the worker,
 // and the forecast of the week's upstream calls. They are read at scrape
 // time.
-func (m *metrics) watchMirror(status func() (cache.MirrorStatus, bool), worker func() bool, week func() (float64, bool)) {
+func (m *metrics) watchMirror(status func() (cache.MirrorStatus, bool), worker func() bool, rounds func() int64, week func() (float64, bool)) {
 	gauge := func(name, help string, f func(cache.MirrorStatus) float64) {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: name, Help: help}, func() float64 {
 			st, ok := status()
@@ -255,6 +255,7 @@ func (m *metrics) watchMirror(status func() (cache.MirrorStatus, bool), worker f
 	gauge("mirror_coverage_ratio", "Share of the room-days the mirror must hold (every room, today-2 to today+14 in UTC dates) that it holds; NaN before its worker's first round.",
 		func(st cache.MirrorStatus) float64 { return st.Coverage() })
 	gauge("mirror_rooms", "Rooms the mirror holds bookings for.", func(st cache.MirrorStatus) float64 { return float64(st.Rooms) })
+	gauge("mirror_desks", "Desks the mirror holds bookings for: those read in the last 14 days.", func(st cache.MirrorStatus) float64 { return float64(st.Desks) })
 	gauge("mirror_oldest_data_seconds", "Age of the mirror's least recently verified room (read in full by the fill or the sweep); NaN while some room never was.",
 		func(st cache.MirrorStatus) float64 {
 			if st.OldestVerified.IsZero() {
@@ -270,6 +271,8 @@ func (m *metrics) watchMirror(status func() (cache.MirrorStatus, bool), worker f
 		}
 		return 0
 	}))
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Namespace: metricsNamespace, Name: "mirror_worker_rounds_total",
+		Help: "Rounds (fill, roll, sweep) this replica has run as the mirror's worker."}, func() float64 { return float64(rounds()) }))
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "upstream_calls_week_forecast",
 		Help: "Upstream calls the whole fleet would make in a week at the pace of the last day; NaN before a minute of history."}, func() float64 {
 		w, ok := week()

@@ -67,6 +67,16 @@ func awaitFilled(t *testing.T, gwURL string) {
 	}, 60*time.Second, 50*time.Millisecond, "the mirror did not fill")
 }
 
+// awaitRounds waits until the gateway's mirror worker has run n more
+// rounds: whatever was true before has been seen by a whole round.
+func awaitRounds(t *testing.T, gwURL string, n float64) {
+	t.Helper()
+	start := metricValue(t, gwURL, "engagegw_mirror_worker_rounds_total")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.GreaterOrEqual(c, metricValue(c, gwURL, "engagegw_mirror_worker_rounds_total"), start+n)
+	}, 20*time.Second, 10*time.Millisecond, "the mirror's worker did not run")
+}
+
 // roomCount is how many rooms the tenant has, read through the gateway.
 func roomCount(t *testing.T, gwURL string) int {
 	t.Helper()
@@ -251,6 +261,7 @@ func TestMirrorHasOneWorkerPerFleetAndHandsItOver(t *testing.T) {
 	worker.stop()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		require.Equal(c, 1.0, metricValue(c, other.url, "engagegw_mirror_worker"))
+		require.GreaterOrEqual(c, metricValue(c, other.url, "engagegw_mirror_worker_rounds_total"), 2.0)
 	}, 10*time.Second, 20*time.Millisecond, "no replica took the worker's lease over")
 	opts, err := redis.ParseURL(rs.url())
 	require.NoError(t, err)
@@ -299,7 +310,7 @@ func TestMirrorRollsTheWindowAsDaysPass(t *testing.T) {
 	// rolling costs nothing, and the booking is read from the mirror.
 	offset.Add(int64(11 * 24 * time.Hour))
 	before := sim.Stats().TotalCalls
-	time.Sleep(300 * time.Millisecond) // a few of the worker's rounds
+	awaitRounds(t, g.url, 2)
 	vars := map[string]any{"from": day.Format(time.RFC3339), "to": day.Add(24 * time.Hour).Format(time.RFC3339)}
 	require.Equal(t, "Three weeks out", dashboardTitles(t, g.url, tomorrowDashboard, vars)[id])
 	assert.Equal(t, before, sim.Stats().TotalCalls, "rolling into days read ahead, or reading them, called Engage")
@@ -315,4 +326,101 @@ func TestMirrorRollsTheWindowAsDaysPass(t *testing.T) {
 	}, 30*time.Second, 50*time.Millisecond, "the window did not roll")
 	assert.Equal(t, filled+1+rooms, bookingReads(sim.Stats()), "%+v", sim.Stats().Calls)
 	require.Equal(t, "Three weeks out", dashboardTitles(t, g.url, tomorrowDashboard, vars)[id])
+}
+
+// deskWeek is a desk app: one desk's bookings over a week.
+const deskWeek = `query($desk: ID!, $from: Date!, $to: Date!) { desk(id: $desk) { bookings(from: $from, to: $to) { engageId date } } }`
+
+// deskBookingIDs reads a desk's week and returns its bookings' numbers.
+func deskBookingIDs(t tb, gwURL, desk string, from time.Time) []int64 {
+	t.Helper()
+	resp := liveQuery(t, gwURL, deskWeek, map[string]any{"desk": desk, "from": from.Format(time.DateOnly), "to": from.AddDate(0, 0, 6).Format(time.DateOnly)})
+	require.Empty(t, resp.Errors)
+	var out struct {
+		Desk struct{ Bookings []struct{ EngageID apiEngageID } }
+	}
+	require.NoError(t, json.Unmarshal(resp.Data, &out))
+	ids := []int64{}
+	for _, b := range out.Desk.Bookings {
+		ids = append(ids, int64(b.EngageID))
+	}
+	return ids
+}
+
+// deskReads counts the upstream's GET /deskBookings calls answered 200.
+func deskReads(st engagesim.Stats) int {
+	n := 0
+	for _, c := range st.Calls {
+		if c.Method == http.MethodGet && c.Route == "/deskBookings" && c.Status == http.StatusOK {
+			n += c.Count
+		}
+	}
+	return n
+}
+
+func TestMirrorKeepsADeskFromItsFirstRead(t *testing.T) {
+	rs := startRedisServer(t)
+	l := newLive(t, mirrorEnv(rs.url()), true)
+	awaitFilled(t, l.gwURL)
+	resp := liveQuery(t, l.gwURL, `{ locations { name desks { id } } }`, nil)
+	require.Empty(t, resp.Errors)
+	var locs struct {
+		Locations []struct {
+			Name  string
+			Desks []struct{ ID string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(resp.Data, &locs))
+	var desk string
+	for _, loc := range locs.Locations {
+		if loc.Name == "London HQ" && len(loc.Desks) > 0 {
+			desk = loc.Desks[0].ID
+		}
+	}
+	require.NotEmpty(t, desk)
+	deskNumber := mustRoomNumber(t, desk)
+	from := tomorrow()
+
+	// No desk is filled eagerly; the first read of one reads through, and
+	// the worker then fills the rest of its window.
+	assert.Zero(t, deskReads(liveStats(t, l.simURL)))
+	before := deskBookingIDs(t, l.gwURL, desk, from)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		code, checks := readiness(c, l.gwURL)
+		require.Equal(c, http.StatusOK, code)
+		require.True(c, strings.HasPrefix(checks["mirror"], "ok: 100%"), "mirror: %q", checks["mirror"])
+		require.Equal(c, 1.0, metricValue(c, l.gwURL, `engagegw_mirror_desks`))
+	}, 20*time.Second, 20*time.Millisecond, "the desk was not mirrored")
+	resetLiveStats(t, l.simURL)
+	for day := -1; day < 14; day++ {
+		deskBookingIDs(t, l.gwURL, desk, time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, day))
+	}
+	assert.Zero(t, liveStats(t, l.simURL).TotalCalls, "a mirrored desk's window is read from the mirror")
+
+	// A desk booked in the web app: one re-read, before the acknowledgement.
+	var code int
+	var raw []byte
+	for day := 0; day < 7; day++ {
+		code, raw = simCall(t, l.simURL, http.MethodPost, "/_sim/deskBookings", map[string]any{"userId": 1001, "deskId": deskNumber,
+			"dateList": []map[string]any{{"date": from.AddDate(0, 0, day).Format(time.DateOnly), "bookingType": 3}}})
+		if code != http.StatusConflict {
+			break
+		}
+	}
+	require.Equal(t, http.StatusCreated, code, "%s", raw)
+	var made struct{ BookingIDs []int64 }
+	require.NoError(t, json.Unmarshal(raw, &made))
+	require.Len(t, made.BookingIDs, 1)
+	l.acks++
+	l.awaitAcked(t)
+	assert.Equal(t, 1, deskReads(liveStats(t, l.simURL)))
+	assert.ElementsMatch(t, append(before, made.BookingIDs[0]), deskBookingIDs(t, l.gwURL, desk, from))
+	assert.Equal(t, 1, liveStats(t, l.simURL).TotalCalls)
+
+	// Its cancellation costs nothing.
+	resetLiveStats(t, l.simURL)
+	l.change(t, http.MethodDelete, fmt.Sprintf("/_sim/deskBookings/%d", made.BookingIDs[0]), nil)
+	l.awaitAcked(t)
+	assert.ElementsMatch(t, before, deskBookingIDs(t, l.gwURL, desk, from))
+	assert.Zero(t, liveStats(t, l.simURL).TotalCalls)
 }

@@ -147,7 +147,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			return mirror.Status(ctx)
-		}, mirror.Worker, func() (float64, bool) {
+		}, mirror.Worker, mirror.Rounds, func() (float64, bool) {
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			return week.week(ctx)

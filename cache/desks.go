@@ -40,6 +40,7 @@ func (s *Service) deskItems() dayItems[workplace.DeskBooking] {
 			}
 			return out
 		},
+		hold: s.holdFor,
 	}
 }
 
@@ -57,6 +58,10 @@ func (s *Service) DeskBookingsMany(ctx context.Context, windows []workplace.Desk
 		ws[i] = dayWindow{from: w.From, to: w.To,
 			key: func(d workplace.Date) string { return deskDayKey(w.Desk, d) },
 			fetch: func(ctx context.Context, from, to workplace.Date) (any, error) {
+				s.called(ctx, "deskBookings")
+				if s.mirror != nil && !byWorker(ctx) {
+					s.mirror.track(ctx, w.Desk)
+				}
 				return s.inner.DeskBookings(ctx, w.Desk, from, to)
 			}}
 	}

@@ -137,6 +137,9 @@ func bookingKey(b workplace.BookingID) string { return tagged("booking:" + id(b)
 // replica.
 func mirrorStatusKey() string { return tagged("mirror:status") }
 
+// mirrorDeskKey marks a desk the mirror keeps (read lately).
+func mirrorDeskKey(d workplace.DeskID) string { return tagged("mirror:desk:" + id(d)) }
+
 // Desk bookings, per desk per day.
 
 func deskDayKey(d workplace.DeskID, day workplace.Date) string {

@@ -169,10 +169,14 @@ type Mirror struct {
 	sweepCursor int
 	sweepOwed   float64
 	lastPass    time.Time
-	verified    map[workplace.RoomID]time.Time
+	verified    map[string]time.Time
+	// seen holds the subjects this worker found held or filled: one found
+	// missing whole afterwards was lost by the store (a refill).
+	seen map[string]bool
 
 	leader atomic.Bool
 	missed atomic.Int64
+	rounds atomic.Int64
 	// renewed is when the worker last renewed its lease.
 	renewed time.Time
 }
@@ -197,9 +201,15 @@ func (m *Mirror) step(ctx context.Context) error {
 // leave the window and its Invalidate re-reads them. Call it before s
 // serves, once.
 func NewMirror(s *Service, opts MirrorOptions) *Mirror {
-	m := &Mirror{s: s, opts: opts.withDefaults(s), verified: map[workplace.RoomID]time.Time{}}
+	m := &Mirror{s: s, opts: opts.withDefaults(s), verified: map[string]time.Time{}, seen: map[string]bool{}}
+	// Lists no notification announces (the hierarchy, users, the catalog)
+	// are held for a sweep period, so they are read again once per sweep;
+	// rooms' and desks' lists are dropped by resource notifications too.
+	for _, ttl := range []*time.Duration{&s.ttl.Hierarchy, &s.ttl.Resources, &s.ttl.Users, &s.ttl.Catalog} {
+		*ttl = max(*ttl, m.opts.SweepPeriod)
+	}
 	m.log = m.opts.Logger
-	m.pending.m = map[workplace.RoomID]*refresh{}
+	m.pending.m = map[string]*pendingRead{}
 	s.mirror = m
 	return m
 }
@@ -225,6 +235,15 @@ func withCause(ctx context.Context, cause string) context.Context {
 	return context.WithValue(ctx, causeKey{}, cause)
 }
 
+// byWorker reports whether ctx is the worker's (fill, roll, refill).
+func byWorker(ctx context.Context) bool {
+	switch cause, _ := ctx.Value(causeKey{}).(string); cause {
+	case CauseFill, CauseRoll, CauseRefill, CauseSweep:
+		return true
+	}
+	return false
+}
+
 // called counts one upstream read by its context's cause.
 func (m *Mirror) called(ctx context.Context, _ string) {
 	cause, _ := ctx.Value(causeKey{}).(string)
@@ -234,26 +253,192 @@ func (m *Mirror) called(ctx context.Context, _ string) {
 	m.opts.OnCall(cause)
 }
 
-// apply is Invalidate for a mirror: the held room-days the changes name are
-// re-read (or, for a deleted booking, patched) in place, and everything
-// else is invalidated as the read-through cache does. It returns once the
-// held days are current or, where a re-read failed, dropped, so that a
-// read after it never sees the state before the change as current.
+// held is one kind of per-day entries the mirror holds, in terms every
+// kind shares: rooms' bookings (every room, from the start) and desks'
+// bookings (a desk from its first read on).
+type held interface {
+	// name is the kind's name in logs: "room" or "desk".
+	name() string
+	// key is the entry of subject id on day.
+	key(id int64, day workplace.Date) string
+	// parse reads a key of this kind back.
+	parse(key string) (id int64, day workplace.Date, ok bool)
+	// reread reads days (sorted, one window of at most 14 days) of id
+	// upstream and returns each day's encoded value, and the index items
+	// to write.
+	reread(ctx context.Context, id int64, from, to workplace.Date) (days [][]byte, index []Item, err error)
+	// without decodes a day's value, drops the items whose ids are in
+	// gone, and encodes it again.
+	without(v []byte, gone []int64) ([]byte, error)
+	// same reports whether two encoded days hold the same items.
+	same(a, b []byte) bool
+	// fill reads id's window from..to through the cache (what is missing
+	// of it), as a reader would.
+	fill(ctx context.Context, id int64, from, to workplace.Date) error
+	// ttl is the life of id's entry of day.
+	ttl(day workplace.Date) time.Duration
+}
+
+// heldRooms is held for rooms' bookings.
+type heldRooms struct{ s *Service }
+
+func (heldRooms) name() string { return "room" }
+func (heldRooms) key(id int64, d workplace.Date) string {
+	return roomDayKey(workplace.RoomID(id), d)
+}
+func (heldRooms) parse(key string) (int64, workplace.Date, bool) { return parseDayKey(key, "room") }
+func (h heldRooms) reread(ctx context.Context, id int64, from, to workplace.Date) ([][]byte, []Item, error) {
+	h.s.called(ctx, "roomBookings")
+	items, err := h.s.inner.Bookings(ctx, workplace.RoomID(id), from, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := h.s.bookingItems()
+	return encodeDays(d, items, from, to), d.index(items), nil
+}
+func (h heldRooms) without(v []byte, gone []int64) ([]byte, error) {
+	return withoutItems(h.s.bookingItems(), v, gone)
+}
+func (h heldRooms) same(a, b []byte) bool { return sameItems(h.s.bookingItems(), a, b) }
+func (h heldRooms) fill(ctx context.Context, id int64, from, to workplace.Date) error {
+	_, errs := h.s.BookingsMany(ctx, []workplace.RoomWindow{{Room: workplace.RoomID(id), From: from, To: to}})
+	return errs[0]
+}
+func (h heldRooms) ttl(day workplace.Date) time.Duration { return h.s.bookingItems().ttlOf(day) }
+
+// heldDesks is held for desks' bookings.
+type heldDesks struct{ s *Service }
+
+func (heldDesks) name() string { return "desk" }
+func (heldDesks) key(id int64, d workplace.Date) string {
+	return deskDayKey(workplace.DeskID(id), d)
+}
+func (heldDesks) parse(key string) (int64, workplace.Date, bool) { return parseDayKey(key, "desk") }
+func (h heldDesks) reread(ctx context.Context, id int64, from, to workplace.Date) ([][]byte, []Item, error) {
+	h.s.called(ctx, "deskBookings")
+	items, err := h.s.inner.DeskBookings(ctx, workplace.DeskID(id), from, to)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := h.s.deskItems()
+	return encodeDays(d, items, from, to), d.index(items), nil
+}
+func (h heldDesks) without(v []byte, gone []int64) ([]byte, error) {
+	return withoutItems(h.s.deskItems(), v, gone)
+}
+func (h heldDesks) same(a, b []byte) bool { return sameItems(h.s.deskItems(), a, b) }
+func (h heldDesks) fill(ctx context.Context, id int64, from, to workplace.Date) error {
+	_, errs := h.s.DeskBookingsMany(ctx, []workplace.DeskWindow{{Desk: workplace.DeskID(id), From: from, To: to}})
+	return errs[0]
+}
+func (h heldDesks) ttl(day workplace.Date) time.Duration { return h.s.deskItems().ttlOf(day) }
+
+// encodeDays splits items into the days from..to and encodes each.
+func encodeDays[T any](d dayItems[T], items []T, from, to workplace.Date) [][]byte {
+	split := d.split(items, from, to)
+	out := make([][]byte, len(split))
+	for k, day := range split {
+		out[k], _ = d.codec.enc(day) // the codecs encode plain structs
+	}
+	return out
+}
+
+// withoutItems drops the items whose ids are in gone from an encoded day.
+func withoutItems[T any](d dayItems[T], v []byte, gone []int64) ([]byte, error) {
+	items, err := d.codec.dec(v)
+	if err != nil {
+		return nil, err
+	}
+	kept := slices.DeleteFunc(items, func(it T) bool { return slices.Contains(gone, d.id(it)) })
+	return d.codec.enc(kept)
+}
+
+// sameItems reports whether two encoded days hold the same items, whatever
+// their order.
+func sameItems[T any](d dayItems[T], a, b []byte) bool {
+	x, err1 := d.codec.dec(a)
+	y, err2 := d.codec.dec(b)
+	if err1 != nil || err2 != nil || len(x) != len(y) {
+		return false
+	}
+	canon := func(items []T) string {
+		c := slices.Clone(items)
+		slices.SortFunc(c, func(p, q T) int { return cmpInt64(d.id(p), d.id(q)) })
+		v, _ := json.Marshal(c)
+		return string(v)
+	}
+	return canon(x) == canon(y)
+}
+
+func cmpInt64(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// kinds are the mirror's held kinds.
+func (m *Mirror) kinds() []held { return []held{heldRooms{m.s}, heldDesks{m.s}} }
+
+// heldKey is one held entry a change names.
+type heldKey struct {
+	kind held
+	id   int64
+	day  workplace.Date
+}
+
+// heldOf says which held kind's entry key is, if any, and of which day in
+// the window.
+func (m *Mirror) heldOf(key string) (heldKey, bool) {
+	for _, k := range m.kinds() {
+		if id, day, ok := k.parse(key); ok {
+			if m.holdFor(day) == 0 {
+				return heldKey{}, false
+			}
+			return heldKey{kind: k, id: id, day: day}, true
+		}
+	}
+	return heldKey{}, false
+}
+
+// deletedIDs are the ids a change says are gone, with nothing else to
+// re-read: a cancelled booking or desk booking.
+func deletedIDs(c workplace.Change) (int64, bool) {
+	if c.Action != workplace.ActionDeleted {
+		return 0, false
+	}
+	switch {
+	case c.Kind == workplace.KindBooking && c.BookingID != 0:
+		return int64(c.BookingID), true
+	case c.Kind == workplace.KindDeskBooking && c.DeskBookingID != 0:
+		return int64(c.DeskBookingID), true
+	}
+	return 0, false
+}
+
+// apply is Invalidate for a mirror: the held days the changes name that
+// the store holds are re-read (or, for a cancellation, patched) in place,
+// and everything else is invalidated as the read-through cache does. It
+// returns once the held days are current or, where a re-read failed,
+// dropped, so a read after it never sees the state before the change as
+// current.
 func (m *Mirror) apply(ctx context.Context, changes []workplace.Change, kn *known) error {
 	s := m.s
 	rest, reread, patch := keyset{}, keyset{}, keyset{}
-	var deleted []workplace.BookingID
+	var gone []int64
 	for _, c := range changes {
 		ks := keyset{}
 		s.plan(ctx, kn, ks, c)
-		isDelete := c.Kind == workplace.KindBooking && c.Action == workplace.ActionDeleted && c.BookingID != 0
+		id, isDelete := deletedIDs(c)
 		if isDelete {
-			deleted = append(deleted, c.BookingID)
+			gone = append(gone, id)
 		}
 		for k := range ks {
-			_, day, ok := roomDayOf(k)
-			switch {
-			case !ok || m.holdFor(day) == 0:
+			switch _, ok := m.heldOf(k); {
+			case !ok:
 				rest.add(k)
 			case isDelete:
 				patch.add(k)
@@ -263,34 +448,64 @@ func (m *Mirror) apply(ctx context.Context, changes []workplace.Change, kn *know
 		}
 	}
 	for k := range reread {
-		delete(patch, k) // a day also changed otherwise is re-read, which covers the delete
+		delete(patch, k) // a day also changed otherwise is re-read, which covers the cancellation
+	}
+	// What the store does not hold is only invalidated: nothing to keep
+	// current (the worker fills it, or a reader reads it through).
+	cands := append(reread.list(), patch.list()...)
+	if es, ok := s.storeGet(ctx, cands); ok {
+		for i, e := range es {
+			if !e.Found {
+				rest.add(cands[i])
+				delete(reread, cands[i])
+				delete(patch, cands[i])
+			}
+		}
 	}
 	if err := s.storeInvalidate(ctx, rest.list()); err != nil {
 		return err
 	}
 	var failed []string
 	if len(patch) > 0 {
-		if err := m.patch(ctx, patch.list(), deleted); err != nil {
+		if err := m.patch(ctx, patch.list(), gone); err != nil {
 			failed = append(failed, patch.list()...)
 		}
 	}
-	byRoom := map[workplace.RoomID][]workplace.Date{}
+	type subject struct {
+		kind held
+		id   int64
+	}
+	bySubject := map[string]*struct {
+		subject
+		days []workplace.Date
+	}{}
 	for k := range reread {
-		room, day, _ := roomDayOf(k)
-		byRoom[room] = append(byRoom[room], day)
+		h, _ := m.heldOf(k)
+		sk := h.kind.name() + ":" + strconv.FormatInt(h.id, 10)
+		e := bySubject[sk]
+		if e == nil {
+			e = &struct {
+				subject
+				days []workplace.Date
+			}{subject: subject{h.kind, h.id}}
+			bySubject[sk] = e
+		}
+		e.days = append(e.days, h.day)
 	}
-	rooms := make([]workplace.RoomID, 0, len(byRoom))
-	for r := range byRoom {
-		rooms = append(rooms, r)
+	names := make([]string, 0, len(bySubject))
+	for n := range bySubject {
+		names = append(names, n)
 	}
+	slices.Sort(names)
 	var mu sync.Mutex
-	fanOut(len(rooms), s.opts.FanOut, func(i int) {
-		room := rooms[i]
-		if err := m.pending.do(ctx, room, byRoom[room], m.opts.Coalesce, m.opts.RefreshTimeout, m.refreshRoom); err != nil {
-			m.log.WarnContext(ctx, "mirror: re-reading a room's days after a notification failed; dropping them, so reads go upstream", "room", room, "err", err)
+	fanOut(len(names), s.opts.FanOut, func(i int) {
+		e := bySubject[names[i]]
+		run := func(ctx context.Context, days []workplace.Date) error { return m.refresh(ctx, e.kind, e.id, days) }
+		if err := m.pending.do(ctx, names[i], e.days, m.opts.Coalesce, m.opts.RefreshTimeout, run); err != nil {
+			m.log.WarnContext(ctx, "mirror: re-reading held days after a notification failed; dropping them, so reads go upstream", "kind", e.kind.name(), "id", e.id, "err", err)
 			mu.Lock()
-			for _, d := range byRoom[room] {
-				failed = append(failed, roomDayKey(room, d))
+			for _, d := range e.days {
+				failed = append(failed, e.kind.key(e.id, d))
 			}
 			mu.Unlock()
 		}
@@ -298,16 +513,16 @@ func (m *Mirror) apply(ctx context.Context, changes []workplace.Change, kn *know
 	return s.storeInvalidate(ctx, failed)
 }
 
-// refreshRoom re-reads the held days of one room: their generations are
-// bumped first, so the value stays served until this re-read replaces it
-// and no read that began earlier can write back over it.
-func (m *Mirror) refreshRoom(ctx context.Context, room workplace.RoomID, days []workplace.Date) error {
+// refresh re-reads held days of one subject: their generations are bumped
+// first, so the value stays served until this re-read replaces it and no
+// read that began earlier can write back over it.
+func (m *Mirror) refresh(ctx context.Context, kind held, id int64, days []workplace.Date) error {
 	s := m.s
-	slices.SortFunc(days, func(a, b workplace.Date) int { return a.DaysUntil(b) * -1 })
+	slices.SortFunc(days, func(a, b workplace.Date) int { return -a.DaysUntil(b) })
 	days = slices.Compact(days)
 	keys := make([]string, len(days))
 	for i, d := range days {
-		keys[i] = roomDayKey(room, d)
+		keys[i] = kind.key(id, d)
 	}
 	gens, err := s.storeBump(ctx, keys)
 	if err != nil {
@@ -317,38 +532,31 @@ func (m *Mirror) refreshRoom(ctx context.Context, room workplace.RoomID, days []
 	for i, d := range days {
 		gen[d] = gens[i]
 	}
-	d := s.bookingItems()
 	var writes []Item
 	for _, w := range workplace.SplitWindow(days[0], days[len(days)-1]) {
-		cctx := withCause(ctx, CauseChange)
-		s.called(cctx, "roomBookings")
-		items, err := s.inner.Bookings(cctx, room, w[0], w[1])
+		values, index, err := kind.reread(withCause(ctx, CauseChange), id, w[0], w[1])
 		if err != nil {
 			return err
 		}
 		at := s.now()
-		for k, day := range d.split(items, w[0], w[1]) {
-			dd := w[0].AddDays(k)
-			g, ok := gen[dd]
+		for k, v := range values {
+			day := w[0].AddDays(k)
+			g, ok := gen[day]
 			if !ok {
 				continue
 			}
-			v, err := d.codec.enc(day)
-			if err != nil {
-				return err
-			}
-			key := roomDayKey(room, dd)
-			writes = s.writeBack(writes, Item{Key: key, Value: v, TTL: d.ttlOf(dd), Gen: g}, shadowKey(key), at)
+			key := kind.key(id, day)
+			writes = s.writeBack(writes, Item{Key: key, Value: v, TTL: kind.ttl(day), Gen: g}, shadowKey(key), at)
 		}
-		writes = append(writes, d.index(items)...)
+		writes = append(writes, index...)
 	}
 	return s.storeSetChecked(ctx, writes)
 }
 
-// patch takes deleted bookings out of held days without a call: the
+// patch takes cancelled bookings out of held days without a call: the
 // generations are bumped first, then each day is rewritten under its new
 // generation only if nobody bumped it since (a newer re-read wins).
-func (m *Mirror) patch(ctx context.Context, keys []string, ids []workplace.BookingID) error {
+func (m *Mirror) patch(ctx context.Context, keys []string, gone []int64) error {
 	s := m.s
 	gens, err := s.storeBump(ctx, keys)
 	if err != nil {
@@ -358,23 +566,17 @@ func (m *Mirror) patch(ctx context.Context, keys []string, ids []workplace.Booki
 	if !ok {
 		return errStepAside
 	}
-	d := s.bookingItems()
 	var writes []Item
 	for i, e := range entries {
-		if !e.Found || e.Gen != gens[i] {
+		h, held := m.heldOf(keys[i])
+		if !held || !e.Found || e.Gen != gens[i] {
 			continue // not held (the worker fills it), or re-read since
 		}
-		bs, err := d.codec.dec(e.Value)
+		v, err := h.kind.without(e.Value, gone)
 		if err != nil {
 			return err
 		}
-		kept := slices.DeleteFunc(bs, func(b workplace.Booking) bool { return slices.Contains(ids, b.ID) })
-		v, err := d.codec.enc(kept)
-		if err != nil {
-			return err
-		}
-		_, day, _ := roomDayOf(keys[i])
-		writes = s.writeBack(writes, Item{Key: keys[i], Value: v, TTL: d.ttlOf(day), Gen: gens[i]}, shadowKey(keys[i]), s.now())
+		writes = s.writeBack(writes, Item{Key: keys[i], Value: v, TTL: h.kind.ttl(h.day), Gen: gens[i]}, shadowKey(keys[i]), s.now())
 	}
 	return s.storeSetChecked(ctx, writes)
 }
@@ -383,29 +585,29 @@ func (m *Mirror) patch(ctx context.Context, keys []string, ids []workplace.Booki
 // waiting to start: at most one re-read per room runs, and one waits.
 type coalescer struct {
 	mu sync.Mutex
-	m  map[workplace.RoomID]*refresh
+	m  map[string]*pendingRead
 }
 
-// refresh is one re-read of a room's days, waiting or running.
-type refresh struct {
+// pendingRead is one re-read of a subject's days, waiting or running.
+type pendingRead struct {
 	days    []workplace.Date
 	started bool
 	done    chan struct{}
 	err     error
 }
 
-// do re-reads days of room with run, joining the waiting re-read of room
-// if there is one, and returns once a re-read that started after this call
+// do re-reads days of subject with run, joining the waiting re-read of
+// subject if there is one, and returns once a re-read that started after this call
 // has finished. The re-read runs on its own deadline (timeout), so one
 // caller giving up does not fail the others.
-func (c *coalescer) do(ctx context.Context, room workplace.RoomID, days []workplace.Date, wait, timeout time.Duration,
-	run func(ctx context.Context, room workplace.RoomID, days []workplace.Date) error) error {
+func (c *coalescer) do(ctx context.Context, subject string, days []workplace.Date, wait, timeout time.Duration,
+	run func(ctx context.Context, days []workplace.Date) error) error {
 	c.mu.Lock()
-	r := c.m[room]
+	r := c.m[subject]
 	if r == nil || r.started {
 		prev := r
-		r = &refresh{done: make(chan struct{})}
-		c.m[room] = r
+		r = &pendingRead{done: make(chan struct{})}
+		c.m[subject] = r
 		go func() {
 			if prev != nil {
 				<-prev.done
@@ -418,12 +620,12 @@ func (c *coalescer) do(ctx context.Context, room workplace.RoomID, days []workpl
 			days := slices.Clone(r.days)
 			c.mu.Unlock()
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
-			r.err = run(rctx, room, days)
+			r.err = run(rctx, days)
 			cancel()
 			close(r.done)
 			c.mu.Lock()
-			if c.m[room] == r {
-				delete(c.m, room)
+			if c.m[subject] == r {
+				delete(c.m, subject)
 			}
 			c.mu.Unlock()
 		}()
@@ -476,58 +678,97 @@ func (m *Mirror) Run(ctx context.Context) {
 	}
 }
 
-// roomRef is a room and where it is.
-type roomRef struct {
-	id  workplace.RoomID
-	loc workplace.LocationID
+// subject is one room or desk whose window the worker keeps.
+type subject struct {
+	kind held
+	id   int64
 }
 
-// rooms lists every room of the tenant, walking the hierarchy through the
-// cache.
-func (m *Mirror) rooms(ctx context.Context) ([]roomRef, error) {
+func (sj subject) String() string { return sj.kind.name() + ":" + strconv.FormatInt(sj.id, 10) }
+
+// subjects lists what the worker keeps, walking the hierarchy through the
+// cache: every room, and every desk read since its tracking mark was last
+// set (see track). rooms and desks count them.
+func (m *Mirror) subjects(ctx context.Context) (out []subject, rooms, desks int, err error) {
 	locs, err := workplace.AllLocations(ctx, m.s)
 	if err != nil {
-		return nil, err
+		return nil, 0, 0, err
 	}
-	var out []roomRef
+	var deskIDs []workplace.DeskID
 	for _, l := range locs {
 		rs, err := m.s.Rooms(ctx, l.ID)
 		if err != nil {
-			return nil, fmt.Errorf("rooms of location %d: %w", l.ID, err)
+			return nil, 0, 0, fmt.Errorf("rooms of location %d: %w", l.ID, err)
 		}
 		for _, r := range rs {
-			out = append(out, roomRef{id: r.ID, loc: l.ID})
+			out = append(out, subject{heldRooms{m.s}, int64(r.ID)})
+		}
+		ds, err := m.s.Desks(ctx, l.ID)
+		if err != nil {
+			return nil, 0, 0, fmt.Errorf("desks of location %d: %w", l.ID, err)
+		}
+		for _, d := range ds {
+			deskIDs = append(deskIDs, d.ID)
 		}
 	}
-	slices.SortFunc(out, func(a, b roomRef) int { return int(a.id - b.id) })
-	return out, nil
+	rooms = len(out)
+	const chunk = 1000
+	for start := 0; start < len(deskIDs); start += chunk {
+		part := deskIDs[start:min(start+chunk, len(deskIDs))]
+		keys := make([]string, len(part))
+		for i, d := range part {
+			keys[i] = mirrorDeskKey(d)
+		}
+		es, ok := m.s.storeGet(ctx, keys)
+		if !ok {
+			break
+		}
+		for i, e := range es {
+			if e.Found {
+				out = append(out, subject{heldDesks{m.s}, int64(part[i])})
+			}
+		}
+	}
+	return out, rooms, len(out) - rooms, nil
+}
+
+// deskTracking is how long a desk stays mirrored after the read that last
+// missed its held days: a desk nobody reads for a fortnight is let go, and
+// its next read takes it back.
+const deskTracking = 14 * 24 * time.Hour
+
+// track marks a desk as mirrored: a reader missed its held days, so the
+// worker fills the rest of its window and keeps it.
+func (m *Mirror) track(ctx context.Context, desk workplace.DeskID) {
+	m.s.storeSet(ctx, []Item{{Key: mirrorDeskKey(desk), Value: []byte("1"), TTL: deskTracking, Unconditional: true}})
 }
 
 // pass is one round of the worker: fill what is missing, sweep its share,
 // publish the status.
 func (m *Mirror) pass(ctx context.Context) {
 	bctx := m.opts.Background(ctx)
-	rooms, err := m.rooms(withCause(bctx, CauseFill))
+	subjects, rooms, desks, err := m.subjects(withCause(bctx, CauseFill))
 	if err != nil {
 		if ctx.Err() == nil {
-			m.log.Warn("mirror: listing the tenant's rooms failed; trying again next round", "err", err)
+			m.log.Warn("mirror: listing the tenant's rooms and desks failed; trying again next round", "err", err)
 		}
 		return
 	}
-	st := MirrorStatus{Rooms: len(rooms), Worker: true}
-	held, wanted := m.fill(bctx, rooms)
+	st := MirrorStatus{Rooms: rooms, Desks: desks, Worker: true}
+	held, wanted := m.fill(bctx, subjects)
 	st.HeldDays, st.WantedDays = held, wanted
 	if held == wanted && !m.filled {
 		m.filled = true
-		m.log.Info("mirror: every room's window is held", "rooms", len(rooms), "days", wanted)
+		m.log.Info("mirror: every room's window is held", "rooms", rooms, "desks", desks, "days", wanted)
 	}
-	m.sweep(bctx, rooms)
+	m.sweep(bctx, subjects)
+	m.rounds.Add(1)
 	now := m.s.now()
 	st.Filled = m.filled
 	st.SweepCursor, st.Missed = m.sweepCursor, m.missed.Load()
 	oldest := now
-	for _, r := range rooms {
-		if v, ok := m.verified[r.id]; !ok {
+	for _, sj := range subjects {
+		if v, ok := m.verified[sj.String()]; !ok {
 			oldest = time.Time{}
 			break
 		} else if v.Before(oldest) {
@@ -539,28 +780,31 @@ func (m *Mirror) pass(ctx context.Context) {
 	m.publish(ctx, st)
 }
 
-// fill reads, for every room with held days missing, its first missing day
-// and the 13 after it (capped at aheadTo), paced, and reports how many held
-// days the store has and should have.
-func (m *Mirror) fill(ctx context.Context, rooms []roomRef) (held, wanted int) {
+// fill reads, for every subject with held days missing, its first missing
+// day and the 13 after it (capped at aheadTo), paced, until nothing of the
+// window is missing, and reports how many held days the store has and
+// should have. A failed read ends the round: Engage refusing or failing
+// one read will refuse the next.
+func (m *Mirror) fill(ctx context.Context, subjects []subject) (held, wanted int) {
 	s := m.s
 	u := m.today()
 	from, to := u.AddDays(heldFrom), u.AddDays(heldTo)
 	n := from.DaysUntil(to) + 1
-	const chunk = 100 // rooms per store round trip
-	for start := 0; start < len(rooms); start += chunk {
-		part := rooms[start:min(start+chunk, len(rooms))]
+	wanted = len(subjects) * n
+	const chunk = 100 // subjects per store round trip
+	for start := 0; start < len(subjects); start += chunk {
+		part := subjects[start:min(start+chunk, len(subjects))]
 		keys := make([]string, 0, len(part)*n)
-		for _, r := range part {
+		for _, sj := range part {
 			for k := range n {
-				keys = append(keys, roomDayKey(r.id, from.AddDays(k)))
+				keys = append(keys, sj.kind.key(sj.id, from.AddDays(k)))
 			}
 		}
 		entries, ok := s.storeGet(ctx, keys)
 		if !ok {
-			return 0, len(rooms) * n // the store is down: nothing can be held
+			return 0, wanted // the store is down: nothing can be held
 		}
-		for i, r := range part {
+		for i, sj := range part {
 			var missing []int
 			for k := range n {
 				if entries[i*n+k].Found {
@@ -569,40 +813,38 @@ func (m *Mirror) fill(ctx context.Context, rooms []roomRef) (held, wanted int) {
 					missing = append(missing, k)
 				}
 			}
-			wanted += n
 			if len(missing) == 0 {
+				m.seen[sj.String()] = true
 				continue
 			}
+			whole := len(missing) == n
 			cause := CauseRefill
 			switch {
-			case !m.filled:
+			case !m.filled || whole && !m.seen[sj.String()]:
 				cause = CauseFill
 			case missing[0] >= n-3:
 				cause = CauseRoll
 			}
-			whole := len(missing) == n
+			m.seen[sj.String()] = true
 			for len(missing) > 0 {
 				if err := m.step(ctx); err != nil {
 					return held, wanted
 				}
 				wf := from.AddDays(missing[0])
 				wt := min2(wf.AddDays(workplace.MaxWindowDays-1), u.AddDays(aheadTo))
-				_, errs := s.BookingsMany(withCause(ctx, cause), []workplace.RoomWindow{{Room: r.id, From: wf, To: wt}})
-				if errs[0] != nil {
-					// Engage refusing or failing one read will refuse the
-					// next: the round ends here, and the next one resumes.
+				if err := sj.kind.fill(withCause(ctx, cause), sj.id, wf, wt); err != nil {
 					if ctx.Err() == nil {
-						m.log.Warn("mirror: filling a room's days failed; trying again next round", "room", r.id, "from", wf.String(), "to", wt.String(), "err", errs[0])
+						m.log.Warn("mirror: filling held days failed; trying again next round", "kind", sj.kind.name(), "id", sj.id, "from", wf.String(), "to", wt.String(), "err", err)
 					}
-					return held, wanted + (len(rooms)-start-i-1)*n
+					return held, wanted
 				}
 				for len(missing) > 0 && !from.AddDays(missing[0]).After(wt) {
 					held++
 					missing = missing[1:]
 				}
 			}
-			if whole && len(missing) == 0 {
-				m.verified[r.id] = s.now()
+			if whole {
+				m.verified[sj.String()] = s.now()
 			}
 		}
 	}
@@ -616,26 +858,26 @@ func min2(a, b workplace.Date) workplace.Date {
 	return a
 }
 
-// sweep re-reads its share of rooms (rooms × time since the last pass /
-// SweepPeriod), compares every held day with Engage's answer, and fixes
-// and counts the days that differ: notifications the fleet missed.
-func (m *Mirror) sweep(ctx context.Context, rooms []roomRef) {
+// sweep re-reads its share of subjects (subjects × time since the last
+// pass / SweepPeriod), compares every held day with Engage's answer, and
+// fixes and counts the days that differ: notifications the fleet missed.
+func (m *Mirror) sweep(ctx context.Context, subjects []subject) {
 	now := m.s.now()
-	if m.lastPass.IsZero() || len(rooms) == 0 {
+	if m.lastPass.IsZero() || len(subjects) == 0 {
 		m.lastPass = now
 		return
 	}
-	m.sweepOwed += float64(len(rooms)) * float64(now.Sub(m.lastPass)) / float64(m.opts.SweepPeriod)
+	m.sweepOwed += float64(len(subjects)) * float64(now.Sub(m.lastPass)) / float64(m.opts.SweepPeriod)
 	m.lastPass = now
-	m.sweepOwed = math.Min(m.sweepOwed, float64(len(rooms)))
+	m.sweepOwed = math.Min(m.sweepOwed, float64(len(subjects)))
 	for m.sweepOwed >= 1 {
-		if m.sweepCursor >= len(rooms) {
+		if m.sweepCursor >= len(subjects) {
 			m.sweepCursor = 0
 		}
-		r := rooms[m.sweepCursor]
-		if err := m.sweepRoom(ctx, r.id); err != nil {
+		sj := subjects[m.sweepCursor]
+		if err := m.sweepOne(ctx, sj); err != nil {
 			if ctx.Err() == nil {
-				m.log.Warn("mirror: sweeping a room failed; it is swept again next round", "room", r.id, "err", err)
+				m.log.Warn("mirror: sweeping failed; it is swept again next round", "kind", sj.kind.name(), "id", sj.id, "err", err)
 			}
 			return
 		}
@@ -644,63 +886,51 @@ func (m *Mirror) sweep(ctx context.Context, rooms []roomRef) {
 	}
 }
 
-// sweepRoom re-reads every held day of one room and writes back those that
-// differ, each under the generation it saw before the read, so a
+// sweepOne re-reads every held day of one subject and writes back those
+// that differ, each under the generation it saw before the read, so a
 // notification's re-read that lands meanwhile is never overwritten.
-func (m *Mirror) sweepRoom(ctx context.Context, room workplace.RoomID) error {
+func (m *Mirror) sweepOne(ctx context.Context, sj subject) error {
 	s := m.s
 	u := m.today()
-	d := s.bookingItems()
 	var writes []Item
 	missed := 0
 	for _, w := range workplace.SplitWindow(u.AddDays(heldFrom), u.AddDays(aheadTo)) {
 		n := w[0].DaysUntil(w[1]) + 1
 		keys := make([]string, n)
 		for k := range n {
-			keys[k] = roomDayKey(room, w[0].AddDays(k))
+			keys[k] = sj.kind.key(sj.id, w[0].AddDays(k))
 		}
 		entries, ok := s.storeGet(ctx, keys)
 		if !ok {
 			return errStepAside
 		}
-		anyHeld := slices.ContainsFunc(entries, func(e Entry) bool { return e.Found })
-		if !anyHeld {
+		if !slices.ContainsFunc(entries, func(e Entry) bool { return e.Found }) {
 			continue
 		}
 		if err := m.step(ctx); err != nil {
 			return err
 		}
-		cctx := withCause(ctx, CauseSweep)
-		s.called(cctx, "roomBookings")
-		items, err := s.inner.Bookings(cctx, room, w[0], w[1])
+		values, index, err := sj.kind.reread(withCause(ctx, CauseSweep), sj.id, w[0], w[1])
 		if err != nil {
 			return err
 		}
 		at := s.now()
-		for k, day := range d.split(items, w[0], w[1]) {
+		for k, v := range values {
 			e := entries[k]
-			if !e.Found {
+			if !e.Found || sj.kind.same(e.Value, v) {
 				continue
 			}
-			heldV, err := d.codec.dec(e.Value)
-			if err == nil && sameBookings(heldV, day) {
-				continue
-			}
-			dd := w[0].AddDays(k)
-			v, err := d.codec.enc(day)
-			if err != nil {
-				return err
-			}
+			day := w[0].AddDays(k)
 			missed++
-			m.log.Warn("mirror: the sweep found a held day that differs from Engage: a notification was missed", "room", room, "day", dd.String(), "held", len(heldV), "engage", len(day))
-			writes = s.writeBack(writes, Item{Key: keys[k], Value: v, TTL: d.ttlOf(dd), Gen: e.Gen}, shadowKey(keys[k]), at)
+			m.log.Warn("mirror: the sweep found a held day that differs from Engage: a notification was missed", "kind", sj.kind.name(), "id", sj.id, "day", day.String())
+			writes = s.writeBack(writes, Item{Key: keys[k], Value: v, TTL: sj.kind.ttl(day), Gen: e.Gen}, shadowKey(keys[k]), at)
 		}
-		writes = append(writes, d.index(items)...)
+		writes = append(writes, index...)
 	}
 	if err := s.storeSetChecked(ctx, writes); err != nil {
 		return err
 	}
-	m.verified[room] = s.now()
+	m.verified[sj.String()] = s.now()
 	if missed > 0 {
 		m.missed.Add(int64(missed))
 		m.opts.OnMissed(missed)
@@ -708,28 +938,15 @@ func (m *Mirror) sweepRoom(ctx context.Context, room workplace.RoomID) error {
 	return nil
 }
 
-// sameBookings reports whether two lists hold the same bookings, whatever
-// their order.
-func sameBookings(a, b []workplace.Booking) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	enc := func(bs []workplace.Booking) string {
-		c := slices.Clone(bs)
-		slices.SortFunc(c, func(x, y workplace.Booking) int { return int(x.ID - y.ID) })
-		v, _ := json.Marshal(c)
-		return string(v)
-	}
-	return enc(a) == enc(b)
-}
-
 // MirrorStatus is what the worker last reported about the mirror: what
 // every replica's /readyz and /metrics show.
 type MirrorStatus struct {
 	// Worker is true on the status the worker wrote (false: none yet).
 	Worker bool `json:"worker"`
-	// Rooms is how many rooms the tenant has.
+	// Rooms is how many rooms the tenant has; Desks how many desks are
+	// mirrored (read lately).
 	Rooms int `json:"rooms"`
+	Desks int `json:"desks"`
 	// HeldDays and WantedDays are the room-days held and to be held.
 	HeldDays   int `json:"heldDays"`
 	WantedDays int `json:"wantedDays"`
@@ -781,9 +998,13 @@ func (m *Mirror) Status(ctx context.Context) (st MirrorStatus, ok bool) {
 // Worker reports whether this replica runs the worker now.
 func (m *Mirror) Worker() bool { return m.leader.Load() }
 
-// roomDayOf parses a roomDayKey back into its room and day.
-func roomDayOf(key string) (workplace.RoomID, workplace.Date, bool) {
-	rest, ok := strings.CutPrefix(key, keyPrefix+"{room:")
+// Rounds is how many rounds this replica has run as the worker.
+func (m *Mirror) Rounds() int64 { return m.rounds.Load() }
+
+// parseDayKey parses a per-day key of entity ("room", "desk") back into
+// its id and day.
+func parseDayKey(key, entity string) (int64, workplace.Date, bool) {
+	rest, ok := strings.CutPrefix(key, keyPrefix+"{"+entity+":")
 	if !ok {
 		return 0, workplace.Date{}, false
 	}
@@ -803,5 +1024,5 @@ func roomDayOf(key string) (workplace.RoomID, workplace.Date, bool) {
 	if err != nil {
 		return 0, workplace.Date{}, false
 	}
-	return workplace.RoomID(n), day, true
+	return n, day, true
 }

@@ -337,7 +337,9 @@ func deskBookingIDs(t tb, gwURL, desk string, from time.Time) []int64 {
 	resp := liveQuery(t, gwURL, deskWeek, map[string]any{"desk": desk, "from": from.Format(time.DateOnly), "to": from.AddDate(0, 0, 6).Format(time.DateOnly)})
 	require.Empty(t, resp.Errors)
 	var out struct {
-		Desk struct{ Bookings []struct{ EngageID apiEngageID } }
+		Desk struct {
+			Bookings []struct{ EngageID apiEngageID }
+		}
 	}
 	require.NoError(t, json.Unmarshal(resp.Data, &out))
 	ids := []int64{}

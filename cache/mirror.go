@@ -647,9 +647,9 @@ func (m *Mirror) Run(ctx context.Context) {
 	defer func() {
 		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 		defer cancel()
-		if m.leader.Load() {
-			_ = m.opts.Lease.Release(rctx)
-		}
+		// Released whatever this replica believes: the lease releases only
+		// its own holder, and ctx ending during a renewal loses the belief.
+		_ = m.opts.Lease.Release(rctx)
 		m.leader.Store(false)
 	}()
 	t := time.NewTicker(m.opts.Interval)

@@ -234,6 +234,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 
 	c.embedded = c.apiURL == ""
+	if c.mirror.on && !c.embedded && c.webhookSecret == "" {
+		return c, fmt.Errorf("MIRROR=on needs the webhooks (WEBHOOK_SECRET, and WEBHOOK_PUBLIC_URL unless the listeners are registered otherwise): without notifications the mirror could not be kept")
+	}
 	if c.embedded {
 		for _, name := range []string{"ENGAGE_TOKEN_URL", "ENGAGE_CLIENT_ID", "ENGAGE_PASSWORD", "ENGAGE_SUBSCRIPTION_KEY"} {
 			if getenv(name) != "" {

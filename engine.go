@@ -127,7 +127,7 @@ func (d deliveryLog) Release(ctx context.Context, key string) error {
 // registerListeners registers the gateway's webhooks with the upstream,
 // retrying until it succeeds or the gateway stops: without them the cache
 // only learns of changes when its entries expire.
-func registerListeners(ctx context.Context, log *slog.Logger, l workplace.Listeners, baseURL, secret string) {
+func registerListeners(ctx context.Context, log *slog.Logger, l workplace.Listeners, baseURL, secret string, registered func()) {
 	for wait := time.Second; ; wait = min(2*wait, time.Minute) {
 		rctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		added, err := webhook.Register(rctx, l, baseURL, secret)
@@ -138,6 +138,7 @@ func registerListeners(ctx context.Context, log *slog.Logger, l workplace.Listen
 				urls[i] = a.NotificationURL
 			}
 			log.Info("webhook listeners registered with the upstream", "base", baseURL, "registered", urls, "alreadyPresent", len(webhook.Services())-len(added))
+			registered()
 			return
 		}
 		if errors.Is(ctx.Err(), context.Canceled) {
@@ -220,6 +221,10 @@ func newMirror(cfg config, eng *engine, svc *cache.Service, m *metrics, log *slo
 		SweepPeriod: cfg.mirror.sweepPeriod,
 		OnCall:      m.mirrorCall,
 		OnMissed:    m.mirrorMissed,
+		OnResync:    m.mirrorResynced,
+		RetrySpan:   webhook.UpstreamRetrySpan,
+		// Until the listeners are registered, nothing announces changes.
+		WaitLive: cfg.webhookPublicURL != "" || cfg.embedded,
 		Logger:      log.With("component", "mirror"),
 	})
 }

@@ -60,6 +60,7 @@ type metrics struct {
 	breakerOpen        *prometheus.GaugeVec
 	mirrorCalls        *prometheus.CounterVec
 	mirrorMissedDays   prometheus.Counter
+	mirrorResyncs      prometheus.Counter
 
 	namesMu sync.Mutex
 	names   map[string]struct{}
@@ -141,6 +142,10 @@ func newMetrics() *metrics {
 			Namespace: metricsNamespace, Name: "mirror_missed_notifications_total",
 			Help: "Held room-days the mirror's sweep found different from Engage on this replica: changes whose notification never arrived.",
 		}),
+		mirrorResyncs: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "mirror_resyncs_total",
+			Help: "Times this replica's mirror worker dropped every held day to read them again, after no replica could receive notifications for longer than Engage retries them.",
+		}),
 		names: map[string]struct{}{},
 	}
 	m.reg.MustRegister(
@@ -149,7 +154,7 @@ func newMetrics() *metrics {
 		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups,
 		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
-		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorMissedDays,
+		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorMissedDays, m.mirrorResyncs,
 	)
 	return m
 }
@@ -234,6 +239,9 @@ func (m *metrics) watchBudget(keyIDs map[engage.Product]string, remaining func(k
 
 // mirrorCall is cache.MirrorOptions.OnCall.
 func (m *metrics) mirrorCall(cause string) { m.mirrorCalls.WithLabelValues(cause).Inc() }
+
+// mirrorResynced is cache.MirrorOptions.OnResync.
+func (m *metrics) mirrorResynced() { m.mirrorResyncs.Inc() }
 
 // mirrorMissed is cache.MirrorOptions.OnMissed.
 func (m *metrics) mirrorMissed(n int) { m.mirrorMissedDays.Add(float64(n)) }

@@ -235,8 +235,13 @@ func TestMirrorHasOneWorkerPerFleetAndHandsItOver(t *testing.T) {
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(func() { simSrv.Close(); sim.Close() })
 
-	a := startGateway(t, withEnv(upstreamEnv(simSrv.URL), mirrorEnv(rs.url())))
-	b := startGateway(t, withEnv(upstreamEnv(simSrv.URL), mirrorEnv(rs.url())))
+	// The listeners are someone else's to register here: both replicas
+	// hold days at once.
+	env := func() map[string]string {
+		return withEnv(withEnv(upstreamEnv(simSrv.URL), mirrorEnv(rs.url())), map[string]string{"WEBHOOK_SECRET": liveSecret})
+	}
+	a := startGateway(t, env())
+	b := startGateway(t, env())
 	awaitFilled(t, a.url)
 	awaitFilled(t, b.url)
 	rooms := roomCount(t, a.url)
@@ -424,5 +429,74 @@ func TestMirrorKeepsADeskFromItsFirstRead(t *testing.T) {
 	l.change(t, http.MethodDelete, fmt.Sprintf("/_sim/deskBookings/%d", made.BookingIDs[0]), nil)
 	l.awaitAcked(t)
 	assert.ElementsMatch(t, before, deskBookingIDs(t, l.gwURL, desk, from))
+	assert.Zero(t, liveStats(t, l.simURL).TotalCalls)
+}
+
+// mirroredOn is the settings of a mirrored gateway on port whose listeners
+// it registers itself with the simulator at simURL.
+func mirroredOn(simURL, redisURL string, port int) map[string]string {
+	env := withEnv(upstreamEnv(simURL), mirrorEnv(redisURL))
+	env["LISTEN_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	env["WEBHOOK_PUBLIC_URL"] = fmt.Sprintf("http://127.0.0.1:%d", port)
+	env["WEBHOOK_SECRET"] = liveSecret
+	env["WEBHOOK_REPLAY_WINDOW"] = "1s"
+	return env
+}
+
+func TestMirrorResyncsBeforeServingAfterTheFleetWasGone(t *testing.T) {
+	rs := startRedisServer(t)
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	sim, err := engagesim.New(engagesim.Config{Now: now, RatePerMinute: apiCallsPerMinute, RetryDelays: []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond}})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	port := freePort(t)
+	env := mirroredOn(simSrv.URL, rs.url(), port)
+
+	a := startGatewayIn(t, withClock(context.Background(), now), env)
+	awaitFilled(t, a.url)
+	room := londonRooms(t, a.url)[0]
+	require.Zero(t, metricValue(t, a.url, "engagegw_mirror_resyncs_total"))
+	a.stop()
+
+	// While no replica runs, a booking is made; Engage's retries find
+	// nobody and give up. Five minutes pass before a replica starts.
+	before := sim.Stats().Deliveries.Failed
+	id := seedBooking(t, simSrv.URL, room, tomorrow(), "Made while the fleet was gone")
+	require.Eventually(t, func() bool { return sim.Stats().Deliveries.Failed >= before+4 }, 10*time.Second, 10*time.Millisecond,
+		"the simulator did not give the delivery up")
+	offset.Add(int64(5 * time.Minute))
+
+	// The first answer of the new replica already has it: nothing held
+	// before the gap was served as current.
+	b := startGatewayIn(t, withClock(context.Background(), now), env)
+	assert.Equal(t, "Made while the fleet was gone", dashboardTitles(t, b.url, tomorrowDashboard, tomorrowVars())[id])
+	assert.Equal(t, 1.0, metricValue(t, b.url, "engagegw_mirror_resyncs_total"))
+	awaitFilled(t, b.url)
+	resetLiveStats(t, simSrv.URL)
+	assert.Equal(t, "Made while the fleet was gone", dashboardTitles(t, b.url, tomorrowDashboard, tomorrowVars())[id])
+	assert.Zero(t, liveStats(t, simSrv.URL).TotalCalls, "the mirror was filled again")
+}
+
+func TestMirrorRefillsWhenRedisComesBackEmpty(t *testing.T) {
+	rs := startRedisServer(t)
+	l := newLive(t, mirrorEnv(rs.url()), true)
+	awaitFilled(t, l.gwURL)
+	rooms := roomCount(t, l.gwURL)
+	want := dashboardTitles(t, l.gwURL, dashboardQuery, nil)
+
+	// Redis goes away: reads are answered upstream, nothing fails.
+	rs.stop(t)
+	assert.Equal(t, want, dashboardTitles(t, l.gwURL, dashboardQuery, nil))
+
+	// It comes back empty: the worker fills the window again, as a refill.
+	rs.start(t)
+	awaitFilled(t, l.gwURL)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, float64(2*rooms), metricValue(c, l.gwURL, `engagegw_mirror_upstream_reads_total{cause="refill"}`))
+	}, 20*time.Second, 20*time.Millisecond)
+	resetLiveStats(t, l.simURL)
+	assert.Equal(t, want, dashboardTitles(t, l.gwURL, dashboardQuery, nil))
 	assert.Zero(t, liveStats(t, l.simURL).TotalCalls)
 }

@@ -139,6 +139,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	var mirror *cache.Mirror
 	if cfg.mirror.on {
 		mirror = newMirror(cfg, eng, svc, m, log)
+		mirror.Prepare(ctx)
 		wctx, stopWorker := context.WithCancel(ctx)
 		stopped := make(chan struct{})
 		go func() { mirror.Run(wctx); close(stopped) }()
@@ -238,7 +239,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	log.Info("gateway listening", "addr", ln.Addr().String(), "graphql", "/graphql", "graphiql", "/")
 
 	if cfg.webhookPublicURL != "" {
-		go registerListeners(engage.WithClass(ctx, engage.Background), log, client, cfg.webhookPublicURL, cfg.webhookSecret)
+		registered := func() {}
+		if mirror != nil {
+			registered = mirror.Live
+		}
+		go registerListeners(engage.WithClass(ctx, engage.Background), log, client, cfg.webhookPublicURL, cfg.webhookSecret, registered)
 	}
 
 	serveErr := make(chan error, 1)

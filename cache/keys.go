@@ -137,6 +137,11 @@ func bookingKey(b workplace.BookingID) string { return tagged("booking:" + id(b)
 // replica.
 func mirrorStatusKey() string { return tagged("mirror:status") }
 
+// mirrorAliveKey holds the fleet's last heartbeat; mirrorGapKey marks a
+// resync owed after a gap in notifications.
+func mirrorAliveKey() string { return tagged("mirror:alive") }
+func mirrorGapKey() string   { return tagged("mirror:gap") }
+
 // mirrorDeskKey marks a desk the mirror keeps (read lately).
 func mirrorDeskKey(d workplace.DeskID) string { return tagged("mirror:desk:" + id(d)) }
 

@@ -116,6 +116,17 @@ type MirrorOptions struct {
 	OnCall func(cause string)
 	// OnMissed, when set, hears each held day the sweep found wrong.
 	OnMissed func(n int)
+	// OnResync, when set, hears every resync after a gap in notifications.
+	OnResync func()
+	// RetrySpan is how long Engage keeps retrying a delivery: a fleet that
+	// had no replica alive for longer lost notifications, and the mirror
+	// is read again when one starts. Zero means 71s (four 10 s attempts
+	// and the 1 s, 5 s and 25 s waits between them).
+	RetrySpan time.Duration
+	// WaitLive makes the mirror hold nothing until Live is called: the
+	// listeners it depends on are still being registered. False means
+	// notifications already flow.
+	WaitLive bool
 	// Logger receives what the worker does. Nil means the cache's logger.
 	Logger *slog.Logger
 }
@@ -148,6 +159,12 @@ func (o MirrorOptions) withDefaults(s *Service) MirrorOptions {
 	if o.OnMissed == nil {
 		o.OnMissed = func(int) {}
 	}
+	if o.OnResync == nil {
+		o.OnResync = func() {}
+	}
+	if o.RetrySpan <= 0 {
+		o.RetrySpan = 71 * time.Second
+	}
 	if o.Logger == nil {
 		o.Logger = s.log
 	}
@@ -174,9 +191,12 @@ type Mirror struct {
 	// missing whole afterwards was lost by the store (a refill).
 	seen map[string]bool
 
-	leader atomic.Bool
-	missed atomic.Int64
-	rounds atomic.Int64
+	leader  atomic.Bool
+	missed  atomic.Int64
+	rounds  atomic.Int64
+	resyncs atomic.Int64
+	// live is set once notifications reach the fleet (Live).
+	live atomic.Bool
 	// renewed is when the worker last renewed its lease.
 	renewed time.Time
 }
@@ -209,6 +229,7 @@ func NewMirror(s *Service, opts MirrorOptions) *Mirror {
 		*ttl = max(*ttl, m.opts.SweepPeriod)
 	}
 	m.log = m.opts.Logger
+	m.live.Store(!m.opts.WaitLive)
 	m.pending.m = map[string]*pendingRead{}
 	s.mirror = m
 	return m
@@ -217,9 +238,12 @@ func NewMirror(s *Service, opts MirrorOptions) *Mirror {
 // today is today's UTC date, the origin of the window.
 func (m *Mirror) today() workplace.Date { return workplace.DateOf(m.s.now().UTC()) }
 
-// holdFor is the life of a room-day's entry: until the day leaves the
+// holdFor is the life of a held day's entry: until the day leaves the
 // window (U-2 passes) plus an hour, for a day the mirror holds; 0 otherwise.
 func (m *Mirror) holdFor(day workplace.Date) time.Duration {
+	if !m.live.Load() {
+		return 0
+	}
 	u := m.today()
 	if day.Before(u.AddDays(heldFrom)) || day.After(u.AddDays(aheadTo)) {
 		return 0
@@ -655,6 +679,15 @@ func (m *Mirror) Run(ctx context.Context) {
 	t := time.NewTicker(m.opts.Interval)
 	defer t.Stop()
 	for {
+		m.heartbeat(ctx)
+		if !m.live.Load() {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				continue
+			}
+		}
 		held, err := m.opts.Lease.Hold(ctx, m.opts.LeaseLife)
 		if err != nil && ctx.Err() == nil {
 			m.log.Warn("mirror: the worker's lease could not be checked; not working until it can", "err", err)
@@ -677,6 +710,96 @@ func (m *Mirror) Run(ctx context.Context) {
 		}
 	}
 }
+
+// heartbeat tells the fleet this replica is alive and receiving
+// notifications: a replica starting after every replica was gone for
+// longer than Engage retries a delivery knows notifications were lost.
+func (m *Mirror) heartbeat(ctx context.Context) {
+	if !m.live.Load() {
+		return // notifications do not arrive yet: nothing to vouch for
+	}
+	b := strconv.AppendInt(nil, m.s.now().UnixMilli(), 10)
+	m.s.storeSet(ctx, []Item{{Key: mirrorAliveKey(), Value: b, TTL: mirrorMemory, Unconditional: true}})
+}
+
+// mirrorMemory is how long the fleet's heartbeat and resync marks live:
+// longer than any held day.
+const mirrorMemory = 60 * 24 * time.Hour
+
+// checkGap runs once as a replica starts: when the fleet's last heartbeat
+// is older than Engage's retry span, notifications may have been lost
+// while no replica could take them, and a resync is marked for the worker
+// (see resync), whichever replica it is.
+func (m *Mirror) checkGap(ctx context.Context) {
+	es, ok := m.s.storeGet(ctx, []string{mirrorAliveKey()})
+	if !ok || !es[0].Found {
+		return
+	}
+	ms, err := strconv.ParseInt(string(es[0].Value), 10, 64)
+	if err != nil {
+		return
+	}
+	last := time.UnixMilli(ms)
+	if gap := m.s.now().Sub(last); gap > m.opts.RetrySpan {
+		m.log.Warn("mirror: no replica was receiving notifications for longer than Engage retries them; the mirror is re-read before it is served as current", "since", last.UTC().Format(time.RFC3339), "gap", gap.Round(time.Second).String())
+		m.s.storeSet(ctx, []Item{{Key: mirrorGapKey(), Value: []byte(last.UTC().Format(time.RFC3339)), TTL: mirrorMemory, Unconditional: true}})
+	}
+}
+
+// Prepare runs once as a replica starts, before it serves: when the
+// fleet's last heartbeat is older than Engage's retry span (every replica
+// was gone, so notifications were lost), every held day is dropped before
+// anything is served from it, and the worker reads the window again.
+func (m *Mirror) Prepare(ctx context.Context) {
+	m.checkGap(ctx)
+	es, ok := m.s.storeGet(ctx, []string{mirrorGapKey()})
+	if !ok || !es[0].Found {
+		return
+	}
+	subjects, _, _, err := m.subjects(withCause(m.opts.Background(ctx), CauseFill))
+	if err != nil {
+		m.log.Warn("mirror: listing the tenant for a resync failed; the worker resyncs when it can", "err", err)
+		return
+	}
+	m.resync(ctx, subjects)
+}
+
+// resync drops every held day of every subject when a gap was marked, so
+// that reads go upstream (or, with Engage unable to answer, are served
+// marked stale) until the worker has read the window again; it reports
+// whether it did.
+func (m *Mirror) resync(ctx context.Context, subjects []subject) bool {
+	es, ok := m.s.storeGet(ctx, []string{mirrorGapKey()})
+	if !ok || !es[0].Found {
+		return false
+	}
+	u := m.today()
+	var keys []string
+	for _, sj := range subjects {
+		for d := u.AddDays(heldFrom); !d.After(u.AddDays(aheadTo)); d = d.AddDays(1) {
+			keys = append(keys, sj.kind.key(sj.id, d))
+		}
+	}
+	const chunk = 2000
+	for start := 0; start < len(keys); start += chunk {
+		if err := m.s.storeInvalidate(ctx, keys[start:min(start+chunk, len(keys))]); err != nil {
+			m.log.Warn("mirror: dropping the held days for a resync failed; trying again next round", "err", err)
+			return false
+		}
+	}
+	// The status described what was dropped; a mark left behind only
+	// repeats the resync.
+	_ = m.s.storeInvalidate(ctx, []string{mirrorGapKey(), mirrorStatusKey()})
+	m.resyncs.Add(1)
+	m.opts.OnResync()
+	m.log.Warn("mirror: dropped every held day after a gap in notifications; the worker reads them again", "subjects", len(subjects), "days", len(keys))
+	return true
+}
+
+// Live says notifications now reach the fleet (the listeners are
+// registered), so the mirror may hold days: until then it only reads
+// through, since what it held could not be kept.
+func (m *Mirror) Live() { m.live.Store(true) }
 
 // subject is one room or desk whose window the worker keeps.
 type subject struct {
@@ -755,6 +878,10 @@ func (m *Mirror) pass(ctx context.Context) {
 		return
 	}
 	st := MirrorStatus{Rooms: rooms, Desks: desks, Worker: true}
+	if m.resync(ctx, subjects) {
+		clear(m.seen)
+		clear(m.verified)
+	}
 	held, wanted := m.fill(bctx, subjects)
 	st.HeldDays, st.WantedDays = held, wanted
 	if held == wanted && !m.filled {

@@ -127,3 +127,70 @@ func TestStoreGenOf(t *testing.T) {
 		assert.Equal(t, "b", copyOf())
 	})
 }
+
+// TestStoreBump: a bump moves each key's generation on by one and leaves
+// its value served, so a write-back that began before it is refused while
+// one under the new generation replaces the value.
+func TestStoreBump(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		k1, k2, fresh := roomDayKey(1, day0), roomDayKey(2, day0), roomDayKey(3, day0)
+		get := func(k string) Entry {
+			t.Helper()
+			es, err := st.Get(ctx, []string{k})
+			require.NoError(t, err)
+			return es[0]
+		}
+
+		require.NoError(t, st.Set(ctx, []Item{{Key: k1, Value: []byte("a"), TTL: time.Minute}}))
+		require.NoError(t, st.Invalidate(ctx, []string{k2}))
+		require.NoError(t, st.Set(ctx, []Item{{Key: k2, Value: []byte("b"), TTL: time.Minute, Gen: 1}}))
+
+		gens, err := st.Bump(ctx, []string{k1, k2, fresh})
+		require.NoError(t, err)
+		assert.Equal(t, []int64{1, 2, 1}, gens, "each key's generation plus one, in the order of keys")
+		assert.Equal(t, Entry{Value: []byte("a"), Found: true, Gen: 1}, get(k1), "the value stays, under the new generation")
+		assert.Equal(t, Entry{Value: []byte("b"), Found: true, Gen: 2}, get(k2))
+		assert.Equal(t, Entry{Gen: 1}, get(fresh), "a key never seen has no value to keep")
+
+		require.NoError(t, st.Set(ctx, []Item{{Key: k1, Value: []byte("stale"), TTL: time.Minute, Gen: 0}}))
+		assert.Equal(t, "a", string(get(k1).Value), "a write-back under the generation before the bump is refused")
+		require.NoError(t, st.Set(ctx, []Item{{Key: k1, Value: []byte("re-read"), TTL: time.Minute, Gen: 1}}))
+		assert.Equal(t, Entry{Value: []byte("re-read"), Found: true, Gen: 1}, get(k1), "one under the bumped generation is written")
+
+		gens, err = st.Bump(ctx, nil)
+		require.NoError(t, err)
+		assert.Empty(t, gens, "bumping no keys is fine")
+
+		gens, err = st.Bump(ctx, []string{k2, k1, k2, k2, fresh, roomDayKey(4, day0)})
+		require.NoError(t, err)
+		assert.Equal(t, []int64{3, 2, 4, 5, 2, 1}, gens, "a key named again in one call is bumped again")
+		assert.Equal(t, Entry{Value: []byte("b"), Found: true, Gen: 5}, get(k2))
+		assert.Equal(t, Entry{Value: []byte("re-read"), Found: true, Gen: 2}, get(k1))
+
+		require.NoError(t, st.Invalidate(ctx, []string{k1}))
+		assert.Equal(t, Entry{Gen: 3}, get(k1), "invalidation goes on from the bumped generation")
+		gens, err = st.Bump(ctx, []string{k1})
+		require.NoError(t, err)
+		assert.Equal(t, []int64{4}, gens)
+		assert.Equal(t, Entry{Gen: 4}, get(k1), "a bump of a deleted value brings nothing back")
+	})
+}
+
+// TestRedisStoreBumpRenewsGeneration: a bump gives the generation its whole
+// life again, as an invalidation does, so it outlives the value it guards.
+func TestRedisStoreBumpRenewsGeneration(t *testing.T) {
+	rdb := redisClient(t)
+	ns := namespace(t, rdb)
+	st := NewRedisStore(rdb, StoreOptions{Namespace: ns, GenTTL: time.Hour})
+	ctx := context.Background()
+	k := roomDayKey(1, day0)
+	_, err := st.Bump(ctx, []string{k})
+	require.NoError(t, err)
+	require.NoError(t, rdb.PExpire(ctx, ns+genKey(k), time.Minute).Err())
+	_, err = st.Bump(ctx, []string{k})
+	require.NoError(t, err)
+	ttl, err := rdb.PTTL(ctx, ns+genKey(k)).Result()
+	require.NoError(t, err)
+	assert.InDelta(t, time.Hour.Seconds(), ttl.Seconds(), 5)
+}

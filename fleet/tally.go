@@ -55,7 +55,10 @@ func (t *RedisTally) Add(ctx context.Context, n int64) error {
 		key := t.base + ":" + strconv.FormatInt(hourOf(now), 10)
 		pipe.IncrBy(ctx, key, n)
 		pipe.Expire(ctx, key, tallyKeep)
+		// Renewed by every Add, as the buckets are: a tally older than
+		// tallyKeep must not forget when it began.
 		pipe.SetNX(ctx, t.base+":since", now.UnixMilli(), tallyKeep)
+		pipe.Expire(ctx, t.base+":since", tallyKeep)
 		_, err := pipe.Exec(ctx)
 		return struct{}{}, err
 	})

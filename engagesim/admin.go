@@ -332,6 +332,7 @@ func (s *Sim) adminPostResource(w http.ResponseWriter, r *http.Request) {
 		st.nextResource++
 		res.ID = st.nextResource
 		st.resources[res.ID] = res
+		st.indexResource(res)
 		id = res.ID
 		return []event{resourceEvent(res, resourceCreated)}, nil
 	})
@@ -354,7 +355,9 @@ func (s *Sim) adminPutResource(w http.ResponseWriter, r *http.Request) {
 		if err := applyResource(st, &c, in); err != nil {
 			return nil, err
 		}
+		st.unindexResource(res)
 		*res = c
+		st.indexResource(res)
 		return []event{resourceEvent(res, resourceUpdated)}, nil
 	})
 	adminAnswer(w, http.StatusOK, "resourceId", id, err)
@@ -379,6 +382,7 @@ func (s *Sim) adminDeleteResource(w http.ResponseWriter, r *http.Request) {
 		}
 		delete(st.byRoom, id)
 		delete(st.byDesk, id)
+		st.unindexResource(res)
 		delete(st.resources, id)
 		return append(evs, resourceEvent(res, resourceDeleted)), nil
 	})

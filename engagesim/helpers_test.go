@@ -75,7 +75,7 @@ func tinyFixture() *Fixture {
 
 // harness is a simulator behind a real HTTP server, with a session token.
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	sim   *Sim
 	srv   *httptest.Server
 	base  string
@@ -84,7 +84,7 @@ type harness struct {
 
 // newHarness starts a simulator over the tiny fixture at baseNow with short retry delays,
 // unless cfg says otherwise.
-func newHarness(t *testing.T, cfg Config) *harness {
+func newHarness(t testing.TB, cfg Config) *harness {
 	t.Helper()
 	if cfg.Fixture == nil {
 		cfg.Fixture = tinyFixture()
@@ -127,7 +127,7 @@ type reply struct {
 	body   []byte
 }
 
-func (r reply) decode(t *testing.T, v any) {
+func (r reply) decode(t testing.TB, v any) {
 	t.Helper()
 	require.NoError(t, json.Unmarshal(r.body, v), string(r.body))
 }
@@ -158,7 +158,7 @@ func (h *harness) raw(method, target, contentType string, body io.Reader, header
 	return reply{status: resp.StatusCode, header: resp.Header, body: data}
 }
 
-func jsonBody(t *testing.T, body any) io.Reader {
+func jsonBody(t testing.TB, body any) io.Reader {
 	t.Helper()
 	switch b := body.(type) {
 	case nil:

@@ -4,6 +4,7 @@ package engagesim
 // The Sim guards it with one RWMutex; methods here assume the caller holds it.
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -37,16 +38,22 @@ type store struct {
 	users     map[int]*User
 	userOrder []int
 	resources map[int]*Resource
+	// byLocation holds each location's rooms and desks sorted by id, so that listing one
+	// location costs what it holds, not what the tenant holds.
+	byLocation map[int][]*Resource
 
 	bookings     map[int]*Booking
 	byRoom       map[int]map[int]*Booking
 	deskBookings map[int]*DeskBooking
 	byDesk       map[int]map[int]*DeskBooking
 	visitors     map[int]*Visitor
-	costCodes    []*CostCode
-	vendors      []Vendor
-	services     map[int]*Service
-	orders       map[int]*order
+	// visitorsOn holds the visitors of each location by the local date of their arrival, the
+	// one date a visitor listing asks for.
+	visitorsOn map[visitDay]map[int]*Visitor
+	costCodes  []*CostCode
+	vendors    []Vendor
+	services   map[int]*Service
+	orders     map[int]*order
 
 	nextResource, nextBooking, nextDeskBooking, nextVisitor, nextCostCode, nextOrder int
 }
@@ -80,11 +87,13 @@ func newStore(f *Fixture) (*store, error) {
 		groups:       slices.Clone(f.Groups),
 		users:        map[int]*User{},
 		resources:    map[int]*Resource{},
+		byLocation:   map[int][]*Resource{},
 		bookings:     map[int]*Booking{},
 		byRoom:       map[int]map[int]*Booking{},
 		deskBookings: map[int]*DeskBooking{},
 		byDesk:       map[int]map[int]*DeskBooking{},
 		visitors:     map[int]*Visitor{},
+		visitorsOn:   map[visitDay]map[int]*Visitor{},
 		services:     map[int]*Service{},
 		orders:       map[int]*order{},
 		nextOrder:    1,
@@ -110,7 +119,11 @@ func newStore(f *Fixture) (*store, error) {
 			return nil, fmt.Errorf("engagesim: resource %d: unknown location %d", r.ID, r.LocationID)
 		}
 		r.Attributes = slices.Clone(r.Attributes)
+		if old := st.resources[r.ID]; old != nil {
+			st.unindexResource(old)
+		}
 		st.resources[r.ID] = &r
+		st.indexResource(&r)
 		st.nextResource = max(st.nextResource, r.ID)
 	}
 	for _, b := range f.Bookings {
@@ -128,7 +141,10 @@ func newStore(f *Fixture) (*store, error) {
 		st.nextDeskBooking = max(st.nextDeskBooking, d.ID)
 	}
 	for _, v := range f.Visitors {
-		st.visitors[v.ID] = &v
+		if old := st.visitors[v.ID]; old != nil {
+			st.dropVisitor(old)
+		}
+		st.putVisitor(&v)
 		st.nextVisitor = max(st.nextVisitor, v.ID)
 	}
 	for _, c := range f.CostCodes {
@@ -174,6 +190,79 @@ func (st *store) putDeskBooking(d *DeskBooking) {
 func (st *store) dropDeskBooking(d *DeskBooking) {
 	delete(st.deskBookings, d.ID)
 	delete(st.byDesk[d.DeskID], d.ID)
+}
+
+// indexResource files a resource under its location; unindexResource takes it out. A change of
+// a resource's location is an unindex before it and an index after it.
+func (st *store) indexResource(r *Resource) {
+	rs := st.byLocation[r.LocationID]
+	i, found := slices.BinarySearchFunc(rs, r.ID, resourceByIDCmp)
+	if found {
+		rs[i] = r
+		return
+	}
+	st.byLocation[r.LocationID] = slices.Insert(rs, i, r)
+}
+
+func (st *store) unindexResource(r *Resource) {
+	rs := st.byLocation[r.LocationID]
+	i, found := slices.BinarySearchFunc(rs, r.ID, resourceByIDCmp)
+	if !found {
+		return
+	}
+	if rs = slices.Delete(rs, i, i+1); len(rs) == 0 {
+		delete(st.byLocation, r.LocationID)
+		return
+	}
+	st.byLocation[r.LocationID] = rs
+}
+
+func resourceByIDCmp(r *Resource, id int) int { return cmp.Compare(r.ID, id) }
+
+// visitDay is a location and a local date (YYYY-MM-DD) there.
+type visitDay struct {
+	loc  int
+	date string
+}
+
+// visitDayOf is where and on which local date a visitor arrives; false when the visitor's
+// location is unknown, as no listing shows such a visitor.
+func (st *store) visitDayOf(v *Visitor) (visitDay, bool) {
+	l := st.locations[v.LocationID]
+	if l == nil {
+		return visitDay{}, false
+	}
+	return visitDay{loc: l.ID, date: v.Arrival.In(l.tz).Format(dateLayout)}, true
+}
+
+// putVisitor stores a visitor and files it under its day; dropVisitor undoes both. A change of
+// a visitor's location or arrival is a drop before it and a put after it.
+func (st *store) putVisitor(v *Visitor) {
+	st.visitors[v.ID] = v
+	k, ok := st.visitDayOf(v)
+	if !ok {
+		return
+	}
+	m := st.visitorsOn[k]
+	if m == nil {
+		m = map[int]*Visitor{}
+		st.visitorsOn[k] = m
+	}
+	m[v.ID] = v
+}
+
+func (st *store) dropVisitor(v *Visitor) {
+	delete(st.visitors, v.ID)
+	k, ok := st.visitDayOf(v)
+	if !ok {
+		return
+	}
+	if m := st.visitorsOn[k]; m != nil {
+		delete(m, v.ID)
+		if len(m) == 0 {
+			delete(st.visitorsOn, k)
+		}
+	}
 }
 
 // locationOf returns the location of a resource, or nil.
@@ -246,6 +335,14 @@ func (st *store) liveDeskBooking(deskID int, date string, skip int) *DeskBooking
 // sortedResources returns resources of a type (0 = any) at a location (0 = any), by id.
 func (st *store) sortedResources(workspaceType, locID int) []*Resource {
 	var out []*Resource
+	if locID != 0 {
+		for _, r := range st.byLocation[locID] {
+			if workspaceType == 0 || r.WorkspaceTypeID == workspaceType {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
 	for _, r := range st.resources {
 		if (workspaceType == 0 || r.WorkspaceTypeID == workspaceType) && (locID == 0 || r.LocationID == locID) {
 			out = append(out, r)

@@ -4,6 +4,7 @@ package engagesim
 // editing, arrival and departure, and deleting visitors.
 
 import (
+	"cmp"
 	"net/http"
 	"slices"
 	"strconv"
@@ -172,7 +173,7 @@ func (s *Sim) createVisitor(in visitorBody, utc bool) (int, *apiError) {
 		}
 		st.nextVisitor++
 		v.ID = st.nextVisitor
-		st.visitors[v.ID] = v
+		st.putVisitor(v)
 		id = v.ID
 		return []event{st.visitorEvent(v, visitorCreated)}, nil
 	})
@@ -192,7 +193,9 @@ func (s *Sim) updateVisitor(id int, in visitorBody, utc bool) *apiError {
 		if err := st.applyVisitor(&c, in, utc, now); err != nil {
 			return nil, err
 		}
+		st.dropVisitor(v)
 		*v = c
+		st.putVisitor(v)
 		return []event{st.visitorEvent(v, visitorUpdated)}, nil
 	})
 }
@@ -235,7 +238,7 @@ func (s *Sim) removeVisitor(id int) *apiError {
 		if v == nil {
 			return nil, fail(http.StatusNotFound, msgVisitorNotFound)
 		}
-		delete(st.visitors, id)
+		st.dropVisitor(v)
 		return []event{st.visitorEvent(v, visitorDeleted)}, nil
 	})
 }
@@ -296,18 +299,21 @@ func (s *Sim) getVisitors(w http.ResponseWriter, r *http.Request, _ string) {
 		answer(w, 0, nil, badRequest(msgDateRange))
 		return
 	}
-	all := []visitorJSON{}
-	var ids []int
-	for id := range s.st.visitors {
-		ids = append(ids, id)
+	// Only the asked location's (or every location's) visitors of that local date can match.
+	locs := s.st.locOrder
+	if filters[3] != 0 {
+		locs = []int{filters[3]}
 	}
-	slices.Sort(ids)
-	for _, id := range ids {
-		v := s.st.visitors[id]
-		loc := s.st.locations[v.LocationID]
-		if loc == nil || v.Arrival.In(loc.tz).Format(dateLayout) != date {
-			continue
+	var found []*Visitor
+	for _, lid := range locs {
+		for _, v := range s.st.visitorsOn[visitDay{loc: lid, date: date}] {
+			found = append(found, v)
 		}
+	}
+	slices.SortFunc(found, func(a, b *Visitor) int { return cmp.Compare(a.ID, b.ID) })
+	all := []visitorJSON{}
+	for _, v := range found {
+		loc := s.st.locations[v.LocationID]
 		country, region := s.st.countryOf(v.LocationID), loc.RegionID
 		if (has("status") && v.Status != filters[0]) || (filters[1] != 0 && country != filters[1]) ||
 			(filters[2] != 0 && region != filters[2]) || (filters[3] != 0 && v.LocationID != filters[3]) ||

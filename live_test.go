@@ -47,6 +47,8 @@ type live struct {
 	// acks counts the webhook deliveries the test's changes cause; see
 	// awaitAcked.
 	acks int
+	// gw is the gateway process, its logs included.
+	gw *gateway
 }
 
 // newLive starts an engagesim on httptest and a gateway in front of it with
@@ -79,7 +81,7 @@ func newLive(t *testing.T, env map[string]string, webhooks bool) *live {
 		full[k] = v
 	}
 	g := startGateway(t, full)
-	l := &live{stack: &stack{sim: sim, simURL: simSrv.URL, gwURL: g.url}}
+	l := &live{stack: &stack{sim: sim, simURL: simSrv.URL, gwURL: g.url}, gw: g}
 	if webhooks {
 		require.Eventually(t, func() bool { return sim.Stats().Listeners == len(webhook.Services()) }, 20*time.Second, 20*time.Millisecond,
 			"the gateway did not register its listeners")

@@ -39,6 +39,15 @@ func mirrorEnv(redisURL string) map[string]string {
 	}
 }
 
+// newMirrorLive is newLive with webhooks and env, on a simulator whose
+// rate limit these tests, which fill whole tenants in seconds, never meet.
+func newMirrorLive(t *testing.T, env map[string]string) *live {
+	t.Helper()
+	l := newLive(t, env, true)
+	l.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"ratePerMinute": 100_000}, nil)
+	return l
+}
+
 // dashboardQuery is a lobby screen: every location's rooms with the day's
 // bookings.
 const dashboardQuery = `{ locations { name rooms { name bookings { engageId title start end } } } }`
@@ -153,7 +162,7 @@ func tomorrowVars() map[string]any {
 
 func TestMirrorFillsOnceThenCallsEngageOnlyForChanges(t *testing.T) {
 	rs := startRedisServer(t)
-	l := newLive(t, mirrorEnv(rs.url()), true)
+	l := newMirrorLive(t, mirrorEnv(rs.url()))
 	awaitFilled(t, l.gwURL)
 	rooms := roomCount(t, l.gwURL)
 
@@ -210,8 +219,7 @@ func TestMirrorSweepRepairsAMissedNotification(t *testing.T) {
 	env := mirrorEnv(rs.url())
 	// A sweep of the demo tenant every 10 s: a few calls a second.
 	env["MIRROR_SWEEP_PERIOD"] = "10s"
-	l := newLive(t, env, true)
-	l.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"ratePerMinute": 100_000}, nil)
+	l := newMirrorLive(t, env)
 	awaitFilled(t, l.gwURL)
 	room := londonRooms(t, l.gwURL)[0]
 
@@ -367,7 +375,7 @@ func deskReads(st engagesim.Stats) int {
 
 func TestMirrorKeepsADeskFromItsFirstRead(t *testing.T) {
 	rs := startRedisServer(t)
-	l := newLive(t, mirrorEnv(rs.url()), true)
+	l := newMirrorLive(t, mirrorEnv(rs.url()))
 	awaitFilled(t, l.gwURL)
 	resp := liveQuery(t, l.gwURL, `{ locations { name desks { id } } }`, nil)
 	require.Empty(t, resp.Errors)
@@ -481,7 +489,7 @@ func TestMirrorResyncsBeforeServingAfterTheFleetWasGone(t *testing.T) {
 
 func TestMirrorRefillsWhenRedisComesBackEmpty(t *testing.T) {
 	rs := startRedisServer(t)
-	l := newLive(t, mirrorEnv(rs.url()), true)
+	l := newMirrorLive(t, mirrorEnv(rs.url()))
 	awaitFilled(t, l.gwURL)
 	rooms := roomCount(t, l.gwURL)
 	want := dashboardTitles(t, l.gwURL, dashboardQuery, nil)

@@ -199,6 +199,23 @@ type Mirror struct {
 	live atomic.Bool
 	// renewed is when the worker last renewed its lease.
 	renewed time.Time
+	// warned is when the worker last warned of a failure; failures in
+	// between are logged at debug level, so a long outage is one line a
+	// minute, not one a round.
+	warned atomic.Int64
+}
+
+// failed logs a failure of the worker's.
+func (m *Mirror) failed(ctx context.Context, msg string, args ...any) {
+	if ctx.Err() != nil {
+		return // the replica is stopping
+	}
+	now := time.Now().UnixNano()
+	if last := m.warned.Load(); now-last > int64(time.Minute) && m.warned.CompareAndSwap(last, now) {
+		m.log.Warn(msg, args...)
+		return
+	}
+	m.log.Debug(msg, args...)
 }
 
 // step is called by the worker before each upstream call: it renews the
@@ -689,8 +706,8 @@ func (m *Mirror) Run(ctx context.Context) {
 			}
 		}
 		held, err := m.opts.Lease.Hold(ctx, m.opts.LeaseLife)
-		if err != nil && ctx.Err() == nil {
-			m.log.Warn("mirror: the worker's lease could not be checked; not working until it can", "err", err)
+		if err != nil {
+			m.failed(ctx, "mirror: the worker's lease could not be checked; not working until it can", "err", err)
 		}
 		was := m.leader.Swap(held && err == nil)
 		switch {
@@ -872,9 +889,7 @@ func (m *Mirror) pass(ctx context.Context) {
 	bctx := m.opts.Background(ctx)
 	subjects, rooms, desks, err := m.subjects(withCause(bctx, CauseFill))
 	if err != nil {
-		if ctx.Err() == nil {
-			m.log.Warn("mirror: listing the tenant's rooms and desks failed; trying again next round", "err", err)
-		}
+		m.failed(ctx, "mirror: listing the tenant's rooms and desks failed; trying again next round", "err", err)
 		return
 	}
 	st := MirrorStatus{Rooms: rooms, Desks: desks, Worker: true}
@@ -960,9 +975,7 @@ func (m *Mirror) fill(ctx context.Context, subjects []subject) (held, wanted int
 				wf := from.AddDays(missing[0])
 				wt := min2(wf.AddDays(workplace.MaxWindowDays-1), u.AddDays(aheadTo))
 				if err := sj.kind.fill(withCause(ctx, cause), sj.id, wf, wt); err != nil {
-					if ctx.Err() == nil {
-						m.log.Warn("mirror: filling held days failed; trying again next round", "kind", sj.kind.name(), "id", sj.id, "from", wf.String(), "to", wt.String(), "err", err)
-					}
+					m.failed(ctx, "mirror: filling held days failed; trying again next round", "kind", sj.kind.name(), "id", sj.id, "from", wf.String(), "to", wt.String(), "err", err)
 					return held, wanted
 				}
 				for len(missing) > 0 && !from.AddDays(missing[0]).After(wt) {
@@ -1003,9 +1016,7 @@ func (m *Mirror) sweep(ctx context.Context, subjects []subject) {
 		}
 		sj := subjects[m.sweepCursor]
 		if err := m.sweepOne(ctx, sj); err != nil {
-			if ctx.Err() == nil {
-				m.log.Warn("mirror: sweeping failed; it is swept again next round", "kind", sj.kind.name(), "id", sj.id, "err", err)
-			}
+			m.failed(ctx, "mirror: sweeping failed; it is swept again next round", "kind", sj.kind.name(), "id", sj.id, "err", err)
 			return
 		}
 		m.sweepCursor++

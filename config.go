@@ -108,7 +108,10 @@ type config struct {
 // budget), how often it looks (MIRROR_INTERVAL) and how long one sweep of
 // the tenant takes (MIRROR_SWEEP_PERIOD).
 type mirrorConfig struct {
-	on          bool
+	on bool
+	// auto is MIRROR unset or auto: on wherever notifications can keep
+	// it (webhooks configured, or the embedded demo), off elsewhere.
+	auto        bool
 	share       float64
 	interval    time.Duration
 	sweepPeriod time.Duration
@@ -122,11 +125,13 @@ const defaultMirrorShare = 0.2
 func loadMirror(c *config, get func(string) string) error {
 	c.mirror = mirrorConfig{share: defaultMirrorShare}
 	switch v := strings.ToLower(get("MIRROR")); v {
-	case "", "off", "false", "0":
+	case "", "auto":
+		c.mirror.auto = true
+	case "off", "false", "0":
 	case "on", "true", "1":
 		c.mirror.on = true
 	default:
-		return fmt.Errorf("MIRROR %q is not on or off", v)
+		return fmt.Errorf("MIRROR %q is not auto, on or off", v)
 	}
 	if v := get("MIRROR_SHARE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
@@ -234,6 +239,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 
 	c.embedded = c.apiURL == ""
+	if c.mirror.auto {
+		c.mirror.on = c.embedded || c.webhookSecret != ""
+	}
 	if c.mirror.on && !c.embedded && c.webhookSecret == "" {
 		return c, fmt.Errorf("MIRROR=on needs the webhooks (WEBHOOK_SECRET, and WEBHOOK_PUBLIC_URL unless the listeners are registered otherwise): without notifications the mirror could not be kept")
 	}

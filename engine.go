@@ -225,7 +225,7 @@ func newMirror(cfg config, eng *engine, svc *cache.Service, m *metrics, log *slo
 		RetrySpan:   webhook.UpstreamRetrySpan,
 		// Until the listeners are registered, nothing announces changes.
 		WaitLive: cfg.webhookPublicURL != "" || cfg.embedded,
-		Logger:      log.With("component", "mirror"),
+		Logger:   log.With("component", "mirror"),
 	})
 }
 

@@ -99,6 +99,9 @@ func upstreamEnv(simURL string) map[string]string {
 		// These tests are not about client authentication (auth_test.go
 		// is), and a gateway in front of an upstream requires a setting.
 		"AUTH_DISABLED": "true",
+		// Nor about the mirror (mirror_test.go is), whose worker would add
+		// its own calls to the ones they count.
+		"MIRROR": "off",
 	}
 }
 

@@ -137,6 +137,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		week.weekly = engageWeeklyQuota
 	}
 	var mirror *cache.Mirror
+	if !cfg.mirror.on && cfg.mirror.auto {
+		log.Warn("no webhooks configured (WEBHOOK_SECRET): the mirror is off, and reads go through a cache whose entries expire; set the webhooks to have Engage called only when something changed")
+	}
 	if cfg.mirror.on {
 		mirror = newMirror(cfg, eng, svc, m, log)
 		mirror.Prepare(ctx)

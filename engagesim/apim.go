@@ -44,6 +44,7 @@ type Faults struct {
 	ErrorStatus         int     `json:"errorStatus"`
 	UnauthorizedNext    int     `json:"unauthorizedNext"`
 	DropDeliveries      int     `json:"dropDeliveries"`
+	DropRate            float64 `json:"dropRate"`
 	DuplicateDeliveries int     `json:"duplicateDeliveries"`
 	TokenLifetime       string  `json:"tokenLifetime"`
 	RatePerMinute       int     `json:"ratePerMinute"`
@@ -59,6 +60,7 @@ type faultPatch struct {
 	RevokeTokens        bool     `json:"revokeTokens"`
 	UnauthorizedNext    *int     `json:"unauthorizedNext"`
 	DropDeliveries      *int     `json:"dropDeliveries"`
+	DropRate            *float64 `json:"dropRate"`
 	DuplicateDeliveries *int     `json:"duplicateDeliveries"`
 	TokenLifetime       *string  `json:"tokenLifetime"`
 	RatePerMinute       *int     `json:"ratePerMinute"`
@@ -73,6 +75,7 @@ type faultState struct {
 	errorStatus      int
 	unauthorizedNext int
 	dropDeliveries   int
+	dropRate         float64
 	dupDeliveries    int
 	tokenLifetime    time.Duration
 	ratePerMinute    int
@@ -87,7 +90,7 @@ func (f faultState) view() Faults {
 		return x.String()
 	}
 	return Faults{Latency: d(f.latency), ErrorRate: f.errorRate, FailNext: f.failNext, ErrorStatus: f.errorStatus,
-		UnauthorizedNext: f.unauthorizedNext, DropDeliveries: f.dropDeliveries, DuplicateDeliveries: f.dupDeliveries,
+		UnauthorizedNext: f.unauthorizedNext, DropDeliveries: f.dropDeliveries, DropRate: f.dropRate, DuplicateDeliveries: f.dupDeliveries,
 		TokenLifetime: d(f.tokenLifetime), RatePerMinute: f.ratePerMinute, QuotaPerWeek: f.quotaPerWeek}
 }
 
@@ -167,6 +170,9 @@ func (g *gateway) applyFaults(p faultPatch) *apiError {
 	set(&f.failNext, p.FailNext)
 	set(&f.unauthorizedNext, p.UnauthorizedNext)
 	set(&f.dropDeliveries, p.DropDeliveries)
+	if p.DropRate != nil {
+		f.dropRate = math.Max(0, math.Min(1, *p.DropRate))
+	}
 	set(&f.dupDeliveries, p.DuplicateDeliveries)
 	set(&f.ratePerMinute, p.RatePerMinute)
 	set(&f.quotaPerWeek, p.QuotaPerWeek)
@@ -190,18 +196,23 @@ func (g *gateway) resetCounters() {
 }
 
 // takeDelivery decides the fate of one delivery attempt: dropped, duplicated or sent once.
-func (g *gateway) takeDelivery(first bool) (drop, dup bool) {
+// dropRate decides on a delivery's first attempt whether the whole delivery (every retry
+// with it) is lost; lost says it was, for the retries.
+func (g *gateway) takeDelivery(first, lost bool) (drop, dup, lose bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if lost || first && g.faults.dropRate > 0 && mrand.Float64() < g.faults.dropRate {
+		return true, false, true
+	}
 	if g.faults.dropDeliveries > 0 {
 		g.faults.dropDeliveries--
-		return true, false
+		return true, false, false
 	}
 	if first && g.faults.dupDeliveries > 0 {
 		g.faults.dupDeliveries--
-		return false, true
+		return false, true, false
 	}
-	return false, false
+	return false, false, false
 }
 
 // injectError says whether this admitted call fails with the fault status:

@@ -195,7 +195,7 @@ func TestFaultsUnauthorizedErrorLatency(t *testing.T) {
 	h.admin(http.MethodPost, "/_sim/faults", map[string]any{"errorRate": 1, "errorStatus": 503})
 	requireMessage(t, h.api(http.MethodGet, "/countries", ProductHierarchyMapping, nil), 503, msgServerError)
 	r = h.admin(http.MethodGet, "/_sim/faults", nil)
-	assert.JSONEq(t, `{"latency":"","errorRate":1,"failNext":0,"errorStatus":503,"unauthorizedNext":0,"dropDeliveries":0,"duplicateDeliveries":0,"tokenLifetime":"","ratePerMinute":0,"quotaPerWeek":0}`, string(r.body))
+	assert.JSONEq(t, `{"latency":"","errorRate":1,"failNext":0,"errorStatus":503,"unauthorizedNext":0,"dropDeliveries":0,"dropRate":0,"duplicateDeliveries":0,"tokenLifetime":"","ratePerMinute":0,"quotaPerWeek":0}`, string(r.body))
 	h.admin(http.MethodDelete, "/_sim/faults", nil)
 
 	// failNext fails exactly the next N admitted calls.

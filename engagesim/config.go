@@ -69,6 +69,10 @@ type Config struct {
 	// RetryDelays are the waits before each webhook retry; nil = DefaultRetryDelays(). Tests
 	// shrink them.
 	RetryDelays []time.Duration
+	// OnDelivery, when set, hears every webhook delivery attempt once it has ended (answered,
+	// failed or dropped), so a benchmark can tell when a change was acknowledged. It must be
+	// quick and safe for concurrent use.
+	OnDelivery func(DeliveryRecord)
 	// HTTPClient sends webhook deliveries; nil = a client whose timeout is DeliveryTimeout.
 	HTTPClient *http.Client
 	// Logger receives delivery and admin logs; nil = discard.

@@ -203,6 +203,7 @@ func (h *hooks) deliver(listenerID, target, secret string, typ int, body []byte)
 	defer h.wg.Done()
 	id := uuid.NewString()
 	delays := h.s.cfg.RetryDelays
+	lost := false
 	for attempt := 1; attempt <= 1+len(delays); attempt++ {
 		if attempt > 1 {
 			if !sleepCtx(h.ctx, delays[attempt-2]) {
@@ -211,7 +212,8 @@ func (h *hooks) deliver(listenerID, target, secret string, typ int, body []byte)
 			h.s.stats.delivery(func(d *DeliveryStats) { d.Retried++ })
 		}
 		rec := DeliveryRecord{DeliveryID: id, ListenerID: listenerID, EventType: typ, URL: target, Body: body, Attempt: attempt, Time: time.Now()}
-		drop, dup := h.s.gw.takeDelivery(attempt == 1)
+		drop, dup, lose := h.s.gw.takeDelivery(attempt == 1, lost)
+		lost = lost || lose
 		if drop {
 			h.s.stats.delivery(func(d *DeliveryStats) { d.Dropped++ })
 			rec.Dropped = true
@@ -281,10 +283,13 @@ func (h *hooks) send(target, secret, id string, typ int, body []byte) (int, erro
 
 func (h *hooks) record(r DeliveryRecord) {
 	h.logMu.Lock()
-	defer h.logMu.Unlock()
 	h.log = append(h.log, r)
 	if len(h.log) > deliveryLogSize {
 		h.log = slices.Clone(h.log[len(h.log)-deliveryLogSize:])
+	}
+	h.logMu.Unlock()
+	if h.s.cfg.OnDelivery != nil {
+		h.s.cfg.OnDelivery(r)
 	}
 }
 

@@ -336,3 +336,27 @@ func TestCloseStopsPendingRetries(t *testing.T) {
 	h.api(http.MethodDelete, "/bookings", ProductExternalBookings, map[string]any{"bookingId": bookingB})
 	assert.Len(t, rc.all(), 1)
 }
+
+func TestDropRateLosesWholeDeliveriesAndOnDeliveryHearsEveryAttempt(t *testing.T) {
+	var heard atomic.Int64
+	h := newHarness(t, Config{RetryDelays: []time.Duration{time.Millisecond, time.Millisecond, time.Millisecond},
+		OnDelivery: func(DeliveryRecord) { heard.Add(1) }})
+	rc := newReceiver(t, "k", nil)
+	r := h.api(http.MethodPost, "/listener", ProductExternalBookings, map[string]any{"secretkey": "k", "eventTypes": []int{3}, "notificationUrl": rc.srv.URL + "/x", "queueProvider": 2})
+	require.Equal(t, http.StatusOK, r.status)
+
+	// Every delivery lost: each of its four attempts is dropped, none sent.
+	h.admin(http.MethodPost, "/_sim/faults", map[string]any{"dropRate": 1})
+	r = h.api(http.MethodPost, "/bookings", ProductExternalBookings, map[string]any{"roomId": roomB, "startDateTime": "2026-03-21 09:00", "endDateTime": "2026-03-21 10:00"})
+	require.Equal(t, http.StatusCreated, r.status)
+	h.waitStats(func(s Stats) bool { return s.Deliveries.Dropped == 4 })
+	assert.Empty(t, rc.all())
+	assert.Equal(t, int64(4), heard.Load())
+
+	// None lost: the next change is delivered at once.
+	h.admin(http.MethodPost, "/_sim/faults", map[string]any{"dropRate": 0})
+	h.api(http.MethodDelete, "/bookings", ProductExternalBookings, map[string]any{"bookingId": bookingA})
+	rc.waitN(t, 1)
+	h.waitStats(func(s Stats) bool { return s.Deliveries.Succeeded == 1 })
+	assert.Equal(t, int64(5), heard.Load())
+}

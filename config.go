@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/engagegql/gateway/auth"
+	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/guard"
@@ -88,6 +89,9 @@ type config struct {
 	// unreachable and each must enforce its share alone.
 	replicas int
 	logLevel slog.Level
+	// cacheTTLs are the read-through cache's TTLs (CACHE_TTL_*); zero
+	// fields take the cache's defaults.
+	cacheTTLs cache.TTLs
 	// staleFor is how long the cache keeps last-known-good answers to
 	// serve, marked stale, while the upstream is down; negative disables.
 	staleFor time.Duration
@@ -621,6 +625,28 @@ func loadOperations(c *config, get func(string) string) error {
 			d, err := time.ParseDuration(v)
 			if err != nil || d <= 0 {
 				return fmt.Errorf("%s %q is not a positive Go duration (for example 2s)", s.name, v)
+			}
+			*s.dst = d
+		}
+	}
+	for _, s := range []struct {
+		name string
+		dst  *time.Duration
+	}{
+		{"CACHE_TTL_HIERARCHY", &c.cacheTTLs.Hierarchy},
+		{"CACHE_TTL_RESOURCES", &c.cacheTTLs.Resources},
+		{"CACHE_TTL_USERS", &c.cacheTTLs.Users},
+		{"CACHE_TTL_BOOKINGS", &c.cacheTTLs.Bookings},
+		{"CACHE_TTL_DESK_BOOKINGS", &c.cacheTTLs.DeskBookings},
+		{"CACHE_TTL_VISITORS", &c.cacheTTLs.Visitors},
+		{"CACHE_TTL_CATALOG", &c.cacheTTLs.Catalog},
+		{"CACHE_TTL_ORDERS", &c.cacheTTLs.Orders},
+		{"CACHE_TTL_AVAILABILITY", &c.cacheTTLs.Availability},
+	} {
+		if v := get(s.name); v != "" {
+			d, err := time.ParseDuration(v)
+			if err != nil || d <= 0 {
+				return fmt.Errorf("%s %q is not a positive Go duration (for example 5m)", s.name, v)
 			}
 			*s.dst = d
 		}

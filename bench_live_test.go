@@ -124,6 +124,9 @@ func (s *blStore) Set(ctx context.Context, items []cache.Item) error {
 func (s *blStore) Invalidate(ctx context.Context, keys []string) error {
 	return s.store().Invalidate(ctx, keys)
 }
+func (s *blStore) Has(ctx context.Context, keys []string) ([]bool, error) {
+	return s.store().Has(ctx, keys)
+}
 func (s *blStore) Bump(ctx context.Context, keys []string) ([]int64, error) {
 	return s.store().Bump(ctx, keys)
 }

@@ -260,7 +260,7 @@ func (m *metrics) watchMirror(status func() (cache.MirrorStatus, bool), worker f
 			return f(st)
 		}))
 	}
-	gauge("mirror_coverage_ratio", "Share of the room-days the mirror must hold (every room, today-2 to today+14 in UTC dates) that it holds; NaN before its worker's first round.",
+	gauge("mirror_coverage_ratio", "Share of the room-days the mirror must hold (every room, today-3 to today+15 in UTC dates, which answer today to today+13 at every location) that it holds; NaN before its worker's first round.",
 		func(st cache.MirrorStatus) float64 { return st.Coverage() })
 	gauge("mirror_rooms", "Rooms the mirror holds bookings for.", func(st cache.MirrorStatus) float64 { return float64(st.Rooms) })
 	gauge("mirror_desks", "Desks the mirror holds bookings for: those read in the last 14 days.", func(st cache.MirrorStatus) float64 { return float64(st.Desks) })

@@ -67,7 +67,7 @@ func bookingReads(st engagesim.Stats) int {
 
 // awaitFilled waits until the gateway's /readyz says the mirror holds every
 // room's window.
-func awaitFilled(t *testing.T, gwURL string) {
+func awaitFilled(t testing.TB, gwURL string) {
 	t.Helper()
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		code, checks := readiness(c, gwURL)
@@ -180,7 +180,8 @@ func TestMirrorFillsOnceThenCallsEngageOnlyForChanges(t *testing.T) {
 		dashboardTitles(t, l.gwURL, dashboardQuery, nil)
 		dashboardTitles(t, l.gwURL, tomorrowDashboard, tomorrowVars())
 	}
-	require.Zero(t, liveStats(t, l.simURL).TotalCalls, "reads of the mirror reach Engage")
+	st = liveStats(t, l.simURL)
+	require.Zero(t, st.TotalCalls, "reads of the mirror reach Engage: %+v\n%s", st.Calls, warnings(l.gw.logs.String()))
 
 	// A booking made in the web app: its notification costs one re-read,
 	// done before the acknowledgement, and the next read shows it.
@@ -201,7 +202,7 @@ func TestMirrorFillsOnceThenCallsEngageOnlyForChanges(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		require.Equal(c, "Renamed in the web app", dashboardTitles(c, l.gwURL, tomorrowDashboard, tomorrowVars())[id])
 	}, 10*time.Second, 20*time.Millisecond)
-	assert.Equal(t, 1, bookingReads(liveStats(t, l.simURL)))
+	assert.Equal(t, 1, bookingReads(liveStats(t, l.simURL)), "%v", l.gw.logs.String()[max(0, len(l.gw.logs.String())-3000):])
 
 	// A cancellation says everything: no call, and it is gone.
 	resetLiveStats(t, l.simURL)
@@ -319,9 +320,9 @@ func TestMirrorRollsTheWindowAsDaysPass(t *testing.T) {
 		require.Equal(c, filled+1, bookingReads(sim.Stats()))
 	}, 10*time.Second, 20*time.Millisecond, "the notification of a day read ahead was not re-read")
 
-	// Eleven days pass: the days entering the window were read ahead, so
+	// Nine days pass: the days entering the window were read ahead, so
 	// rolling costs nothing, and the booking is read from the mirror.
-	offset.Add(int64(11 * 24 * time.Hour))
+	offset.Add(int64(9 * 24 * time.Hour))
 	before := sim.Stats().TotalCalls
 	awaitRounds(t, g.url, 2)
 	vars := map[string]any{"from": day.Format(time.RFC3339), "to": day.Add(24 * time.Hour).Format(time.RFC3339)}
@@ -504,7 +505,23 @@ func TestMirrorRefillsWhenRedisComesBackEmpty(t *testing.T) {
 	require.EventuallyWithT(t, func(c *assert.CollectT) {
 		require.Equal(c, float64(2*rooms), metricValue(c, l.gwURL, `engagegw_mirror_upstream_reads_total{cause="refill"}`))
 	}, 20*time.Second, 20*time.Millisecond)
-	resetLiveStats(t, l.simURL)
-	assert.Equal(t, want, dashboardTitles(t, l.gwURL, dashboardQuery, nil))
-	assert.Zero(t, liveStats(t, l.simURL).TotalCalls)
+	// A list the worker read while Redis was still coming back may have
+	// missed its write; the first read puts it back, and then nothing is
+	// read upstream.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resetLiveStats(c, l.simURL)
+		require.Equal(c, want, dashboardTitles(c, l.gwURL, dashboardQuery, nil))
+		require.Zero(c, liveStats(c, l.simURL).TotalCalls, "%+v", liveStats(c, l.simURL).Calls)
+	}, 10*time.Second, 50*time.Millisecond)
+}
+
+// warnings are the lines of a gateway's log at WARN or ERROR.
+func warnings(logs string) string {
+	var out []string
+	for _, line := range strings.Split(logs, "\n") {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			out = append(out, line)
+		}
+	}
+	return strings.Join(out, "\n")
 }

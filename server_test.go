@@ -39,7 +39,7 @@ func startGateway(t *testing.T, env map[string]string) *gateway {
 
 // startGatewayIn is startGateway with run()'s context derived from parent
 // (which may carry a clock, see withClock).
-func startGatewayIn(t *testing.T, parent context.Context, env map[string]string) *gateway {
+func startGatewayIn(t testing.TB, parent context.Context, env map[string]string) *gateway {
 	t.Helper()
 	if _, ok := env["LISTEN_ADDR"]; !ok {
 		env["LISTEN_ADDR"] = "127.0.0.1:0"

@@ -173,7 +173,7 @@ func (s *Service) CreateBooking(ctx context.Context, nb workplace.NewBooking) (w
 	}
 	first, last := localDays(nb.Start, nb.End)
 	s.dropRoomDays(ctx, kn, ks, nb.RoomID, 0, dayRange(first.AddDays(-1), last.AddDays(1)))
-	_ = s.storeInvalidate(ctx, ks.list())
+	_ = s.invalidateWrite(ctx, ks)
 	return id, err
 }
 
@@ -205,7 +205,7 @@ func (s *Service) UpdateBooking(ctx context.Context, id workplace.BookingID, c w
 	} else if !known {
 		ks.add(tenantRoomAvailEpochKey())
 	}
-	_ = s.storeInvalidate(ctx, ks.list())
+	_ = s.invalidateWrite(ctx, ks)
 	return b, err
 }
 
@@ -226,7 +226,7 @@ func (s *Service) ProgressMeeting(ctx context.Context, id workplace.BookingID, u
 	} else {
 		ks.add(tenantRoomAvailEpochKey())
 	}
-	_ = s.storeInvalidate(ctx, ks.list())
+	_ = s.invalidateWrite(ctx, ks)
 	return err
 }
 
@@ -242,7 +242,11 @@ func (s *Service) CancelBooking(ctx context.Context, id workplace.BookingID, use
 	} else {
 		ks.add(tenantRoomAvailEpochKey())
 	}
-	_ = s.storeInvalidate(ctx, ks.list())
+	if err == nil {
+		_ = s.invalidateWrite(ctx, ks, int64(id))
+	} else {
+		_ = s.invalidateWrite(ctx, ks)
+	}
 	return err
 }
 

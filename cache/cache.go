@@ -375,6 +375,20 @@ func (s *Service) storeSetChecked(ctx context.Context, items []Item) error {
 	return err
 }
 
+// storeHas reports which keys hold a value; ok is false when the store is
+// down or failed.
+func (s *Service) storeHas(ctx context.Context, keys []string) ([]bool, bool) {
+	if len(keys) == 0 {
+		return nil, true
+	}
+	if !s.allow() {
+		return nil, false
+	}
+	has, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) ([]bool, error) { return s.store.Has(ctx, keys) })
+	s.report(ctx, err)
+	return has, err == nil
+}
+
 // storeBump bumps the generations of keys and returns the new ones.
 func (s *Service) storeBump(ctx context.Context, keys []string) ([]int64, error) {
 	if !s.allow() {

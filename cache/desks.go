@@ -90,7 +90,7 @@ func (s *Service) CreateDeskBookings(ctx context.Context, b workplace.NewDeskBoo
 	}
 	ks := keyset{}
 	s.dropDeskDays(ctx, s.newKnown(), ks, b.DeskID, slices.Compact(days))
-	_ = s.storeInvalidate(ctx, ks.list())
+	_ = s.invalidateWrite(ctx, ks)
 	return ids, err
 }
 
@@ -102,7 +102,11 @@ func (s *Service) CancelDeskBooking(ctx context.Context, id workplace.DeskBookin
 	err := s.inner.CancelDeskBooking(ctx, id, userID, date)
 	ks := keyset{}
 	s.planDeskBooking(ctx, kn, ks, workplace.Change{Kind: workplace.KindDeskBooking, DeskBookingID: id, Date: date})
-	_ = s.storeInvalidate(ctx, ks.list())
+	if err == nil {
+		_ = s.invalidateWrite(ctx, ks, int64(id))
+	} else {
+		_ = s.invalidateWrite(ctx, ks)
+	}
 	return err
 }
 
@@ -113,6 +117,6 @@ func (s *Service) ProgressDeskBooking(ctx context.Context, id workplace.DeskBook
 	err := s.inner.ProgressDeskBooking(ctx, id, userID, action)
 	ks := keyset{}
 	s.planDeskBooking(ctx, kn, ks, workplace.Change{Kind: workplace.KindDeskBooking, DeskBookingID: id})
-	_ = s.storeInvalidate(ctx, ks.list())
+	_ = s.invalidateWrite(ctx, ks)
 	return err
 }

@@ -63,6 +63,19 @@ func (m *MemoryStore) Get(_ context.Context, keys []string) ([]Entry, error) {
 	return out, nil
 }
 
+// Has implements Store.
+func (m *MemoryStore) Has(_ context.Context, keys []string) ([]bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := m.now()
+	out := make([]bool, len(keys))
+	for i, k := range keys {
+		v, ok := m.values[k]
+		out[i] = ok && now.Before(v.expires)
+	}
+	return out, nil
+}
+
 // Set implements Store.
 func (m *MemoryStore) Set(_ context.Context, items []Item) error {
 	m.mu.Lock()

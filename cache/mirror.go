@@ -10,10 +10,10 @@ package cache
 // It is the informer pattern with Engage's notifications as the watch:
 //
 //   - Held days. For every room the mirror holds the local days
-//     U-2 … U+14 (U is today's UTC date), which answer a room's bookings
+//     U-3 … U+15 (U is today's UTC date), which answer a room's bookings
 //     for today … today+13 at any location (workplace.BookingDays widens a
 //     window by the zones' offsets and the look-behind), and fetches ahead
-//     up to U+27 so that the days entering the window are already held. A
+//     up to U+24 so that the days entering the window are already held. A
 //     held day's entry lives until it leaves the window, never re-read for
 //     age; days outside it are read through with the bookings TTL.
 //   - Fill and roll. One worker for the fleet (a Lease) looks for held days
@@ -62,13 +62,17 @@ type Lease interface {
 
 // The mirror's window, in days from today's UTC date U.
 const (
-	// heldFrom and heldTo bound the days every room must hold: they answer
-	// today … today+13 local at every location.
-	heldFrom = -2
-	heldTo   = workplace.MaxWindowDays
-	// aheadTo is how far a fill or roll reads ahead: one 14-day read from
-	// the first missing day, so a roll costs a room one call a fortnight.
-	aheadTo = heldFrom + 2*workplace.MaxWindowDays + 1
+	// heldFrom and heldTo bound the days every room must hold: the days
+	// workplace.BookingDays lists to answer any window within today …
+	// today+13 local at any location. Local today is U-1 … U+1 (zones run
+	// from UTC-12 to UTC+14), and BookingDays widens a window's UTC dates
+	// by a day each way and by the look-behind.
+	heldFrom = -3
+	heldTo   = workplace.MaxWindowDays + 1
+	// aheadTo is how far a fill or roll reads ahead: a fill reads the
+	// held days in two 14-day reads, so the second ends 28 days after
+	// heldFrom, and a roll then costs a room one call a fortnight.
+	aheadTo = heldFrom + 2*workplace.MaxWindowDays - 1
 )
 
 // Causes of the mirror's upstream calls, as MirrorOptions.OnCall names
@@ -256,7 +260,7 @@ func NewMirror(s *Service, opts MirrorOptions) *Mirror {
 func (m *Mirror) today() workplace.Date { return workplace.DateOf(m.s.now().UTC()) }
 
 // holdFor is the life of a held day's entry: until the day leaves the
-// window (U-2 passes) plus an hour, for a day the mirror holds; 0 otherwise.
+// window (U-3 passes) plus an hour, for a day the mirror holds; 0 otherwise.
 func (m *Mirror) holdFor(day workplace.Date) time.Duration {
 	if !m.live.Load() {
 		return 0
@@ -488,6 +492,17 @@ func (m *Mirror) apply(ctx context.Context, changes []workplace.Change, kn *know
 			}
 		}
 	}
+	return m.keep(ctx, rest, reread, patch, gone)
+}
+
+// keep brings the keys of changes up to date: rest is invalidated as the
+// read-through cache does; the held days of reread are re-read in place,
+// and those of patch have the items whose ids are in gone taken out
+// without a call. A held day the store does not hold is only invalidated.
+// It returns once every day is current or, where a re-read failed,
+// dropped.
+func (m *Mirror) keep(ctx context.Context, rest, reread, patch keyset, gone []int64) error {
+	s := m.s
 	for k := range reread {
 		delete(patch, k) // a day also changed otherwise is re-read, which covers the cancellation
 	}
@@ -852,6 +867,11 @@ func (m *Mirror) subjects(ctx context.Context) (out []subject, rooms, desks int,
 		}
 	}
 	rooms = len(out)
+	// The whole list of users is held too: lookups by email are answered
+	// from it (see Users).
+	if _, err := m.s.Users(ctx, ""); err != nil {
+		return nil, 0, 0, fmt.Errorf("users: %w", err)
+	}
 	const chunk = 1000
 	for start := 0; start < len(deskIDs); start += chunk {
 		part := deskIDs[start:min(start+chunk, len(deskIDs))]
@@ -933,7 +953,7 @@ func (m *Mirror) fill(ctx context.Context, subjects []subject) (held, wanted int
 	from, to := u.AddDays(heldFrom), u.AddDays(heldTo)
 	n := from.DaysUntil(to) + 1
 	wanted = len(subjects) * n
-	const chunk = 100 // subjects per store round trip
+	const chunk = 25 // subjects per store round trip: each stays quick
 	for start := 0; start < len(subjects); start += chunk {
 		part := subjects[start:min(start+chunk, len(subjects))]
 		keys := make([]string, 0, len(part)*n)
@@ -942,14 +962,14 @@ func (m *Mirror) fill(ctx context.Context, subjects []subject) (held, wanted int
 				keys = append(keys, sj.kind.key(sj.id, from.AddDays(k)))
 			}
 		}
-		entries, ok := s.storeGet(ctx, keys)
+		has, ok := s.storeHas(ctx, keys)
 		if !ok {
 			return 0, wanted // the store is down: nothing can be held
 		}
 		for i, sj := range part {
 			var missing []int
 			for k := range n {
-				if entries[i*n+k].Found {
+				if has[i*n+k] {
 					held++
 				} else {
 					missing = append(missing, k)
@@ -962,7 +982,9 @@ func (m *Mirror) fill(ctx context.Context, subjects []subject) (held, wanted int
 			whole := len(missing) == n
 			cause := CauseRefill
 			switch {
-			case !m.filled || whole && !m.seen[sj.String()]:
+			case !m.filled || !m.seen[sj.String()]:
+				// The first fill, or a subject this worker never held
+				// (a desk read for the first time).
 				cause = CauseFill
 			case missing[0] >= n-3:
 				cause = CauseRoll

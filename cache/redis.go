@@ -169,6 +169,26 @@ func (r *RedisStore) Invalidate(ctx context.Context, keys []string) error {
 	})
 }
 
+// Has implements Store with one pipeline of EXISTS.
+func (r *RedisStore) Has(ctx context.Context, keys []string) ([]bool, error) {
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	pipe := r.rdb.Pipeline()
+	cmds := make([]*redis.IntCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.Exists(ctx, r.ns+k)
+	}
+	if _, err := pipe.Exec(ctx); err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(keys))
+	for i, c := range cmds {
+		out[i] = c.Val() > 0
+	}
+	return out, nil
+}
+
 // Bump implements Store with bumpScript per key, in one pipeline.
 func (r *RedisStore) Bump(ctx context.Context, keys []string) ([]int64, error) {
 	if len(keys) == 0 {

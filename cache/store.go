@@ -25,6 +25,10 @@ type Store interface {
 	// Invalidate bumps the generation of each key and deletes its value,
 	// atomically per key, in one round trip. Generations outlive values.
 	Invalidate(ctx context.Context, keys []string) error
+	// Has reports, in one round trip, which keys hold a value, without
+	// reading the values: what the mirror's worker asks of every held day
+	// every round.
+	Has(ctx context.Context, keys []string) ([]bool, error)
 	// Bump bumps the generation of each key and leaves its value, in one
 	// round trip, and returns the new generations in the order of keys.
 	// The mirror re-reads a held value under the generation it bumped, so

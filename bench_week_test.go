@@ -19,8 +19,8 @@ package main
 
 import (
 	"bufio"
-	"encoding/base64"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -255,14 +255,14 @@ func runWeek(tb testing.TB, redisURL string, cfg weekConfig) weekReport {
 		"MIRROR":                "off",
 		// The cache's TTLs run on the real clock: scaled, they last what
 		// they would in simulated time.
-		"CACHE_TTL_BOOKINGS":      ttl(5 * time.Minute),
-		"CACHE_TTL_DESK_BOOKINGS": ttl(5 * time.Minute),
-		"CACHE_TTL_VISITORS":      ttl(2 * time.Minute),
-		"CACHE_TTL_HIERARCHY":     ttl(time.Hour),
-		"CACHE_TTL_RESOURCES":     ttl(time.Hour),
-		"CACHE_TTL_USERS":         ttl(time.Hour),
-		"CACHE_TTL_CATALOG":       ttl(15 * time.Minute),
-		"CACHE_TTL_AVAILABILITY":  ttl(time.Minute),
+		"CACHE_TTL_BOOKINGS":         ttl(5 * time.Minute),
+		"CACHE_TTL_DESK_BOOKINGS":    ttl(5 * time.Minute),
+		"CACHE_TTL_VISITORS":         ttl(2 * time.Minute),
+		"CACHE_TTL_HIERARCHY":        ttl(time.Hour),
+		"CACHE_TTL_RESOURCES":        ttl(time.Hour),
+		"CACHE_TTL_USERS":            ttl(time.Hour),
+		"CACHE_TTL_CATALOG":          ttl(15 * time.Minute),
+		"CACHE_TTL_AVAILABILITY":     ttl(time.Minute),
 		"UPSTREAM_BUDGET_PER_MINUTE": "0",
 		// Every client here comes from one address.
 		"CLIENT_RATE_LIMIT": "0",
@@ -769,7 +769,9 @@ func (w *weekRun) deskChange(i int) {
 		}
 	} else {
 		var out struct {
-			BookDesk struct{ DeskBookings []struct{ EngageID apiEngageID } }
+			BookDesk struct {
+				DeskBookings []struct{ EngageID apiEngageID }
+			}
 		}
 		if !w.post(w.lb, `mutation($u: String!, $d: ID!, $day: Date!) { bookDesk(input: {actingUserEmail: $u, deskId: $d, dates: [$day]}) { deskBookings { engageId } errors { code } } }`,
 			map[string]any{"u": user.Email, "d": d.id, "day": date}, &out) || len(out.BookDesk.DeskBookings) != 1 {

@@ -108,14 +108,18 @@ type config struct {
 }
 
 // mirrorConfig says whether the cache mirrors every room's bookings for the
-// window (MIRROR), and how its worker spends (MIRROR_SHARE of the minute
-// budget), how often it looks (MIRROR_INTERVAL) and how long one sweep of
-// the tenant takes (MIRROR_SWEEP_PERIOD).
+// window (MIRROR) and every location's visitor lists too (MIRROR_VISITORS),
+// and how its worker spends (MIRROR_SHARE of the minute budget), how often
+// it looks (MIRROR_INTERVAL) and how long one sweep of the tenant takes
+// (MIRROR_SWEEP_PERIOD).
 type mirrorConfig struct {
 	on bool
 	// auto is MIRROR unset or auto: on wherever notifications can keep
 	// it (webhooks configured, or the embedded demo), off elsewhere.
-	auto        bool
+	auto bool
+	// visitors is MIRROR_VISITORS, on unless set off: a mirror holds the
+	// visitor lists of every location's next 14 days as well.
+	visitors    bool
 	share       float64
 	interval    time.Duration
 	sweepPeriod time.Duration
@@ -127,7 +131,7 @@ const defaultMirrorShare = 0.2
 
 // loadMirror reads the MIRROR_* settings.
 func loadMirror(c *config, get func(string) string) error {
-	c.mirror = mirrorConfig{share: defaultMirrorShare}
+	c.mirror = mirrorConfig{share: defaultMirrorShare, visitors: true}
 	switch v := strings.ToLower(get("MIRROR")); v {
 	case "", "auto":
 		c.mirror.auto = true
@@ -136,6 +140,13 @@ func loadMirror(c *config, get func(string) string) error {
 		c.mirror.on = true
 	default:
 		return fmt.Errorf("MIRROR %q is not auto, on or off", v)
+	}
+	switch v := strings.ToLower(get("MIRROR_VISITORS")); v {
+	case "", "on", "true", "1":
+	case "off", "false", "0":
+		c.mirror.visitors = false
+	default:
+		return fmt.Errorf("MIRROR_VISITORS %q is not on or off", v)
 	}
 	if v := get("MIRROR_SHARE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)

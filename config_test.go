@@ -58,6 +58,7 @@ func TestLoadConfig(t *testing.T) {
 		{"negative shutdown timeout", map[string]string{"SHUTDOWN_TIMEOUT": "-1s"}, "SHUTDOWN_TIMEOUT"},
 		{"bad max tokens", map[string]string{"GRAPHQL_MAX_TOKENS": "0"}, "GRAPHQL_MAX_TOKENS"},
 		{"non-numeric max fields", map[string]string{"GRAPHQL_MAX_FIELDS": "2k"}, "GRAPHQL_MAX_FIELDS"},
+		{"bad mirror visitors", map[string]string{"MIRROR_VISITORS": "sometimes"}, "MIRROR_VISITORS"},
 		{"bad max directives", map[string]string{"GRAPHQL_MAX_DIRECTIVES": "-1"}, "GRAPHQL_MAX_DIRECTIVES"},
 		{"one error is no room for the count of the rest", map[string]string{"GRAPHQL_MAX_ERRORS": "1"}, "GRAPHQL_MAX_ERRORS"},
 		{"bad max depth", map[string]string{"GRAPHQL_MAX_DEPTH": "0"}, "GRAPHQL_MAX_DEPTH"},
@@ -185,6 +186,11 @@ func TestLoadConfig(t *testing.T) {
 	})
 	require.NoError(t, err)
 	assert.Equal(t, protocol.StreamLimits{PerClient: 2, ReservationTimeout: 5 * time.Second}, c.sseStreams)
+
+	assert.True(t, c.mirror.visitors, "a mirror holds visitor lists unless told otherwise")
+	c, err = loadConfig(func(k string) string { return map[string]string{"MIRROR_VISITORS": "off"}[k] })
+	require.NoError(t, err)
+	assert.False(t, c.mirror.visitors)
 
 	c, err = loadConfig(func(k string) string { return map[string]string{"UPSTREAM_CONCURRENCY": "16"}[k] })
 	require.NoError(t, err)

@@ -214,15 +214,17 @@ func newMirror(cfg config, eng *engine, svc *cache.Service, m *metrics, log *slo
 		}
 	}
 	return cache.NewMirror(svc, cache.MirrorOptions{
-		Lease:       lease,
-		Pace:        pace,
-		Background:  func(ctx context.Context) context.Context { return engage.WithClass(ctx, engage.Background) },
-		Interval:    cfg.mirror.interval,
-		SweepPeriod: cfg.mirror.sweepPeriod,
-		OnCall:      m.mirrorCall,
-		OnMissed:    m.mirrorMissed,
-		OnResync:    m.mirrorResynced,
-		RetrySpan:   webhook.UpstreamRetrySpan,
+		Lease:         lease,
+		Pace:          pace,
+		Background:    func(ctx context.Context) context.Context { return engage.WithClass(ctx, engage.Background) },
+		Interval:      cfg.mirror.interval,
+		SweepPeriod:   cfg.mirror.sweepPeriod,
+		Visitors:      cfg.mirror.visitors,
+		OnCall:        m.mirrorCall,
+		OnVisitorCall: m.mirrorVisitorCall,
+		OnMissed:      m.mirrorMissed,
+		OnResync:      m.mirrorResynced,
+		RetrySpan:     webhook.UpstreamRetrySpan,
 		// Until the listeners are registered, nothing announces changes.
 		WaitLive: cfg.webhookPublicURL != "" || cfg.embedded,
 		Logger:   log.With("component", "mirror"),

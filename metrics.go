@@ -59,6 +59,7 @@ type metrics struct {
 	breakerTransitions *prometheus.CounterVec
 	breakerOpen        *prometheus.GaugeVec
 	mirrorCalls        *prometheus.CounterVec
+	mirrorVisitorCalls *prometheus.CounterVec
 	mirrorMissedDays   prometheus.Counter
 	mirrorResyncs      prometheus.Counter
 
@@ -136,11 +137,15 @@ func newMetrics() *metrics {
 		}, []string{"product"}),
 		mirrorCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "mirror_upstream_reads_total",
-			Help: "Upstream reads of room bookings made by this replica's cache, by cause: fill (the mirror's first fill), roll (days entering the window), refill (held days the store lost), change (a notification's re-read), sweep (the repair sweep), read (a read of what the mirror does not hold).",
+			Help: "Upstream reads of room and desk bookings made by this replica's cache, by cause: fill (the mirror's first fill), roll (days entering the window), refill (held days the store lost), change (a notification's re-read), sweep (the repair sweep), read (a read of what the mirror does not hold).",
+		}, []string{"cause"}),
+		mirrorVisitorCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "mirror_visitor_reads_total",
+			Help: "Upstream reads of visitor lists (each page) made by this replica's cache, by cause, as mirror_upstream_reads_total counts bookings': roll is a location's new day, read at its local midnight.",
 		}, []string{"cause"}),
 		mirrorMissedDays: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "mirror_missed_notifications_total",
-			Help: "Held room-days the mirror's sweep found different from Engage on this replica: changes whose notification never arrived.",
+			Help: "Held days (room-days, desk-days, location-days of visitors) the mirror's sweep found different from Engage on this replica: changes whose notification never arrived.",
 		}),
 		mirrorResyncs: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "mirror_resyncs_total",
@@ -154,7 +159,7 @@ func newMetrics() *metrics {
 		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups,
 		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
-		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorMissedDays, m.mirrorResyncs,
+		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorVisitorCalls, m.mirrorMissedDays, m.mirrorResyncs,
 	)
 	return m
 }
@@ -240,6 +245,9 @@ func (m *metrics) watchBudget(keyIDs map[engage.Product]string, remaining func(k
 // mirrorCall is cache.MirrorOptions.OnCall.
 func (m *metrics) mirrorCall(cause string) { m.mirrorCalls.WithLabelValues(cause).Inc() }
 
+// mirrorVisitorCall is cache.MirrorOptions.OnVisitorCall.
+func (m *metrics) mirrorVisitorCall(cause string) { m.mirrorVisitorCalls.WithLabelValues(cause).Inc() }
+
 // mirrorResynced is cache.MirrorOptions.OnResync.
 func (m *metrics) mirrorResynced() { m.mirrorResyncs.Inc() }
 
@@ -260,18 +268,19 @@ func (m *metrics) watchMirror(status func() (cache.MirrorStatus, bool), worker f
 			return f(st)
 		}))
 	}
-	gauge("mirror_coverage_ratio", "Share of the room-days the mirror must hold (every room, today-3 to today+15 in UTC dates, which answer today to today+13 at every location) that it holds; NaN before its worker's first round.",
+	gauge("mirror_coverage_ratio", "Share of the days the mirror must hold (every room's, today-3 to today+15 in UTC dates; every location's visitor lists, today to today+13 local) that it holds; NaN before its worker's first round.",
 		func(st cache.MirrorStatus) float64 { return st.Coverage() })
 	gauge("mirror_rooms", "Rooms the mirror holds bookings for.", func(st cache.MirrorStatus) float64 { return float64(st.Rooms) })
 	gauge("mirror_desks", "Desks the mirror holds bookings for: those read in the last 14 days.", func(st cache.MirrorStatus) float64 { return float64(st.Desks) })
-	gauge("mirror_oldest_data_seconds", "Age of the mirror's least recently verified room (read in full by the fill or the sweep); NaN while some room never was.",
+	gauge("mirror_locations", "Locations the mirror holds visitor lists for (0 with MIRROR_VISITORS=off).", func(st cache.MirrorStatus) float64 { return float64(st.Locations) })
+	gauge("mirror_oldest_data_seconds", "Age of the mirror's least recently verified room, desk or location's visitor lists (read in full by the fill or the sweep); NaN while one never was.",
 		func(st cache.MirrorStatus) float64 {
 			if st.OldestVerified.IsZero() {
 				return math.NaN()
 			}
 			return st.At.Sub(st.OldestVerified).Seconds()
 		})
-	gauge("mirror_sweep_rooms_done", "Rooms the current sweep of the mirror has re-read.", func(st cache.MirrorStatus) float64 { return float64(st.SweepCursor) })
+	gauge("mirror_sweep_rooms_done", "Rooms, desks and locations (in that order) the current sweep of the mirror has re-read.", func(st cache.MirrorStatus) float64 { return float64(st.SweepCursor) })
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: metricsNamespace, Name: "mirror_worker",
 		Help: "1 while this replica runs the mirror's worker (fill, roll, sweep), 0 otherwise."}, func() float64 {
 		if worker() {

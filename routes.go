@@ -344,16 +344,21 @@ func readyz(d serverDeps) http.Handler {
 // its oldest data, as the fleet's worker last reported them.
 func mirrorCheck(ctx context.Context, m *cache.Mirror) string {
 	st, ok := m.Status(ctx)
-	switch {
-	case !ok:
+	if !ok {
 		return "no worker has reported yet: reads go upstream until it has filled the mirror"
-	case !st.Filled:
-		return fmt.Sprintf("filling: %.0f%% of %d rooms' days held", 100*st.Coverage(), st.Rooms)
-	case st.OldestVerified.IsZero():
-		return fmt.Sprintf("ok: %.0f%% of %d rooms' days held; sweep at room %d, %d missed notifications repaired", 100*st.Coverage(), st.Rooms, st.SweepCursor, st.Missed)
 	}
-	return fmt.Sprintf("ok: %.0f%% of %d rooms' days held, oldest verified %s ago; sweep at room %d, %d missed notifications repaired",
-		100*st.Coverage(), st.Rooms, st.At.Sub(st.OldestVerified).Round(time.Second), st.SweepCursor, st.Missed)
+	what := fmt.Sprintf("%d rooms' days", st.Rooms)
+	if st.Locations > 0 {
+		what = fmt.Sprintf("%d rooms' days and %d locations' visitor lists (%d of %d location-days)", st.Rooms, st.Locations, st.HeldVisitorDays, st.WantedVisitorDays)
+	}
+	switch {
+	case !st.Filled:
+		return fmt.Sprintf("filling: %.0f%% of %s held", 100*st.Coverage(), what)
+	case st.OldestVerified.IsZero():
+		return fmt.Sprintf("ok: %.0f%% of %s held; sweep at subject %d, %d missed notifications repaired", 100*st.Coverage(), what, st.SweepCursor, st.Missed)
+	}
+	return fmt.Sprintf("ok: %.0f%% of %s held, oldest verified %s ago; sweep at subject %d, %d missed notifications repaired",
+		100*st.Coverage(), what, st.At.Sub(st.OldestVerified).Round(time.Second), st.SweepCursor, st.Missed)
 }
 
 func writeJSON(w http.ResponseWriter, code int, v any) {

@@ -129,7 +129,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// through the cache, so a replica joining a warm fleet calls nothing.
 	client.ZonesFrom(svc)
 
-	// The mirror holds every room's bookings for the window, kept by the
+	// The mirror holds every room's bookings for the window (and every
+	// location's visitor lists, unless MIRROR_VISITORS=off), kept by the
 	// webhooks; its worker runs on one replica of the fleet at a time and
 	// stops before the store closes.
 	week := forecast{tally: eng.tally, weekly: cfg.budget.week.Events}

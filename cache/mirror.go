@@ -35,6 +35,15 @@ package cache
 //   - Sweep. The worker re-reads every room at a pace that covers the
 //     tenant once per SweepPeriod, fixes what differs and counts each
 //     differing day as a missed notification.
+//   - Visitors (MirrorOptions.Visitors). The plain visitor list of every
+//     location is held too, for the location's own days today … today+13
+//     (local to its zone: GET /visitor takes no other visitDate, so nothing
+//     is read ahead). The worker fills each location-day in one call (more
+//     for a list of over 500), and rolls one location-day when the
+//     location's day ends, at its local midnight; notifications re-read a
+//     held list in place (a deleted visitor is taken out without a call),
+//     and the sweep re-reads them as it does rooms. The list of every
+//     location at once is not held: it is read through with its TTL.
 
 import (
 	"context"
@@ -74,6 +83,67 @@ const (
 	// heldFrom, and a roll then costs a room one call a fortnight.
 	aheadTo = heldFrom + 2*workplace.MaxWindowDays - 1
 )
+
+// heldSpan is what the mirror holds of one subject, in days from today in
+// the zone whose midnights turn the subject's days: each kind has its own
+// (see held.span).
+type heldSpan struct {
+	zone *time.Location
+	// from … to are the days every subject must hold: what the fill
+	// completes and the status counts. ahead (≥ to) is the last day a fill
+	// reads ahead to and the mirror keeps.
+	from, to, ahead int
+	// per is how many days one upstream read covers.
+	per int
+}
+
+// bookingSpan is the span of rooms and desks: UTC dates, which hold every
+// location's today … today+13, read 14 days at a time.
+var bookingSpan = heldSpan{zone: time.UTC, from: heldFrom, to: heldTo, ahead: aheadTo, per: workplace.MaxWindowDays}
+
+// visitorSpan is the span of a location's visitor lists: its own local days
+// today … today+13, the only days GET /visitor lists, one day a read.
+func visitorSpan(zone *time.Location) heldSpan {
+	return heldSpan{zone: zone, from: 0, to: workplace.MaxWindowDays - 1, ahead: workplace.MaxWindowDays - 1, per: 1}
+}
+
+// days are the span's days at now.
+func (sp heldSpan) days(now time.Time) (from, to, ahead workplace.Date) {
+	t := workplace.DateOf(now.In(sp.zone))
+	return t.AddDays(sp.from), t.AddDays(sp.to), t.AddDays(sp.ahead)
+}
+
+// life is how long an entry of day lives at now: until the day leaves the
+// span (at the zone's midnight) plus an hour; 0 for a day outside it.
+func (sp heldSpan) life(now time.Time, day workplace.Date) time.Duration {
+	from, _, ahead := sp.days(now)
+	if day.Before(from) || day.After(ahead) {
+		return 0
+	}
+	leaves := day.AddDays(-sp.from + 1).In(sp.zone).Add(time.Hour)
+	return max(time.Minute, leaves.Sub(now))
+}
+
+// readWindows groups days (sorted, distinct) into the windows upstream reads
+// cover, per days at most each: spans of 14 days are cut as SplitWindow cuts
+// them, shorter ones hold only days asked for.
+func readWindows(days []workplace.Date, per int) [][2]workplace.Date {
+	if len(days) == 0 {
+		return nil
+	}
+	if per >= workplace.MaxWindowDays {
+		return workplace.SplitWindow(days[0], days[len(days)-1])
+	}
+	var out [][2]workplace.Date
+	for _, d := range days {
+		if n := len(out); n > 0 && out[n-1][0].DaysUntil(d) < per {
+			out[n-1][1] = d
+			continue
+		}
+		out = append(out, [2]workplace.Date{d, d})
+	}
+	return out
+}
 
 // Causes of the mirror's upstream calls, as MirrorOptions.OnCall names
 // them.
@@ -115,9 +185,17 @@ type MirrorOptions struct {
 	// RefreshTimeout bounds a notification's re-read. Zero means 8s, under
 	// the 10 s Engage waits for an acknowledgement.
 	RefreshTimeout time.Duration
-	// OnCall, when set, hears every upstream read the mirror's cache makes,
-	// by cause (Cause*). It must be safe for concurrent use and quick.
+	// Visitors makes the mirror hold every location's plain visitor lists
+	// for its next 14 days too; false holds bookings only, and visitor
+	// lists are read through with their TTL.
+	Visitors bool
+	// OnCall, when set, hears every upstream read of bookings the mirror's
+	// cache makes, by cause (Cause*). It must be safe for concurrent use and
+	// quick.
 	OnCall func(cause string)
+	// OnVisitorCall, when set, hears every upstream read of a visitor list
+	// (each page) the mirror's cache makes, by cause, as OnCall does.
+	OnVisitorCall func(cause string)
 	// OnMissed, when set, hears each held day the sweep found wrong.
 	OnMissed func(n int)
 	// OnResync, when set, hears every resync after a gap in notifications.
@@ -160,6 +238,9 @@ func (o MirrorOptions) withDefaults(s *Service) MirrorOptions {
 	if o.OnCall == nil {
 		o.OnCall = func(string) {}
 	}
+	if o.OnVisitorCall == nil {
+		o.OnVisitorCall = func(string) {}
+	}
 	if o.OnMissed == nil {
 		o.OnMissed = func(int) {}
 	}
@@ -194,6 +275,9 @@ type Mirror struct {
 	// seen holds the subjects this worker found held or filled: one found
 	// missing whole afterwards was lost by the store (a refill).
 	seen map[string]bool
+
+	// zones places the days of locations' visitor lists.
+	zones locationZones
 
 	leader  atomic.Bool
 	missed  atomic.Int64
@@ -252,25 +336,90 @@ func NewMirror(s *Service, opts MirrorOptions) *Mirror {
 	m.log = m.opts.Logger
 	m.live.Store(!m.opts.WaitLive)
 	m.pending.m = map[string]*pendingRead{}
+	m.zones.m = map[workplace.LocationID]*time.Location{}
 	s.mirror = m
 	return m
 }
 
-// today is today's UTC date, the origin of the window.
-func (m *Mirror) today() workplace.Date { return workplace.DateOf(m.s.now().UTC()) }
+// holdFor is the life of a held room-day or desk-day entry: until the day
+// leaves the window (U-3 passes) plus an hour, for a day the mirror holds;
+// 0 otherwise.
+func (m *Mirror) holdFor(day workplace.Date) time.Duration { return m.lifeIn(bookingSpan, day) }
 
-// holdFor is the life of a held day's entry: until the day leaves the
-// window (U-3 passes) plus an hour, for a day the mirror holds; 0 otherwise.
-func (m *Mirror) holdFor(day workplace.Date) time.Duration {
+// lifeIn is the life of an entry of day in span sp: 0 while the mirror
+// holds nothing (see Live) or for a day outside the span.
+func (m *Mirror) lifeIn(sp heldSpan, day workplace.Date) time.Duration {
 	if !m.live.Load() {
 		return 0
 	}
-	u := m.today()
-	if day.Before(u.AddDays(heldFrom)) || day.After(u.AddDays(aheadTo)) {
+	return sp.life(m.s.now(), day)
+}
+
+// visitorsLife is the life of the visitor list of (day, loc): until the
+// location's day leaves its window, for a list the mirror holds; 0 for one
+// it does not (the list of every location, a day outside the window, or a
+// location whose zone is not known).
+func (m *Mirror) visitorsLife(ctx context.Context, loc workplace.LocationID, day workplace.Date) time.Duration {
+	if !m.opts.Visitors || loc == 0 {
 		return 0
 	}
-	leaves := day.AddDays(-heldFrom + 1).In(time.UTC).Add(time.Hour)
-	return max(time.Minute, leaves.Sub(m.s.now()))
+	zone, ok := m.zones.of(ctx, m, loc)
+	if !ok {
+		return 0
+	}
+	return m.lifeIn(visitorSpan(zone), day)
+}
+
+// locationZones holds the zones of the tenant's locations, which turn the
+// days of their visitor lists. The worker sets them every round; another
+// replica reads the hierarchy (through the cache) when it meets a location
+// it does not know, or knew too long ago.
+type locationZones struct {
+	mu sync.Mutex
+	m  map[workplace.LocationID]*time.Location
+	at time.Time
+}
+
+// zoneLife is how long a replica trusts the zones it read, and how long it
+// waits before reading them again for a location it did not find.
+const (
+	zoneLife  = 10 * time.Minute
+	zoneRetry = time.Minute
+)
+
+// set replaces the zones by those of locs.
+func (z *locationZones) set(locs []workplace.Location, at time.Time) {
+	m := make(map[workplace.LocationID]*time.Location, len(locs))
+	for _, l := range locs {
+		if l.TimeZone != nil {
+			m[l.ID] = l.TimeZone
+		}
+	}
+	z.mu.Lock()
+	z.m, z.at = m, at
+	z.mu.Unlock()
+}
+
+// of is loc's zone; false when the hierarchy does not have it (or cannot be
+// read, and it was never known).
+func (z *locationZones) of(ctx context.Context, m *Mirror, loc workplace.LocationID) (*time.Location, bool) {
+	now := m.s.now()
+	z.mu.Lock()
+	zone, ok := z.m[loc]
+	age := now.Sub(z.at)
+	z.mu.Unlock()
+	if ok && age < zoneLife || !ok && age < zoneRetry {
+		return zone, ok
+	}
+	locs, err := workplace.AllLocations(ctx, m.s)
+	if err != nil {
+		return zone, ok
+	}
+	z.set(locs, now)
+	z.mu.Lock()
+	defer z.mu.Unlock()
+	zone, ok = z.m[loc]
+	return zone, ok
 }
 
 // causeKey carries the cause of the reads made with a context.
@@ -289,21 +438,29 @@ func byWorker(ctx context.Context) bool {
 	return false
 }
 
-// called counts one upstream read by its context's cause.
-func (m *Mirror) called(ctx context.Context, _ string) {
+// called counts one upstream read of kind by its context's cause.
+func (m *Mirror) called(ctx context.Context, kind string) {
 	cause, _ := ctx.Value(causeKey{}).(string)
 	if cause == "" {
 		cause = CauseRead
+	}
+	if kind == visitorsKind {
+		m.opts.OnVisitorCall(cause)
+		return
 	}
 	m.opts.OnCall(cause)
 }
 
 // held is one kind of per-day entries the mirror holds, in terms every
-// kind shares: rooms' bookings (every room, from the start) and desks'
-// bookings (a desk from its first read on).
+// kind shares: rooms' bookings (every room, from the start), desks'
+// bookings (a desk from its first read on) and locations' visitor lists
+// (every location, with MirrorOptions.Visitors).
 type held interface {
-	// name is the kind's name in logs: "room" or "desk".
+	// name is the kind's name in logs: "room", "desk" or "visitors".
 	name() string
+	// span is what the mirror holds of subject id; false when that cannot
+	// be known now (a location whose zone is not known).
+	span(ctx context.Context, id int64) (heldSpan, bool)
 	// key is the entry of subject id on day.
 	key(id int64, day workplace.Date) string
 	// parse reads a key of this kind back.
@@ -321,13 +478,14 @@ type held interface {
 	// of it), as a reader would.
 	fill(ctx context.Context, id int64, from, to workplace.Date) error
 	// ttl is the life of id's entry of day.
-	ttl(day workplace.Date) time.Duration
+	ttl(ctx context.Context, id int64, day workplace.Date) time.Duration
 }
 
 // heldRooms is held for rooms' bookings.
 type heldRooms struct{ s *Service }
 
-func (heldRooms) name() string { return "room" }
+func (heldRooms) name() string                                 { return "room" }
+func (heldRooms) span(context.Context, int64) (heldSpan, bool) { return bookingSpan, true }
 func (heldRooms) key(id int64, d workplace.Date) string {
 	return roomDayKey(workplace.RoomID(id), d)
 }
@@ -349,12 +507,15 @@ func (h heldRooms) fill(ctx context.Context, id int64, from, to workplace.Date) 
 	_, errs := h.s.BookingsMany(ctx, []workplace.RoomWindow{{Room: workplace.RoomID(id), From: from, To: to}})
 	return errs[0]
 }
-func (h heldRooms) ttl(day workplace.Date) time.Duration { return h.s.bookingItems().ttlOf(day) }
+func (h heldRooms) ttl(_ context.Context, _ int64, day workplace.Date) time.Duration {
+	return h.s.bookingItems().ttlOf(day)
+}
 
 // heldDesks is held for desks' bookings.
 type heldDesks struct{ s *Service }
 
-func (heldDesks) name() string { return "desk" }
+func (heldDesks) name() string                                 { return "desk" }
+func (heldDesks) span(context.Context, int64) (heldSpan, bool) { return bookingSpan, true }
 func (heldDesks) key(id int64, d workplace.Date) string {
 	return deskDayKey(workplace.DeskID(id), d)
 }
@@ -376,7 +537,89 @@ func (h heldDesks) fill(ctx context.Context, id int64, from, to workplace.Date) 
 	_, errs := h.s.DeskBookingsMany(ctx, []workplace.DeskWindow{{Desk: workplace.DeskID(id), From: from, To: to}})
 	return errs[0]
 }
-func (h heldDesks) ttl(day workplace.Date) time.Duration { return h.s.deskItems().ttlOf(day) }
+func (h heldDesks) ttl(_ context.Context, _ int64, day workplace.Date) time.Duration {
+	return h.s.deskItems().ttlOf(day)
+}
+
+// visitorsKind names the kind of locations' visitor lists.
+const visitorsKind = "visitors"
+
+// heldVisitors is held for locations' plain visitor lists, one entry per
+// location and local day; the subject's id is the location's.
+type heldVisitors struct{ m *Mirror }
+
+func (heldVisitors) name() string { return visitorsKind }
+func (h heldVisitors) span(ctx context.Context, id int64) (heldSpan, bool) {
+	zone, ok := h.m.zones.of(ctx, h.m, workplace.LocationID(id))
+	if !ok {
+		return heldSpan{}, false
+	}
+	return visitorSpan(zone), true
+}
+func (heldVisitors) key(id int64, d workplace.Date) string {
+	return visitorsKey(d, workplace.LocationID(id))
+}
+func (heldVisitors) parse(key string) (int64, workplace.Date, bool) {
+	day, loc, ok := parseVisitorsKey(key)
+	return int64(loc), day, ok && loc != 0
+}
+func (h heldVisitors) reread(ctx context.Context, id int64, from, to workplace.Date) ([][]byte, []Item, error) {
+	s := h.m.s
+	loc := workplace.LocationID(id)
+	var days [][]byte
+	var index []Item
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		q := workplace.VisitorQuery{Date: d, LocationID: loc}
+		p, err := s.listVisitors(ctx, q)
+		if err != nil {
+			return nil, nil, err
+		}
+		v, err := s.codecs.visitors.enc(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		days = append(days, v)
+		index = append(index, s.visitorIndex(p, q, s.visitorsTTL(ctx, q))...)
+	}
+	return days, index, nil
+}
+func (h heldVisitors) without(v []byte, gone []int64) ([]byte, error) {
+	c := h.m.s.codecs.visitors
+	p, err := c.dec(v)
+	if err != nil {
+		return nil, err
+	}
+	n := len(p.Visitors)
+	p.Visitors = slices.DeleteFunc(p.Visitors, func(v workplace.Visitor) bool { return slices.Contains(gone, int64(v.ID)) })
+	p.Total = max(0, p.Total-(n-len(p.Visitors)))
+	return c.enc(p)
+}
+func (h heldVisitors) same(a, b []byte) bool {
+	c := h.m.s.codecs.visitors
+	x, err1 := c.dec(a)
+	y, err2 := c.dec(b)
+	if err1 != nil || err2 != nil || len(x.Visitors) != len(y.Visitors) || x.Total != y.Total {
+		return false
+	}
+	canon := func(vs []workplace.Visitor) string {
+		c := slices.Clone(vs)
+		slices.SortFunc(c, func(p, q workplace.Visitor) int { return cmpInt64(int64(p.ID), int64(q.ID)) })
+		b, _ := json.Marshal(c)
+		return string(b)
+	}
+	return canon(x.Visitors) == canon(y.Visitors)
+}
+func (h heldVisitors) fill(ctx context.Context, id int64, from, to workplace.Date) error {
+	for d := from; !d.After(to); d = d.AddDays(1) {
+		if _, err := h.m.s.Visitors(ctx, workplace.VisitorQuery{Date: d, LocationID: workplace.LocationID(id)}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+func (h heldVisitors) ttl(ctx context.Context, id int64, day workplace.Date) time.Duration {
+	return h.m.s.visitorsTTL(ctx, workplace.VisitorQuery{Date: day, LocationID: workplace.LocationID(id)})
+}
 
 // encodeDays splits items into the days from..to and encodes each.
 func encodeDays[T any](d dayItems[T], items []T, from, to workplace.Date) [][]byte {
@@ -426,7 +669,12 @@ func cmpInt64(a, b int64) int {
 }
 
 // kinds are the mirror's held kinds.
-func (m *Mirror) kinds() []held { return []held{heldRooms{m.s}, heldDesks{m.s}} }
+func (m *Mirror) kinds() []held {
+	if m.opts.Visitors {
+		return []held{heldRooms{m.s}, heldDesks{m.s}, heldVisitors{m}}
+	}
+	return []held{heldRooms{m.s}, heldDesks{m.s}}
+}
 
 // heldKey is one held entry a change names.
 type heldKey struct {
@@ -437,10 +685,10 @@ type heldKey struct {
 
 // heldOf says which held kind's entry key is, if any, and of which day in
 // the window.
-func (m *Mirror) heldOf(key string) (heldKey, bool) {
+func (m *Mirror) heldOf(ctx context.Context, key string) (heldKey, bool) {
 	for _, k := range m.kinds() {
 		if id, day, ok := k.parse(key); ok {
-			if m.holdFor(day) == 0 {
+			if sp, ok := k.span(ctx, id); !ok || m.lifeIn(sp, day) == 0 {
 				return heldKey{}, false
 			}
 			return heldKey{kind: k, id: id, day: day}, true
@@ -450,7 +698,7 @@ func (m *Mirror) heldOf(key string) (heldKey, bool) {
 }
 
 // deletedIDs are the ids a change says are gone, with nothing else to
-// re-read: a cancelled booking or desk booking.
+// re-read: a cancelled booking or desk booking, a deleted visitor.
 func deletedIDs(c workplace.Change) (int64, bool) {
 	if c.Action != workplace.ActionDeleted {
 		return 0, false
@@ -460,6 +708,8 @@ func deletedIDs(c workplace.Change) (int64, bool) {
 		return int64(c.BookingID), true
 	case c.Kind == workplace.KindDeskBooking && c.DeskBookingID != 0:
 		return int64(c.DeskBookingID), true
+	case c.Kind == workplace.KindVisitor && c.VisitorID != 0:
+		return int64(c.VisitorID), true
 	}
 	return 0, false
 }
@@ -482,7 +732,7 @@ func (m *Mirror) apply(ctx context.Context, changes []workplace.Change, kn *know
 			gone = append(gone, id)
 		}
 		for k := range ks {
-			switch _, ok := m.heldOf(k); {
+			switch _, ok := m.heldOf(ctx, k); {
 			case !ok:
 				rest.add(k)
 			case isDelete:
@@ -536,7 +786,7 @@ func (m *Mirror) keep(ctx context.Context, rest, reread, patch keyset, gone []in
 		days []workplace.Date
 	}{}
 	for k := range reread {
-		h, _ := m.heldOf(k)
+		h, _ := m.heldOf(ctx, k)
 		sk := h.kind.name() + ":" + strconv.FormatInt(h.id, 10)
 		e := bySubject[sk]
 		if e == nil {
@@ -588,8 +838,12 @@ func (m *Mirror) refresh(ctx context.Context, kind held, id int64, days []workpl
 	for i, d := range days {
 		gen[d] = gens[i]
 	}
+	sp, ok := kind.span(ctx, id)
+	if !ok {
+		return fmt.Errorf("mirror: what is held of %s %d is not known now", kind.name(), id)
+	}
 	var writes []Item
-	for _, w := range workplace.SplitWindow(days[0], days[len(days)-1]) {
+	for _, w := range readWindows(days, sp.per) {
 		values, index, err := kind.reread(withCause(ctx, CauseChange), id, w[0], w[1])
 		if err != nil {
 			return err
@@ -602,7 +856,7 @@ func (m *Mirror) refresh(ctx context.Context, kind held, id int64, days []workpl
 				continue
 			}
 			key := kind.key(id, day)
-			writes = s.writeBack(writes, Item{Key: key, Value: v, TTL: kind.ttl(day), Gen: g}, shadowKey(key), at)
+			writes = s.writeBack(writes, Item{Key: key, Value: v, TTL: kind.ttl(ctx, id, day), Gen: g}, shadowKey(key), at)
 		}
 		writes = append(writes, index...)
 	}
@@ -624,7 +878,7 @@ func (m *Mirror) patch(ctx context.Context, keys []string, gone []int64) error {
 	}
 	var writes []Item
 	for i, e := range entries {
-		h, held := m.heldOf(keys[i])
+		h, held := m.heldOf(ctx, keys[i])
 		if !held || !e.Found || e.Gen != gens[i] {
 			continue // not held (the worker fills it), or re-read since
 		}
@@ -632,7 +886,7 @@ func (m *Mirror) patch(ctx context.Context, keys []string, gone []int64) error {
 		if err != nil {
 			return err
 		}
-		writes = s.writeBack(writes, Item{Key: keys[i], Value: v, TTL: h.kind.ttl(h.day), Gen: gens[i]}, shadowKey(keys[i]), s.now())
+		writes = s.writeBack(writes, Item{Key: keys[i], Value: v, TTL: h.kind.ttl(ctx, h.id, h.day), Gen: gens[i]}, shadowKey(keys[i]), s.now())
 	}
 	return s.storeSetChecked(ctx, writes)
 }
@@ -788,7 +1042,7 @@ func (m *Mirror) Prepare(ctx context.Context) {
 	if !ok || !es[0].Found {
 		return
 	}
-	subjects, _, _, err := m.subjects(withCause(m.opts.Background(ctx), CauseFill))
+	subjects, _, err := m.subjects(withCause(m.opts.Background(ctx), CauseFill))
 	if err != nil {
 		m.log.Warn("mirror: listing the tenant for a resync failed; the worker resyncs when it can", "err", err)
 		return
@@ -805,10 +1059,15 @@ func (m *Mirror) resync(ctx context.Context, subjects []subject) bool {
 	if !ok || !es[0].Found {
 		return false
 	}
-	u := m.today()
+	now := m.s.now()
 	var keys []string
 	for _, sj := range subjects {
-		for d := u.AddDays(heldFrom); !d.After(u.AddDays(aheadTo)); d = d.AddDays(1) {
+		sp, ok := sj.kind.span(ctx, sj.id)
+		if !ok {
+			continue
+		}
+		from, _, ahead := sp.days(now)
+		for d := from; !d.After(ahead); d = d.AddDays(1) {
 			keys = append(keys, sj.kind.key(sj.id, d))
 		}
 	}
@@ -833,7 +1092,8 @@ func (m *Mirror) resync(ctx context.Context, subjects []subject) bool {
 // through, since what it held could not be kept.
 func (m *Mirror) Live() { m.live.Store(true) }
 
-// subject is one room or desk whose window the worker keeps.
+// subject is one room, desk or location (its visitor lists) whose window
+// the worker keeps.
 type subject struct {
 	kind held
 	id   int64
@@ -841,36 +1101,41 @@ type subject struct {
 
 func (sj subject) String() string { return sj.kind.name() + ":" + strconv.FormatInt(sj.id, 10) }
 
+// tenantCount counts the subjects of each kind the worker keeps.
+type tenantCount struct{ rooms, desks, locations int }
+
 // subjects lists what the worker keeps, walking the hierarchy through the
-// cache: every room, and every desk read since its tracking mark was last
-// set (see track). rooms and desks count them.
-func (m *Mirror) subjects(ctx context.Context) (out []subject, rooms, desks int, err error) {
+// cache: every room, every desk read since its tracking mark was last set
+// (see track), and, with MirrorOptions.Visitors, every location whose zone
+// is known (its visitor lists), in that order. n counts them.
+func (m *Mirror) subjects(ctx context.Context) (out []subject, n tenantCount, err error) {
 	locs, err := workplace.AllLocations(ctx, m.s)
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, tenantCount{}, err
 	}
+	m.zones.set(locs, m.s.now())
 	var deskIDs []workplace.DeskID
 	for _, l := range locs {
 		rs, err := m.s.Rooms(ctx, l.ID)
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("rooms of location %d: %w", l.ID, err)
+			return nil, tenantCount{}, fmt.Errorf("rooms of location %d: %w", l.ID, err)
 		}
 		for _, r := range rs {
 			out = append(out, subject{heldRooms{m.s}, int64(r.ID)})
 		}
 		ds, err := m.s.Desks(ctx, l.ID)
 		if err != nil {
-			return nil, 0, 0, fmt.Errorf("desks of location %d: %w", l.ID, err)
+			return nil, tenantCount{}, fmt.Errorf("desks of location %d: %w", l.ID, err)
 		}
 		for _, d := range ds {
 			deskIDs = append(deskIDs, d.ID)
 		}
 	}
-	rooms = len(out)
+	n.rooms = len(out)
 	// The whole list of users is held too: lookups by email are answered
 	// from it (see Users).
 	if _, err := m.s.Users(ctx, ""); err != nil {
-		return nil, 0, 0, fmt.Errorf("users: %w", err)
+		return nil, tenantCount{}, fmt.Errorf("users: %w", err)
 	}
 	const chunk = 1000
 	for start := 0; start < len(deskIDs); start += chunk {
@@ -889,7 +1154,16 @@ func (m *Mirror) subjects(ctx context.Context) (out []subject, rooms, desks int,
 			}
 		}
 	}
-	return out, rooms, len(out) - rooms, nil
+	n.desks = len(out) - n.rooms
+	if m.opts.Visitors {
+		for _, l := range locs {
+			if l.TimeZone != nil {
+				out = append(out, subject{heldVisitors{m}, int64(l.ID)})
+				n.locations++
+			}
+		}
+	}
+	return out, n, nil
 }
 
 // deskTracking is how long a desk stays mirrored after the read that last
@@ -907,21 +1181,27 @@ func (m *Mirror) track(ctx context.Context, desk workplace.DeskID) {
 // publish the status.
 func (m *Mirror) pass(ctx context.Context) {
 	bctx := m.opts.Background(ctx)
-	subjects, rooms, desks, err := m.subjects(withCause(bctx, CauseFill))
+	subjects, n, err := m.subjects(withCause(bctx, CauseFill))
 	if err != nil {
 		m.failed(ctx, "mirror: listing the tenant's rooms and desks failed; trying again next round", "err", err)
 		return
 	}
-	st := MirrorStatus{Rooms: rooms, Desks: desks, Worker: true}
+	st := MirrorStatus{Rooms: n.rooms, Desks: n.desks, Locations: n.locations, Worker: true}
 	if m.resync(ctx, subjects) {
 		clear(m.seen)
 		clear(m.verified)
 	}
-	held, wanted := m.fill(bctx, subjects)
-	st.HeldDays, st.WantedDays = held, wanted
-	if held == wanted && !m.filled {
+	for kind, c := range m.fill(bctx, subjects) {
+		if kind == visitorsKind {
+			st.HeldVisitorDays, st.WantedVisitorDays = c.held, c.wanted
+		} else {
+			st.HeldDays, st.WantedDays = st.HeldDays+c.held, st.WantedDays+c.wanted
+		}
+	}
+	if st.HeldDays == st.WantedDays && st.HeldVisitorDays == st.WantedVisitorDays && !m.filled {
 		m.filled = true
-		m.log.Info("mirror: every room's window is held", "rooms", rooms, "desks", desks, "days", wanted)
+		m.log.Info("mirror: every room's window is held", "rooms", n.rooms, "desks", n.desks, "days", st.WantedDays,
+			"locations", n.locations, "visitorDays", st.WantedVisitorDays)
 	}
 	m.sweep(bctx, subjects)
 	m.rounds.Add(1)
@@ -942,35 +1222,73 @@ func (m *Mirror) pass(ctx context.Context) {
 	m.publish(ctx, st)
 }
 
+// heldCount is how many held days of one kind the store has and should
+// have.
+type heldCount struct{ held, wanted int }
+
 // fill reads, for every subject with held days missing, its first missing
-// day and the 13 after it (capped at aheadTo), paced, until nothing of the
-// window is missing, and reports how many held days the store has and
-// should have. A failed read ends the round: Engage refusing or failing
+// day and the days after it one read covers (13 more for bookings, capped
+// at the span's ahead; none for visitor lists), paced, until nothing of the
+// window is missing, and reports by kind how many held days the store has
+// and should have. A failed read ends the round: Engage refusing or failing
 // one read will refuse the next.
-func (m *Mirror) fill(ctx context.Context, subjects []subject) (held, wanted int) {
+func (m *Mirror) fill(ctx context.Context, subjects []subject) map[string]*heldCount {
 	s := m.s
-	u := m.today()
-	from, to := u.AddDays(heldFrom), u.AddDays(heldTo)
-	n := from.DaysUntil(to) + 1
-	wanted = len(subjects) * n
+	now := s.now()
+	counts := map[string]*heldCount{}
+	// Each subject's window, as the round sees it.
+	type window struct {
+		from, ahead workplace.Date
+		n, per      int
+		ok          bool
+	}
+	windows := make([]window, len(subjects))
+	for i, sj := range subjects {
+		c := counts[sj.kind.name()]
+		if c == nil {
+			c = &heldCount{}
+			counts[sj.kind.name()] = c
+		}
+		sp, ok := sj.kind.span(ctx, sj.id)
+		if !ok {
+			continue
+		}
+		from, to, ahead := sp.days(now)
+		windows[i] = window{from: from, ahead: ahead, n: from.DaysUntil(to) + 1, per: sp.per, ok: true}
+		c.wanted += windows[i].n
+	}
+	storeDown := func() map[string]*heldCount {
+		for _, c := range counts {
+			c.held = 0 // nothing can be held
+		}
+		return counts
+	}
 	const chunk = 25 // subjects per store round trip: each stays quick
 	for start := 0; start < len(subjects); start += chunk {
 		part := subjects[start:min(start+chunk, len(subjects))]
-		keys := make([]string, 0, len(part)*n)
-		for _, sj := range part {
-			for k := range n {
-				keys = append(keys, sj.kind.key(sj.id, from.AddDays(k)))
+		var keys []string
+		for i, sj := range part {
+			w := windows[start+i]
+			for k := range w.n {
+				keys = append(keys, sj.kind.key(sj.id, w.from.AddDays(k)))
 			}
 		}
 		has, ok := s.storeHas(ctx, keys)
 		if !ok {
-			return 0, wanted // the store is down: nothing can be held
+			return storeDown()
 		}
 		for i, sj := range part {
+			w := windows[start+i]
+			c := counts[sj.kind.name()]
+			mine := has[:w.n]
+			has = has[w.n:]
+			if !w.ok {
+				continue
+			}
 			var missing []int
-			for k := range n {
-				if has[i*n+k] {
-					held++
+			for k := range w.n {
+				if mine[k] {
+					c.held++
 				} else {
 					missing = append(missing, k)
 				}
@@ -979,29 +1297,29 @@ func (m *Mirror) fill(ctx context.Context, subjects []subject) (held, wanted int
 				m.seen[sj.String()] = true
 				continue
 			}
-			whole := len(missing) == n
+			whole := len(missing) == w.n
 			cause := CauseRefill
 			switch {
 			case !m.filled || !m.seen[sj.String()]:
 				// The first fill, or a subject this worker never held
 				// (a desk read for the first time).
 				cause = CauseFill
-			case missing[0] >= n-3:
+			case missing[0] >= w.n-3:
 				cause = CauseRoll
 			}
 			m.seen[sj.String()] = true
 			for len(missing) > 0 {
 				if err := m.step(ctx); err != nil {
-					return held, wanted
+					return counts
 				}
-				wf := from.AddDays(missing[0])
-				wt := min2(wf.AddDays(workplace.MaxWindowDays-1), u.AddDays(aheadTo))
+				wf := w.from.AddDays(missing[0])
+				wt := min2(wf.AddDays(w.per-1), w.ahead)
 				if err := sj.kind.fill(withCause(ctx, cause), sj.id, wf, wt); err != nil {
 					m.failed(ctx, "mirror: filling held days failed; trying again next round", "kind", sj.kind.name(), "id", sj.id, "from", wf.String(), "to", wt.String(), "err", err)
-					return held, wanted
+					return counts
 				}
-				for len(missing) > 0 && !from.AddDays(missing[0]).After(wt) {
-					held++
+				for len(missing) > 0 && !w.from.AddDays(missing[0]).After(wt) {
+					c.held++
 					missing = missing[1:]
 				}
 			}
@@ -1010,7 +1328,7 @@ func (m *Mirror) fill(ctx context.Context, subjects []subject) (held, wanted int
 			}
 		}
 	}
-	return held, wanted
+	return counts
 }
 
 func min2(a, b workplace.Date) workplace.Date {
@@ -1051,10 +1369,14 @@ func (m *Mirror) sweep(ctx context.Context, subjects []subject) {
 // notification's re-read that lands meanwhile is never overwritten.
 func (m *Mirror) sweepOne(ctx context.Context, sj subject) error {
 	s := m.s
-	u := m.today()
+	sp, ok := sj.kind.span(ctx, sj.id)
+	if !ok {
+		return fmt.Errorf("mirror: what is held of %s %d is not known now", sj.kind.name(), sj.id)
+	}
+	from, _, ahead := sp.days(s.now())
 	var writes []Item
 	missed := 0
-	for _, w := range workplace.SplitWindow(u.AddDays(heldFrom), u.AddDays(aheadTo)) {
+	for _, w := range readWindows(dayRange(from, ahead), sp.per) {
 		n := w[0].DaysUntil(w[1]) + 1
 		keys := make([]string, n)
 		for k := range n {
@@ -1083,7 +1405,7 @@ func (m *Mirror) sweepOne(ctx context.Context, sj subject) error {
 			day := w[0].AddDays(k)
 			missed++
 			m.log.Warn("mirror: the sweep found a held day that differs from Engage: a notification was missed", "kind", sj.kind.name(), "id", sj.id, "day", day.String())
-			writes = s.writeBack(writes, Item{Key: keys[k], Value: v, TTL: sj.kind.ttl(day), Gen: e.Gen}, shadowKey(keys[k]), at)
+			writes = s.writeBack(writes, Item{Key: keys[k], Value: v, TTL: sj.kind.ttl(ctx, sj.id, day), Gen: e.Gen}, shadowKey(keys[k]), at)
 		}
 		writes = append(writes, index...)
 	}
@@ -1104,18 +1426,28 @@ type MirrorStatus struct {
 	// Worker is true on the status the worker wrote (false: none yet).
 	Worker bool `json:"worker"`
 	// Rooms is how many rooms the tenant has; Desks how many desks are
-	// mirrored (read lately).
-	Rooms int `json:"rooms"`
-	Desks int `json:"desks"`
-	// HeldDays and WantedDays are the room-days held and to be held.
+	// mirrored (read lately); Locations how many locations' visitor lists
+	// are mirrored (every location, with MirrorOptions.Visitors; else 0).
+	Rooms     int `json:"rooms"`
+	Desks     int `json:"desks"`
+	Locations int `json:"locations"`
+	// HeldDays and WantedDays are the room-days and desk-days held and to
+	// be held.
 	HeldDays   int `json:"heldDays"`
 	WantedDays int `json:"wantedDays"`
-	// Filled is true once every room's window was held.
+	// HeldVisitorDays and WantedVisitorDays are the location-days whose
+	// visitor list is held and to be held.
+	HeldVisitorDays   int `json:"heldVisitorDays"`
+	WantedVisitorDays int `json:"wantedVisitorDays"`
+	// Filled is true once every room's window (and every location's
+	// visitor lists) was held.
 	Filled bool `json:"filled"`
-	// OldestVerified is when the room verified longest ago was last read
-	// in full (fill or sweep); zero while some room never was.
+	// OldestVerified is when the subject (room, desk or location's visitor
+	// lists) verified longest ago was last read in full (fill or sweep);
+	// zero while some subject never was.
 	OldestVerified time.Time `json:"oldestVerified"`
-	// SweepCursor is how many rooms of the current sweep are done.
+	// SweepCursor is how many subjects of the current sweep are done:
+	// rooms first, then desks, then locations.
 	SweepCursor int `json:"sweepCursor"`
 	// Missed is how many held days the sweep found wrong, since the
 	// worker started.
@@ -1124,12 +1456,14 @@ type MirrorStatus struct {
 	At time.Time `json:"at"`
 }
 
-// Coverage is the share of held days the store has, 0 … 1.
+// Coverage is the share of held days the store has, 0 … 1: bookings' days
+// and visitor lists' days together.
 func (s MirrorStatus) Coverage() float64 {
-	if s.WantedDays == 0 {
+	wanted := s.WantedDays + s.WantedVisitorDays
+	if wanted == 0 {
 		return 0
 	}
-	return float64(s.HeldDays) / float64(s.WantedDays)
+	return float64(s.HeldDays+s.HeldVisitorDays) / float64(wanted)
 }
 
 // publish writes the status where every replica reads it; it lives a few
@@ -1160,6 +1494,32 @@ func (m *Mirror) Worker() bool { return m.leader.Load() }
 
 // Rounds is how many rounds this replica has run as the worker.
 func (m *Mirror) Rounds() int64 { return m.rounds.Load() }
+
+// parseVisitorsKey parses a visitor list's key back into its day and
+// location (0 for the list of every location).
+func parseVisitorsKey(key string) (workplace.Date, workplace.LocationID, bool) {
+	rest, ok := strings.CutPrefix(key, keyPrefix+"{visitors:")
+	if !ok {
+		return workplace.Date{}, 0, false
+	}
+	rest, ok = strings.CutSuffix(rest, "}")
+	if !ok {
+		return workplace.Date{}, 0, false
+	}
+	dayPart, locPart, ok := strings.Cut(rest, ":loc:")
+	if !ok {
+		return workplace.Date{}, 0, false
+	}
+	day, err := workplace.ParseDate(dayPart)
+	if err != nil {
+		return workplace.Date{}, 0, false
+	}
+	n, err := strconv.ParseInt(locPart, 10, 64)
+	if err != nil {
+		return workplace.Date{}, 0, false
+	}
+	return day, workplace.LocationID(n), true
+}
 
 // parseDayKey parses a per-day key of entity ("room", "desk") back into
 // its id and day.

@@ -19,7 +19,7 @@ func (s *Service) invalidateWrite(ctx context.Context, ks keyset, gone ...int64)
 	}
 	rest, reread, patch := keyset{}, keyset{}, keyset{}
 	for k := range ks {
-		switch _, ok := s.mirror.heldOf(k); {
+		switch _, ok := s.mirror.heldOf(ctx, k); {
 		case !ok:
 			rest.add(k)
 		case len(gone) > 0:

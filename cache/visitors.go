@@ -1,13 +1,82 @@
 package cache
 
 // Visitors: the plain list of a day at a location (or at all locations) is
-// cached; any other query passes through.
+// cached, read whole (every page); any other query passes through. With a
+// mirror holding visitors, a location's list of a day in its window lives
+// until the day leaves it (see mirror.go).
 
 import (
 	"context"
+	"time"
 
 	"github.com/engagegql/gateway/workplace"
 )
+
+// visitorPageSize is the largest page GET /visitor serves.
+const visitorPageSize = 500
+
+// maxVisitorPages bounds the pages one list is read in, against an
+// upstream whose TotalRecords never stops growing.
+const maxVisitorPages = 100
+
+// listVisitors reads the whole list of a plain query upstream, a page of
+// visitorPageSize at a time until TotalRecords are read: one call for any
+// day of up to 500 visitors. The worker's pages after the first wait for
+// its pace, as its first did.
+func (s *Service) listVisitors(ctx context.Context, q workplace.VisitorQuery) (workplace.VisitorPage, error) {
+	all := []workplace.Visitor{}
+	seen := map[workplace.VisitorID]bool{}
+	for n := 1; n <= maxVisitorPages; n++ {
+		if n > 1 && s.mirror != nil && byWorker(ctx) {
+			if err := s.mirror.opts.Pace(ctx); err != nil {
+				return workplace.VisitorPage{}, err
+			}
+		}
+		q.PageNumber, q.PageSize = n, visitorPageSize
+		s.called(ctx, visitorsKind)
+		p, err := s.inner.Visitors(ctx, q)
+		if err != nil {
+			return workplace.VisitorPage{}, err
+		}
+		for _, v := range p.Visitors {
+			// A visitor registered between two pages moves the others
+			// along: one may come twice.
+			if !seen[v.ID] {
+				seen[v.ID] = true
+				all = append(all, v)
+			}
+		}
+		if len(p.Visitors) < visitorPageSize || len(all) >= p.Total {
+			break
+		}
+	}
+	return workplace.VisitorPage{Visitors: all, Total: len(all)}, nil
+}
+
+// visitorsTTL is the life of the plain list of q: the mirror's, for a list
+// it holds; the visitors TTL otherwise.
+func (s *Service) visitorsTTL(ctx context.Context, q workplace.VisitorQuery) time.Duration {
+	if s.mirror != nil {
+		if t := s.mirror.visitorsLife(ctx, q.LocationID, q.Date); t > 0 {
+			return t
+		}
+	}
+	return s.ttl.Visitors
+}
+
+// visitorIndex records each listed visitor's day and location, for the
+// writes that name only the visitor.
+func (s *Service) visitorIndex(p workplace.VisitorPage, q workplace.VisitorQuery, ttl time.Duration) []Item {
+	out := make([]Item, 0, len(p.Visitors))
+	for _, v := range p.Visitors {
+		loc := v.LocationID
+		if loc == 0 {
+			loc = q.LocationID
+		}
+		out = append(out, s.indexItem(visitorIndexKey(v.ID), visitorIndex{Loc: loc, Date: q.Date}, ttl))
+	}
+	return out
+}
 
 // plainVisitorQuery reports whether q is the one form the cache keeps: a
 // day and a location (0 = all), no filter, no paging.
@@ -23,19 +92,10 @@ func (s *Service) Visitors(ctx context.Context, q workplace.VisitorQuery) (workp
 	if !plainVisitorQuery(q) {
 		return s.inner.Visitors(ctx, q)
 	}
-	return readOne(ctx, s, s.codecs.visitors, fill[workplace.VisitorPage]{key: visitorsKey(q.Date, q.LocationID), ttl: s.ttl.Visitors,
-		fetch: func(ctx context.Context) (workplace.VisitorPage, error) { return s.inner.Visitors(ctx, q) },
-		index: func(p workplace.VisitorPage) []Item {
-			out := make([]Item, 0, len(p.Visitors))
-			for _, v := range p.Visitors {
-				loc := v.LocationID
-				if loc == 0 {
-					loc = q.LocationID
-				}
-				out = append(out, s.indexItem(visitorIndexKey(v.ID), visitorIndex{Loc: loc, Date: q.Date}, s.ttl.Visitors))
-			}
-			return out
-		}})
+	ttl := s.visitorsTTL(ctx, q)
+	return readOne(ctx, s, s.codecs.visitors, fill[workplace.VisitorPage]{key: visitorsKey(q.Date, q.LocationID), ttl: ttl,
+		fetch: func(ctx context.Context) (workplace.VisitorPage, error) { return s.listVisitors(ctx, q) },
+		index: func(p workplace.VisitorPage) []Item { return s.visitorIndex(p, q, ttl) }})
 }
 
 // dropVisitorLists adds the lists of (day, location) and (day, all

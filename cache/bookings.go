@@ -129,11 +129,16 @@ func (s *Service) BookingMany(ctx context.Context, ids []workplace.BookingID) ([
 	return readMany(ctx, s, s.codecs.booking, fills)
 }
 
-// FreeSlots implements workplace.Bookings. Answers carry the location's
-// room and/or desk availability epochs (by workspace type) and the
-// tenant-wide ones; their last-known-good copies do not, so a copy survives
-// the epochs' bumps as other copies survive invalidation.
+// FreeSlots implements workplace.Bookings. Where the mirror holds what
+// the answer depends on, it is worked out from that (derived.go).
+// Otherwise answers carry the location's room and/or desk availability
+// epochs (by workspace type) and the tenant-wide ones; their
+// last-known-good copies do not, so a copy survives the epochs' bumps as
+// other copies survive invalidation.
 func (s *Service) FreeSlots(ctx context.Context, q workplace.FreeSlotQuery) ([]workplace.ResourceFreeSlots, error) {
+	if v, ok := s.derivedFreeSlots(ctx, q); ok {
+		return v, nil
+	}
 	var eks []string
 	if q.WorkspaceType != workplace.WorkspaceDesk {
 		eks = append(eks, roomAvailEpochKey(q.LocationID), tenantRoomAvailEpochKey())
@@ -150,8 +155,12 @@ func (s *Service) FreeSlots(ctx context.Context, q workplace.FreeSlotQuery) ([]w
 		fetch:  func(ctx context.Context) ([]workplace.ResourceFreeSlots, error) { return s.inner.FreeSlots(ctx, q) }})
 }
 
-// AvailableRooms implements workplace.Bookings, keyed like FreeSlots.
+// AvailableRooms implements workplace.Bookings, derived from the mirror
+// or keyed like FreeSlots.
 func (s *Service) AvailableRooms(ctx context.Context, q workplace.AvailableRoomsQuery) ([]workplace.AvailableRoom, error) {
+	if v, ok := s.derivedAvailableRooms(ctx, q); ok {
+		return v, nil
+	}
 	ep, ok := s.epochs(ctx, roomAvailEpochKey(q.LocationID), tenantRoomAvailEpochKey())
 	if !ok {
 		return s.inner.AvailableRooms(ctx, q)

@@ -161,6 +161,9 @@ type mBooking struct {
 	CreatedAt   string                    `json:"created,omitempty"`
 	ModifiedAt  string                    `json:"modified,omitempty"`
 	Deleted     bool                      `json:"del,omitempty"`
+
+	Setup     time.Duration `json:"setup,omitempty"`
+	CleanDown time.Duration `json:"clean,omitempty"`
 }
 
 func toBooking(b workplace.Booking) mBooking {
@@ -169,6 +172,7 @@ func toBooking(b workplace.Booking) mBooking {
 		Start: encTime(b.Start), End: encTime(b.End), ActualStart: encTime(b.ActualStart), ActualEnd: encTime(b.ActualEnd),
 		Progress: b.Progress, Private: b.Private, Source: b.Source, Host: b.Host, Requestor: b.Requestor, Creator: b.Creator,
 		CostCodeID: b.CostCodeID, Notes: b.Notes, CreatedAt: encTime(b.CreatedAt), ModifiedAt: encTime(b.ModifiedAt), Deleted: b.Deleted,
+		Setup: b.Setup, CleanDown: b.CleanDown,
 	}
 }
 
@@ -176,7 +180,7 @@ func (z *zones) fromBooking(m mBooking) (workplace.Booking, error) {
 	b := workplace.Booking{
 		ID: m.ID, RoomID: m.RoomID, LocationID: m.LocationID, GroupID: m.GroupID, Title: m.Title,
 		Progress: m.Progress, Private: m.Private, Source: m.Source, Host: m.Host, Requestor: m.Requestor, Creator: m.Creator,
-		CostCodeID: m.CostCodeID, Notes: m.Notes, Deleted: m.Deleted,
+		CostCodeID: m.CostCodeID, Notes: m.Notes, Deleted: m.Deleted, Setup: m.Setup, CleanDown: m.CleanDown,
 	}
 	var err error
 	for _, f := range []struct {

@@ -68,10 +68,14 @@ func (s *Service) DeskBookingsMany(ctx context.Context, windows []workplace.Desk
 	return readDays(ctx, s, s.deskItems(), ws)
 }
 
-// AvailableDesks implements workplace.DeskBookings. Answers carry the
-// location's desk availability epoch and the tenant-wide one; their
-// last-known-good copies do not, like FreeSlots'.
+// AvailableDesks implements workplace.DeskBookings, derived from the
+// mirror where it holds every desk asked about (derived.go). Otherwise
+// answers carry the location's desk availability epoch and the tenant-wide
+// one; their last-known-good copies do not, like FreeSlots'.
 func (s *Service) AvailableDesks(ctx context.Context, q workplace.AvailableDesksQuery) ([]workplace.AvailableDesk, error) {
+	if v, ok := s.derivedAvailableDesks(ctx, q); ok {
+		return v, nil
+	}
 	ep, ok := s.epochs(ctx, deskAvailEpochKey(q.LocationID), tenantDeskAvailEpochKey())
 	if !ok {
 		return s.inner.AvailableDesks(ctx, q)

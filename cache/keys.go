@@ -3,7 +3,7 @@ package cache
 // The key scheme, in one place. Every key the Service reads or writes is
 // built here, so a change of layout is one edit and one version bump.
 //
-// Layout: "egw:v1:{<entity>}<qualifiers>". The part in braces is a Redis
+// Layout: "egw:v2:{<entity>}<qualifiers>". The part in braces is a Redis
 // Cluster hash tag: a value key and its generation key (the value key plus
 // ":gen") always share a slot, so the Lua scripts that touch both are legal
 // in Cluster. Keys of different entities live in different slots and are
@@ -33,7 +33,7 @@ import (
 )
 
 // keyPrefix names the gateway and the version of the scheme.
-const keyPrefix = "egw:v1:"
+const keyPrefix = "egw:v2:"
 
 // genSuffix turns a value key into its generation key.
 const genSuffix = ":gen"

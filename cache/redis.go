@@ -13,7 +13,7 @@ import (
 // StoreOptions tune a RedisStore. The zero value is usable.
 type StoreOptions struct {
 	// Namespace is prepended to every key, to share one Redis between
-	// tenants or test runs. Empty means none: keys start with "egw:v1:".
+	// tenants or test runs. Empty means none: keys start with "egw:v2:".
 	Namespace string
 	// GenTTL is how long a generation lives after its last bump. Zero means
 	// DefaultGenTTL. It must exceed every value TTL.

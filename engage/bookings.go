@@ -46,6 +46,12 @@ type wireBooking struct {
 	BookingSource    flexString `json:"bookingSource"`
 	Notes            string     `json:"notes"`
 	CostCodeID       flexInt    `json:"costCodeId"`
+
+	// UTCWithSetupTime and UTCWithCleanDownTime are the start less the
+	// set-up time and the end plus the clean-down time [C names, I
+	// meaning], in UTC like the twins.
+	UTCWithSetupTime     wireTime `json:"utcWithSetupTime"`
+	UTCWithCleanDownTime wireTime `json:"utcWithCleanDownTime"`
 }
 
 // booking converts a wire booking. Its times are placed in the zone its
@@ -81,6 +87,17 @@ func (c *Client) booking(route string, w wireBooking) (workplace.Booking, error)
 	set(&b.ActualEnd, "", w.ActualTimeTo)
 	set(&b.CreatedAt, "", w.CreatedOn)
 	set(&b.ModifiedAt, "", w.LastModifiedOn)
+	var setupFrom, cleanDownTo time.Time
+	set(&setupFrom, w.UTCWithSetupTime, "")
+	set(&cleanDownTo, w.UTCWithCleanDownTime, "")
+	// A set-up time after the start, or a clean-down before the end, holds
+	// nothing beyond the meeting.
+	if !setupFrom.IsZero() && setupFrom.Before(b.Start) {
+		b.Setup = b.Start.Sub(setupFrom)
+	}
+	if !cleanDownTo.IsZero() && cleanDownTo.After(b.End) {
+		b.CleanDown = cleanDownTo.Sub(b.End)
+	}
 	if err != nil {
 		return workplace.Booking{}, &Error{Product: ProductExternalBookings, Method: http.MethodGet, Route: route,
 			Message: "booking " + strconv.FormatInt(int64(w.BookingID), 10) + ": " + err.Error(), kind: kindDecode}

@@ -4,6 +4,9 @@ package engage
 // engagesim's demo tenant.
 
 import (
+	"bytes"
+	"encoding/json"
+	"net/http"
 	"slices"
 	"testing"
 	"time"
@@ -520,4 +523,37 @@ func TestLocationZonesFilledOnce(t *testing.T) {
 	assert.Equal(t, 1, calls["/countries"])
 	assert.Equal(t, 6, calls["/regions"])
 	assert.Equal(t, 9, calls["/locations"])
+}
+
+func TestBookingSetupAndCleanDown(t *testing.T) {
+	env := newSimEnv(t)
+	ctx := env.ctx()
+	loc := env.location("London HQ")
+	rooms, err := env.client.Rooms(ctx, loc.ID)
+	require.NoError(t, err)
+	// Made in the web app with 20 minutes of set-up and 10 of clean-down,
+	// at 23:45 London on a day before the clocks go forward.
+	body, err := json.Marshal(map[string]any{"userId": 1001, "roomId": rooms[2].ID, "startDateTime": "2025-03-27 23:45", "endDateTime": "2025-03-28 00:30",
+		"meetingTitle": "Catered", "prepMinutes": 20, "cleanDownMinutes": 10})
+	require.NoError(t, err)
+	resp, err := http.Post(env.srv.URL+"/_sim/bookings", "application/json", bytes.NewReader(body))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, http.StatusCreated, resp.StatusCode)
+	var made struct{ BookingID int64 }
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&made))
+
+	b, err := env.client.Booking(ctx, workplace.BookingID(made.BookingID))
+	require.NoError(t, err)
+	assert.Equal(t, 20*time.Minute, b.Setup)
+	assert.Equal(t, 10*time.Minute, b.CleanDown)
+
+	// A booking made through the API holds nothing beyond its meeting.
+	start := time.Date(2025, 3, 28, 6, 0, 0, 0, loc.TimeZone)
+	id, err := env.client.CreateBooking(ctx, workplace.NewBooking{RoomID: rooms[2].ID, Start: start, End: start.Add(30 * time.Minute), Title: "Plain"})
+	require.NoError(t, err)
+	b, err = env.client.Booking(ctx, id)
+	require.NoError(t, err)
+	assert.Zero(t, b.Setup)
+	assert.Zero(t, b.CleanDown)
 }

@@ -194,13 +194,21 @@ func adminAnswer(w http.ResponseWriter, status int, key string, id any, err *api
 	writeJSON(w, status, map[string]any{key: id})
 }
 
+// adminBookingBody is a booking made in the web app, which may also hold the room for set-up
+// before the meeting and clean-down after it.
+type adminBookingBody struct {
+	bookingBody
+	PrepMinutes      flexInt `json:"prepMinutes"`
+	CleanDownMinutes flexInt `json:"cleanDownMinutes"`
+}
+
 func (s *Sim) adminPostBooking(w http.ResponseWriter, r *http.Request) {
-	var in bookingBody
+	var in adminBookingBody
 	if err := decodeBody(r, &in); err != nil {
 		writeMsg(w, err.status, err.text)
 		return
 	}
-	id, err := s.createBooking(in, queryOf(r).utc(), sourceWeb)
+	id, err := s.createBooking(in.bookingBody, queryOf(r).utc(), sourceWeb, int(in.PrepMinutes), int(in.CleanDownMinutes))
 	adminAnswer(w, http.StatusCreated, "bookingId", id, err)
 }
 

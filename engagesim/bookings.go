@@ -80,10 +80,13 @@ func (st *store) bookingView(b *Booking) bookingJSON {
 	}
 	reqName, reqEmail := st.userName(requestor)
 	creName, creEmail := st.userName(creator)
+	// The set-up and clean-down times bound the booked span, whether or not the meeting ended early.
+	hold := holdingOf(b.Start, b.End, b.PrepMinutes, b.CleanDownMinutes)
 	return bookingJSON{
 		BookingID: b.ID, RoomID: b.RoomID, LocationId: loc.ID, LocationTimeZone: loc.TimeZone, MeetingTitle: b.Title,
 		TimeFrom: fmtLocal(b.Start, tz), TimeTo: fmtLocal(b.End, tz), TimeFromUTC: fmtUTC(b.Start), TimeToUTC: fmtUTC(b.End),
-		UtcWithSetupTime: fmtUTC(b.Start), UtcWithCleanDownTime: fmtUTC(b.End),
+		UtcWithSetupTime: fmtUTC(hold.from), UtcWithCleanDownTime: fmtUTC(hold.to),
+		PrepUnit: holdUnit(b.PrepMinutes), PrepPeriod: b.PrepMinutes, CleanDownUnit: holdUnit(b.CleanDownMinutes), CleanDownPeriod: b.CleanDownMinutes,
 		ActualTimeFrom: fmtLocal(b.ActualStart, tz), ActualTimeTo: fmtLocal(b.ActualEnd, tz),
 		BookingRealStartTime: fmtLocal(b.ActualStart, tz), BookingRealEndTime: fmtLocal(b.ActualEnd, tz),
 		HostName: name, HostEmail: email, MeetingProgress: b.Progress, PrivateMeeting: b.Private,
@@ -154,8 +157,9 @@ type attendee struct {
 	AttendeeType flexInt `json:"attendeeType"`
 }
 
-// createBooking books a room; source is the bookingSource recorded when the body has none.
-func (s *Sim) createBooking(in bookingBody, utc bool, source int) (int, *apiError) {
+// createBooking books a room; source is the bookingSource recorded when the body has none, and
+// prep and cleanDown the minutes the room is held before and after the meeting.
+func (s *Sim) createBooking(in bookingBody, utc bool, source, prep, cleanDown int) (int, *apiError) {
 	var id int
 	err := s.change(func(st *store, now time.Time) ([]event, *apiError) {
 		_, loc, err := st.room(int(in.RoomID))
@@ -176,7 +180,10 @@ func (s *Sim) createBooking(in bookingBody, utc bool, source int) (int, *apiErro
 		if !end.After(start) {
 			return nil, badRequest(msgEndBeforeStart)
 		}
-		if st.clash(int(in.RoomID), start, end, 0) {
+		if prep < 0 || cleanDown < 0 {
+			return nil, badRequest(msgHoldMinutes)
+		}
+		if st.clash(int(in.RoomID), holdingOf(start, end, prep, cleanDown), 0) {
 			return nil, fail(http.StatusConflict, msgRoomNotAvailable)
 		}
 		st.nextBooking++
@@ -190,7 +197,7 @@ func (s *Sim) createBooking(in bookingBody, utc bool, source int) (int, *apiErro
 		}
 		b := &Booking{ID: st.nextBooking, RoomID: int(in.RoomID), UserID: int(in.UserID), Title: in.MeetingTitle,
 			Start: start.UTC(), End: end.UTC(), Source: src, Attendees: attendees, CostCodeID: int(in.CostCodeID),
-			Notes: in.Notes, SetupStyle: 1, CreatedOn: now.UTC(), ModifiedOn: now.UTC()}
+			Notes: in.Notes, SetupStyle: 1, CreatedOn: now.UTC(), ModifiedOn: now.UTC(), PrepMinutes: prep, CleanDownMinutes: cleanDown}
 		st.putBooking(b)
 		id = b.ID
 		return []event{st.meetingEvent(b, meetingUpdated)}, nil
@@ -247,7 +254,7 @@ func (s *Sim) editBooking(id int, p bookingPatch, utc bool) *apiError {
 		if !end.After(start) {
 			return nil, badRequest(msgEndBeforeStart)
 		}
-		if st.clash(roomID, start, end, id) {
+		if st.clash(roomID, holdingOf(start, end, b.PrepMinutes, b.CleanDownMinutes), id) {
 			return nil, fail(http.StatusConflict, msgRoomNotAvailable)
 		}
 		st.dropBooking(b)
@@ -308,7 +315,7 @@ func (s *Sim) progressBooking(id, action, minutes, source int) *apiError {
 				return nil, badRequest(msgAlreadyEnded)
 			}
 			newEnd := b.End.Add(time.Duration(minutes) * time.Minute)
-			if st.clash(b.RoomID, b.End, newEnd, b.ID) {
+			if st.clash(b.RoomID, holdingOf(b.Start, newEnd, b.PrepMinutes, b.CleanDownMinutes), b.ID) {
 				return nil, fail(http.StatusConflict, msgRoomNotAvailable)
 			}
 			b.End, b.ActualEnd = newEnd, newEnd
@@ -399,7 +406,7 @@ func (s *Sim) postBooking(w http.ResponseWriter, r *http.Request, _ string) {
 		answer(w, 0, nil, err)
 		return
 	}
-	id, err := s.createBooking(in, queryOf(r).utc(), sourceExternal)
+	id, err := s.createBooking(in, queryOf(r).utc(), sourceExternal, 0, 0)
 	answer(w, http.StatusCreated, struct {
 		BookingID int `json:"bookingId"`
 	}{id}, err)
@@ -462,12 +469,20 @@ func (s *Sim) deleteBooking(w http.ResponseWriter, r *http.Request, _ string) {
 // interval is a busy span of a resource.
 type interval struct{ from, to time.Time }
 
+// holdUnit is the prepUnit or cleanDownUnit of a set-up or clean-down of minutes: none or minutes.
+func holdUnit(minutes int) int {
+	if minutes == 0 {
+		return 0
+	}
+	return holdUnitMinutes
+}
+
 // busy returns the spans a room or desk is taken, sorted.
 func (st *store) busy(res *Resource) []interval {
 	var out []interval
 	if res.WorkspaceTypeID == workspaceRoom {
 		for _, b := range st.byRoom[res.ID] {
-			out = append(out, interval{b.Start, occupiedEnd(b)})
+			out = append(out, holding(b))
 		}
 	} else {
 		tz := st.locations[res.LocationID].tz

@@ -3,6 +3,7 @@ package engagesim
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -339,4 +340,58 @@ func TestListBookingsUTCDates(t *testing.T) {
 	assert.Equal(t, []int{id}, bookingIDs(t, h.api(http.MethodGet, "/bookings?roomId=2003&startDate=2026-03-21&endDate=2026-03-21", ProductExternalBookings, nil)))
 	assert.Equal(t, []int{}, bookingIDs(t, h.api(http.MethodGet, "/bookings?roomId=2003&startDate=2026-03-20&endDate=2026-03-20", ProductExternalBookings, nil)))
 	assert.Equal(t, []int{id}, bookingIDs(t, h.api(http.MethodGet, "/bookings?roomId=2003&startDate=2026-03-20&endDate=2026-03-20&isUTCDateTime=true", ProductExternalBookings, nil)))
+}
+
+func TestSetupAndCleanDownHoldTheRoom(t *testing.T) {
+	h := newHarness(t, Config{})
+	// roomB is free all day; the web app books it 15:00-16:00 with 30 minutes of set-up and
+	// 15 of clean-down.
+	r := h.admin(http.MethodPost, "/_sim/bookings", map[string]any{"userId": userAda, "roomId": roomB, "startDateTime": "2026-03-20 15:00",
+		"endDateTime": "2026-03-20 16:00", "meetingTitle": "Catered lunch", "prepMinutes": 30, "cleanDownMinutes": 15})
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	id := int(r.obj(t)["bookingId"].(float64))
+	var b bookingJSON
+	h.api(http.MethodGet, fmt.Sprintf("/bookings/%d", id), ProductExternalBookings, nil).decode(t, &b)
+	assert.Equal(t, "2026-03-20T15:00:00", b.TimeFromUTC)
+	assert.Equal(t, "2026-03-20T14:30:00", b.UtcWithSetupTime)
+	assert.Equal(t, "2026-03-20T16:15:00", b.UtcWithCleanDownTime)
+	assert.Equal(t, []int{holdUnitMinutes, 30, holdUnitMinutes, 15}, []int{b.PrepUnit, b.PrepPeriod, b.CleanDownUnit, b.CleanDownPeriod})
+
+	// Free slots and available rooms count the set-up and clean-down as busy.
+	r = h.api(http.MethodGet, "/bookings/freeslots?locationId=41&startDateTime=2026-03-20%2014:00&endDateTime=2026-03-20%2017:00&floorNumber=2", ProductExternalBookings, nil)
+	var fp struct {
+		FreePeriod []freePeriod `json:"freePeriod"`
+	}
+	r.decode(t, &fp)
+	require.Len(t, fp.FreePeriod, 1)
+	var spans []string
+	for _, s := range fp.FreePeriod[0].FreePeriodSlots {
+		spans = append(spans, s.StartDateTime[11:16]+"-"+s.EndDateTime[11:16])
+	}
+	assert.Equal(t, []string{"14:00-14:30", "16:15-17:00"}, spans)
+	avail := func(from, to string) bool {
+		r := h.api(http.MethodGet, "/bookings/availableRooms?locationID=41&startDateTime=2026-03-20%20"+from+"&endDateTime=2026-03-20%20"+to, ProductExternalBookings, nil)
+		var out struct {
+			AvailableRooms []availableRoom `json:"availableRooms"`
+		}
+		r.decode(t, &out)
+		return slices.ContainsFunc(out.AvailableRooms, func(a availableRoom) bool { return a.RoomID == roomB })
+	}
+	assert.True(t, avail("14:00", "14:30"))
+	assert.False(t, avail("14:00", "14:45"), "the set-up holds the room")
+	assert.False(t, avail("16:00", "16:30"), "the clean-down holds the room")
+	assert.True(t, avail("16:15", "17:00"))
+
+	// A booking that meets the set-up or the clean-down clashes; one that meets neither does not.
+	book := func(from, to string) int {
+		return h.api(http.MethodPost, "/bookings", ProductExternalBookings, map[string]any{"userId": userAda, "roomId": roomB,
+			"startDateTime": "2026-03-20 " + from, "endDateTime": "2026-03-20 " + to}).status
+	}
+	assert.Equal(t, http.StatusConflict, book("14:00", "14:45"))
+	assert.Equal(t, http.StatusConflict, book("16:10", "16:40"))
+	assert.Equal(t, http.StatusCreated, book("16:15", "16:45"))
+	// Extending the meeting moves its clean-down, which now meets the booking after it.
+	requireMessage(t, h.admin(http.MethodPost, fmt.Sprintf("/_sim/bookings/%d/progress", id), map[string]any{"action": "extend", "minutes": 5}), 409, msgRoomNotAvailable)
+	requireMessage(t, h.admin(http.MethodPost, "/_sim/bookings", map[string]any{"userId": userAda, "roomId": roomB, "startDateTime": "2026-03-20 18:00",
+		"endDateTime": "2026-03-20 19:00", "prepMinutes": -5}), 400, msgHoldMinutes)
 }

@@ -27,6 +27,9 @@ const (
 	maxWindowDays = 14
 	// maxPageSize caps pageSize; larger values are clamped to it [X].
 	maxPageSize = 500
+	// holdUnitMinutes is the prepUnit and cleanDownUnit of a set-up or clean-down time, whose
+	// prepPeriod and cleanDownPeriod are then minutes [X]; 0 when there is none.
+	holdUnitMinutes = 1
 )
 
 // Values of enumerations the contract names without numbers [X].
@@ -114,6 +117,7 @@ const (
 	msgEndBeforeStart    = "The end must be after the start."
 	msgTimeNotExist      = "The local time does not exist in the location's time zone."
 	msgExtendMinutes     = "extendByMinutes must be greater than 0."
+	msgHoldMinutes       = "prepMinutes and cleanDownMinutes must not be negative."
 	msgUnknownAction     = "Unknown actionType."
 	msgCannotCheckIn     = "Desk cannot be checked in at this moment."
 	msgAlreadyReleased   = "Desk booking already released."
@@ -163,6 +167,9 @@ const deliveryLogSize = 1000
 // Other readings the code follows (no constant needed):
 //   - Route paths after the tenant ("api/V1/bookings/...") match case-insensitively, like the tenant.
 //   - A room's occupied span ends at its actual end once ended early; extending moves timeTo.
+//   - A booking holds its room from utcWithSetupTime (the start less prepPeriod) to its occupied
+//     end plus cleanDownPeriod: clashes and freeslots/availableRooms count set-up and clean-down as
+//     busy; utcWithCleanDownTime is the booked end plus cleanDownPeriod.
 //   - Desk bookings: any live (not released) booking of a desk on a date blocks that desk for the
 //     whole date whatever its bookingType; freeslots shows a desk as busy for the half or whole day.
 //   - freeslots omits resources with no free slot; availableRooms ignores roomsPerDay.

@@ -109,6 +109,11 @@ type Booking struct {
 	SetupStyle  int       `json:"setupStyle"`
 	CreatedOn   time.Time `json:"createdOn"`
 	ModifiedOn  time.Time `json:"modifiedOn"`
+	// PrepMinutes and CleanDownMinutes hold the room before the start (set-up) and after the
+	// end (clean-down): Engage's prepPeriod and cleanDownPeriod. Bookings made through the API
+	// have none; the web app (the admin routes) may give them.
+	PrepMinutes      int `json:"prepMinutes,omitempty"`
+	CleanDownMinutes int `json:"cleanDownMinutes,omitempty"`
 }
 
 // DeskBooking is one desk on one date (YYYY-MM-DD, local to the desk's location).

@@ -69,7 +69,7 @@ func TestDemoFixtureSize(t *testing.T) {
 	st, err := newStore(f)
 	require.NoError(t, err)
 	for _, b := range f.Bookings {
-		assert.False(t, st.clash(b.RoomID, b.Start, b.End, b.ID), "booking %d overlaps", b.ID)
+		assert.False(t, st.clash(b.RoomID, holding(&b), b.ID), "booking %d overlaps", b.ID)
 	}
 }
 
@@ -262,7 +262,7 @@ func TestDemoFixtureEdgeCases(t *testing.T) {
 	st, err := newStore(f)
 	require.NoError(t, err)
 	for _, b := range f.Bookings {
-		assert.False(t, st.clash(b.RoomID, b.Start, b.End, b.ID), "booking %d overlaps", b.ID)
+		assert.False(t, st.clash(b.RoomID, holding(&b), b.ID), "booking %d overlaps", b.ID)
 	}
 }
 

@@ -297,13 +297,24 @@ func occupiedEnd(b *Booking) time.Time {
 	return b.End
 }
 
-// clash returns whether the room is booked anywhere in [start, end), ignoring booking skip.
-func (st *store) clash(roomID int, start, end time.Time, skip int) bool {
+// holding is the span a booking holds its room: its set-up before the start, the meeting, and
+// its clean-down after the occupied end.
+func holding(b *Booking) interval {
+	return holdingOf(b.Start, occupiedEnd(b), b.PrepMinutes, b.CleanDownMinutes)
+}
+
+// holdingOf is the span a meeting of [start, end) with prep and cleanDown minutes holds its room.
+func holdingOf(start, end time.Time, prep, cleanDown int) interval {
+	return interval{start.Add(-time.Duration(prep) * time.Minute), end.Add(time.Duration(cleanDown) * time.Minute)}
+}
+
+// clash returns whether any booking of the room but skip holds it anywhere in span.
+func (st *store) clash(roomID int, span interval, skip int) bool {
 	for id, b := range st.byRoom[roomID] {
 		if id == skip {
 			continue
 		}
-		if b.Start.Before(end) && occupiedEnd(b).After(start) {
+		if h := holding(b); h.from.Before(span.to) && h.to.After(span.from) {
 			return true
 		}
 	}

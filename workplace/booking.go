@@ -35,6 +35,13 @@ type Booking struct {
 	CreatedAt   time.Time
 	ModifiedAt  time.Time
 	Deleted     bool
+
+	// Setup and CleanDown are how long the room is held before Start to
+	// set it up and after the end to clean it down (Engage's prepPeriod
+	// and cleanDownPeriod): busy time no other booking may take, which
+	// free slots and available rooms count. Zero when none.
+	Setup     time.Duration
+	CleanDown time.Duration
 }
 
 // Person is a user as a booking names them: the upstream gives a name and an

@@ -77,9 +77,8 @@ func (s *Service) siteZone(ctx context.Context, id workplace.LocationID) (*time.
 // every one of those days is held: inside the mirror's window and present
 // in the store. Nothing goes upstream.
 func heldLists[T any](ctx context.Context, s *Service, d dayItems[T], key func(id int64, day workplace.Date) string, ids []int64, days []workplace.Date) ([][]T, bool) {
-	u := s.mirror.today()
 	for _, day := range days {
-		if day.Before(u.AddDays(heldFrom)) || day.After(u.AddDays(aheadTo)) {
+		if s.mirror.holdFor(day) == 0 {
 			return nil, false
 		}
 	}

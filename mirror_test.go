@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -210,6 +212,40 @@ func TestMirrorFillsOnceThenCallsEngageOnlyForChanges(t *testing.T) {
 	}, 10*time.Second, 20*time.Millisecond)
 	assert.Equal(t, 1, bookingReads(liveStats(t, l.simURL)), "%v", l.gw.logs.String()[max(0, len(l.gw.logs.String())-3000):])
 
+	// The booking by its id, and its host, come from the held day.
+	resetLiveStats(t, l.simURL)
+	gid := weekBookingID(int(id))
+	resp := liveQuery(t, l.gwURL, `query($id: ID!) { booking(id: $id) { title host { email } } }`, map[string]any{"id": gid})
+	require.Empty(t, resp.Errors)
+	var one struct {
+		Booking struct {
+			Title string
+			Host  struct{ Email string }
+		}
+	}
+	require.NoError(t, json.Unmarshal(resp.Data, &one))
+	assert.Equal(t, "Renamed in the web app", one.Booking.Title)
+	require.NotEmpty(t, one.Booking.Host.Email)
+	assert.Zero(t, liveStats(t, l.simURL).TotalCalls, "%+v", liveStats(t, l.simURL).Calls)
+
+	// A rename through the gateway: the write, the re-read of its day that
+	// shows the writer its write, and its notification's re-read (which
+	// joins the first when it comes while that one waits). The gateway
+	// knows the booking's room and day from the mirror.
+	l.awaitAcked(t)
+	resetLiveStats(t, l.simURL)
+	resp = liveQuery(t, l.gwURL, `mutation($u: String!, $b: ID!) { updateBooking(input: {actingUserEmail: $u, bookingId: $b, title: "Renamed through the gateway"}) { booking { title } errors { code message } } }`,
+		map[string]any{"u": one.Booking.Host.Email, "b": gid})
+	require.Empty(t, resp.Errors)
+	require.JSONEq(t, `{"updateBooking":{"booking":{"title":"Renamed through the gateway"},"errors":[]}}`, string(resp.Data))
+	l.acks++
+	l.awaitAcked(t)
+	assert.Equal(t, "Renamed through the gateway", dashboardTitles(t, l.gwURL, tomorrowDashboard, tomorrowVars())[id])
+	st = liveStats(t, l.simURL)
+	assert.Equal(t, 1, routeCalls(st, "/bookings/{id}"), "the write alone: %+v", st.Calls)
+	assert.Contains(t, []int{1, 2}, bookingReads(st), "%+v", st.Calls)
+	assert.Equal(t, 1+bookingReads(st), st.TotalCalls, "%+v", st.Calls)
+
 	// A cancellation says everything: no call, and it is gone.
 	resetLiveStats(t, l.simURL)
 	l.change(t, http.MethodDelete, fmt.Sprintf("/_sim/bookings/%d", id), nil)
@@ -402,6 +438,9 @@ func TestMirrorKeepsADeskFromItsFirstRead(t *testing.T) {
 		require.True(c, strings.HasPrefix(checks["mirror"], "ok: 100%"), "mirror: %q", checks["mirror"])
 		require.Equal(c, 1.0, metricValue(c, l.gwURL, `engagegw_mirror_desks`))
 	}, 20*time.Second, 20*time.Millisecond, "the desk was not mirrored")
+	// The read asked for a week and read the fortnight of held days it
+	// lies in; the worker read the other.
+	assert.Equal(t, 2, deskReads(liveStats(t, l.simURL)), "%+v", liveStats(t, l.simURL).Calls)
 	resetLiveStats(t, l.simURL)
 	for day := -1; day < 14; day++ {
 		deskBookingIDs(t, l.gwURL, desk, time.Now().UTC().Truncate(24*time.Hour).AddDate(0, 0, day))
@@ -519,4 +558,110 @@ func warnings(logs string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+func TestMirrorResyncsWhenRedisWasAwayLongerThanEngageRetries(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits out Engage's retry span in real time")
+	}
+	t.Parallel()
+	rs := startRedisServer(t)
+	l := newMirrorLive(t, mirrorEnv(rs.url()))
+	awaitFilled(t, l.gwURL)
+	room := londonRooms(t, l.gwURL)[0]
+	require.Zero(t, metricValue(t, l.gwURL, "engagegw_mirror_resyncs_total"))
+
+	// Redis stops answering, holding what it held. A booking is made; the
+	// gateway cannot record its notification, so it refuses it, and
+	// Engage gives it up.
+	rs.pause(t)
+	paused := time.Now()
+	failed := l.sim.Stats().Deliveries.Failed
+	id := seedBooking(t, l.simURL, room, tomorrow(), "Made while Redis was away")
+	require.Eventually(t, func() bool { return l.sim.Stats().Deliveries.Failed >= failed+4 }, 60*time.Second, 20*time.Millisecond,
+		"the simulator did not give the delivery up")
+	// Meanwhile reads are answered upstream.
+	assert.Equal(t, "Made while Redis was away", dashboardTitles(t, l.gwURL, tomorrowDashboard, tomorrowVars())[id])
+
+	// Redis answers again after longer than Engage retries a delivery,
+	// with the day as it was before the booking. Nothing held from before
+	// is served: every answer has the booking.
+	time.Sleep(time.Until(paused.Add(webhook.UpstreamRetrySpan + 2*time.Second)))
+	rs.resume(t)
+	for range 20 {
+		assert.Equal(t, "Made while Redis was away", dashboardTitles(t, l.gwURL, tomorrowDashboard, tomorrowVars())[id])
+		time.Sleep(20 * time.Millisecond)
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, 1.0, metricValue(c, l.gwURL, "engagegw_mirror_resyncs_total"))
+	}, 10*time.Second, 20*time.Millisecond, "no resync")
+	awaitFilled(t, l.gwURL)
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		resetLiveStats(c, l.simURL)
+		require.Equal(c, "Made while Redis was away", dashboardTitles(c, l.gwURL, tomorrowDashboard, tomorrowVars())[id])
+		require.Zero(c, liveStats(c, l.simURL).TotalCalls, "the mirror was not filled again: %+v", liveStats(c, l.simURL).Calls)
+	}, 20*time.Second, 50*time.Millisecond)
+	assert.Contains(t, l.gw.logs.String(), "no replica was receiving notifications for longer than Engage retries them")
+}
+
+func TestMirrorHoldsNothingUntilItsListenersAreRegistered(t *testing.T) {
+	rs := startRedisServer(t)
+	sim, err := engagesim.New(engagesim.Config{RatePerMinute: apiCallsPerMinute})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	// Engage refuses to register listeners until the test lets it.
+	var refuse atomic.Bool
+	refuse.Store(true)
+	target, _ := url.Parse(simSrv.URL)
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if refuse.Load() && strings.HasSuffix(r.URL.Path, "/listener") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			_, _ = w.Write([]byte(`{"statusCode":503,"message":"Service unavailable."}`))
+			return
+		}
+		proxy.ServeHTTP(w, r)
+	}))
+	t.Cleanup(front.Close)
+	g := startGateway(t, mirroredOn(front.URL, rs.url(), freePort(t)))
+
+	// Nothing could keep what the mirror would hold: it holds nothing,
+	// its worker does not run, and reads go through the cache as without
+	// a mirror.
+	require.Eventually(t, func() bool { return strings.Contains(g.logs.String(), "registering webhook listeners failed") }, 20*time.Second, 20*time.Millisecond)
+	want := dashboardTitles(t, g.url, dashboardQuery, nil)
+	assert.Positive(t, bookingReads(sim.Stats()), "the dashboard was not read through")
+	time.Sleep(300 * time.Millisecond) // three of the worker's intervals
+	assert.Zero(t, metricValue(t, g.url, "engagegw_mirror_worker_rounds_total"))
+	assert.Zero(t, metricOr0(t, g.url, `engagegw_mirror_upstream_reads_total{cause="fill"}`))
+	_, checks := readiness(t, g.url)
+	assert.Contains(t, checks["mirror"], "no worker has reported yet")
+	rdb := redis.NewClient(&redis.Options{Addr: strings.TrimSuffix(strings.TrimPrefix(rs.url(), "redis://"), "/0")})
+	t.Cleanup(func() { _ = rdb.Close() })
+	// The days the dashboard read are cached for CACHE_TTL_BOOKINGS (five
+	// minutes), not held for as long as they are in the window.
+	keys, err := rdb.Keys(context.Background(), "*room:*:day:*").Result()
+	require.NoError(t, err)
+	require.NotEmpty(t, keys)
+	days := 0
+	for _, k := range keys {
+		if strings.HasSuffix(k, ":lkg") {
+			continue // the last-known-good copy kept for stale serving
+		}
+		days++
+		ttl, err := rdb.PTTL(context.Background(), k).Result()
+		require.NoError(t, err)
+		assert.LessOrEqual(t, ttl, 5*time.Minute, "%s is held as the mirror holds, though nothing keeps it", k)
+	}
+	require.Positive(t, days)
+
+	// The listeners are registered on the next attempt: the mirror fills,
+	// and from then on reads cost nothing.
+	refuse.Store(false)
+	awaitFilled(t, g.url)
+	before := sim.Stats().TotalCalls
+	assert.Equal(t, want, dashboardTitles(t, g.url, dashboardQuery, nil))
+	assert.Equal(t, before, sim.Stats().TotalCalls)
 }

@@ -80,7 +80,13 @@ func (s *Service) bookingIndex(bs []workplace.Booking) []Item {
 	rooms := map[workplace.RoomID]bool{}
 	for _, b := range bs {
 		if v, err := s.codecs.bookingFacts.enc(factsOf(b)); err == nil {
-			out = append(out, Item{Key: bookingIndexKey(b.ID), Value: v, TTL: s.ttl.Bookings, Unconditional: true})
+			// Held days keep their bookings' facts as long as they are
+			// held, so the gateway's own writes need not look them up.
+			ttl := s.ttl.Bookings
+			if _, last := localDays(b.Start, b.End); s.holdFor(last) > ttl {
+				ttl = s.holdFor(last)
+			}
+			out = append(out, Item{Key: bookingIndexKey(b.ID), Value: v, TTL: ttl, Unconditional: true})
 		}
 		if b.LocationID != 0 && !rooms[b.RoomID] {
 			rooms[b.RoomID] = true
@@ -118,15 +124,86 @@ func (s *Service) Booking(ctx context.Context, id workplace.BookingID) (workplac
 	return v[0], errs[0]
 }
 
-// BookingMany implements workplace.ManyReader.
+// BookingMany implements workplace.ManyReader. A booking on a day the
+// mirror holds is answered from that day; the rest read through.
 func (s *Service) BookingMany(ctx context.Context, ids []workplace.BookingID) ([]workplace.Booking, []error) {
-	fills := make([]fill[workplace.Booking], len(ids))
+	out, held := s.heldBookings(ctx, ids)
+	errs := make([]error, len(ids))
+	var rest []int
+	var fills []fill[workplace.Booking]
 	for i, id := range ids {
-		fills[i] = fill[workplace.Booking]{key: bookingKey(id), ttl: s.ttl.Bookings,
+		if held[i] {
+			continue
+		}
+		rest = append(rest, i)
+		fills = append(fills, fill[workplace.Booking]{key: bookingKey(id), ttl: s.ttl.Bookings,
 			fetch: func(ctx context.Context) (workplace.Booking, error) { return s.inner.Booking(ctx, id) },
-			index: func(b workplace.Booking) []Item { return s.bookingIndex([]workplace.Booking{b}) }}
+			index: func(b workplace.Booking) []Item { return s.bookingIndex([]workplace.Booking{b}) }})
 	}
-	return readMany(ctx, s, s.codecs.booking, fills)
+	if len(fills) == 0 {
+		return out, errs
+	}
+	vs, es := readMany(ctx, s, s.codecs.booking, fills)
+	for k, i := range rest {
+		out[i], errs[i] = vs[k], es[k]
+	}
+	return out, errs
+}
+
+// heldBookings finds bookings in the mirror's held days: a booking whose
+// facts are indexed, on a day held and present in the store that lists
+// it, is that day's copy, which notifications keep exact. held[i] is
+// false where the read must go through (no live mirror, facts or day
+// unknown, or the day does not list it: moved or gone). Nothing goes
+// upstream.
+func (s *Service) heldBookings(ctx context.Context, ids []workplace.BookingID) (out []workplace.Booking, held []bool) {
+	out, held = make([]workplace.Booking, len(ids)), make([]bool, len(ids))
+	if !s.derivable() || len(ids) == 0 {
+		return out, held
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = bookingIndexKey(id)
+	}
+	es, ok := s.storeGet(ctx, keys)
+	if !ok {
+		return out, held
+	}
+	var at []int
+	var dayKeys []string
+	for i, e := range es {
+		if !e.Found {
+			continue
+		}
+		f, err := s.codecs.bookingFacts.dec(e.Value)
+		if err != nil || f.Room == 0 || f.Start.IsZero() {
+			continue
+		}
+		if day := workplace.DateOf(f.Start); s.holdFor(day) > 0 {
+			at = append(at, i)
+			dayKeys = append(dayKeys, roomDayKey(f.Room, day))
+		}
+	}
+	days, ok := s.storeGet(ctx, dayKeys)
+	if !ok {
+		return out, held
+	}
+	for k, e := range days {
+		if !e.Found {
+			continue
+		}
+		bs, err := s.codecs.bookings.dec(e.Value)
+		if err != nil {
+			continue
+		}
+		for _, b := range bs {
+			if i := at[k]; b.ID == ids[i] {
+				out[i], held[i] = b, true
+				break
+			}
+		}
+	}
+	return out, held
 }
 
 // FreeSlots implements workplace.Bookings. Where the mirror holds what
@@ -136,7 +213,9 @@ func (s *Service) BookingMany(ctx context.Context, ids []workplace.BookingID) ([
 // last-known-good copies do not, so a copy survives the epochs' bumps as
 // other copies survive invalidation.
 func (s *Service) FreeSlots(ctx context.Context, q workplace.FreeSlotQuery) ([]workplace.ResourceFreeSlots, error) {
-	if v, ok := s.derivedFreeSlots(ctx, q); ok {
+	v, ok := s.derivedFreeSlots(ctx, q)
+	s.answered(AnswerFreeSlots, ok)
+	if ok {
 		return v, nil
 	}
 	var eks []string
@@ -158,7 +237,9 @@ func (s *Service) FreeSlots(ctx context.Context, q workplace.FreeSlotQuery) ([]w
 // AvailableRooms implements workplace.Bookings, derived from the mirror
 // or keyed like FreeSlots.
 func (s *Service) AvailableRooms(ctx context.Context, q workplace.AvailableRoomsQuery) ([]workplace.AvailableRoom, error) {
-	if v, ok := s.derivedAvailableRooms(ctx, q); ok {
+	v, ok := s.derivedAvailableRooms(ctx, q)
+	s.answered(AnswerAvailableRooms, ok)
+	if ok {
 		return v, nil
 	}
 	ep, ok := s.epochs(ctx, roomAvailEpochKey(q.LocationID), tenantRoomAvailEpochKey())

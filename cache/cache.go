@@ -242,7 +242,12 @@ var errStepAside = errors.New("cache store is down; not retried yet")
 type health struct {
 	mu        sync.Mutex
 	down      bool
+	since     time.Time // when it went down
 	nextProbe time.Time
+	// recovering is set while the mirror checks, as the store answers
+	// again after a long outage, whether the fleet missed notifications
+	// (see Mirror.storeBack); only its calls reach the store meanwhile.
+	recovering bool
 	// pending holds keys whose invalidation failed; they are invalidated
 	// as soon as the store answers again, so an outage does not leave
 	// values cached that were announced stale meanwhile.
@@ -254,12 +259,15 @@ const maxPending = 10000
 
 // allow says whether to try the store: always when it is up; once per
 // RetryInterval when it is down.
-func (s *Service) allow() bool {
+func (s *Service) allow(ctx context.Context) bool {
 	h := &s.health
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.down {
+	if !h.down || recovery(ctx) {
 		return true
+	}
+	if h.recovering {
+		return false
 	}
 	now := time.Now()
 	if now.Before(h.nextProbe) {
@@ -269,12 +277,34 @@ func (s *Service) allow() bool {
 	return true
 }
 
-// report records the outcome of a store call, logging only transitions.
-func (s *Service) report(ctx context.Context, err error) {
+// recoveryKey marks the store calls of the mirror's check as the store
+// comes back (see health.recovering).
+type recoveryKey struct{}
+
+func recovery(ctx context.Context) bool { return ctx.Value(recoveryKey{}) != nil }
+
+// report records the outcome of a store call, logging only transitions. It
+// reports whether what the call read may be used: not when, as the store
+// came back, the mirror dropped what it held (see Mirror.storeBack).
+func (s *Service) report(ctx context.Context, err error) bool {
+	if recovery(ctx) {
+		return true
+	}
 	h := &s.health
 	h.mu.Lock()
 	switch {
 	case err == nil && h.down:
+		usable := true
+		if s.mirror != nil && !h.recovering && time.Since(h.since) > s.mirror.opts.RetrySpan {
+			// Down for longer than Engage retries a delivery: before
+			// anything read from the store is served, the mirror learns
+			// whether the fleet missed notifications meanwhile.
+			h.recovering = true
+			h.mu.Unlock()
+			usable = !s.mirror.storeBack(context.WithValue(ctx, recoveryKey{}, true))
+			h.mu.Lock()
+			h.recovering = false
+		}
 		h.down = false
 		pending := make([]string, 0, len(h.pending))
 		for k := range h.pending {
@@ -291,17 +321,26 @@ func (s *Service) report(ctx context.Context, err error) {
 				s.report(ctx, err)
 			}
 		}
-		return
+		return usable
 	case err != nil && !h.down:
 		h.down = true
+		h.since = time.Now()
 		h.nextProbe = time.Now().Add(s.opts.RetryInterval)
 		h.mu.Unlock()
 		s.log.Warn("cache store failed; serving from upstream until it answers again", "err", err)
-		return
+		return false
 	case err != nil:
 		h.nextProbe = time.Now().Add(s.opts.RetryInterval)
 	}
 	h.mu.Unlock()
+	return err == nil
+}
+
+// storeDown reports whether the store is taken to be down.
+func (s *Service) storeDown() bool {
+	s.health.mu.Lock()
+	defer s.health.mu.Unlock()
+	return s.health.down
 }
 
 func (s *Service) remember(keys []string) {
@@ -347,12 +386,14 @@ func (s *Service) storeGet(ctx context.Context, keys []string) ([]Entry, bool) {
 	if len(keys) == 0 {
 		return nil, true
 	}
-	if !s.allow() {
+	if !s.allow(ctx) {
 		return nil, false
 	}
 	es, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) ([]Entry, error) { return s.store.Get(ctx, keys) })
-	s.report(ctx, err)
-	return es, err == nil
+	if !s.report(ctx, err) {
+		return nil, false
+	}
+	return es, true
 }
 
 func (s *Service) storeSet(ctx context.Context, items []Item) {
@@ -365,7 +406,7 @@ func (s *Service) storeSetChecked(ctx context.Context, items []Item) error {
 	if len(items) == 0 {
 		return nil
 	}
-	if !s.allow() {
+	if !s.allow(ctx) {
 		return errStepAside
 	}
 	_, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) (struct{}, error) {
@@ -381,17 +422,19 @@ func (s *Service) storeHas(ctx context.Context, keys []string) ([]bool, bool) {
 	if len(keys) == 0 {
 		return nil, true
 	}
-	if !s.allow() {
+	if !s.allow(ctx) {
 		return nil, false
 	}
 	has, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) ([]bool, error) { return s.store.Has(ctx, keys) })
-	s.report(ctx, err)
-	return has, err == nil
+	if !s.report(ctx, err) {
+		return nil, false
+	}
+	return has, true
 }
 
 // storeBump bumps the generations of keys and returns the new ones.
 func (s *Service) storeBump(ctx context.Context, keys []string) ([]int64, error) {
-	if !s.allow() {
+	if !s.allow(ctx) {
 		return nil, errStepAside
 	}
 	gens, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) ([]int64, error) { return s.store.Bump(ctx, keys) })
@@ -405,7 +448,7 @@ func (s *Service) storeInvalidate(ctx context.Context, keys []string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	if !s.allow() {
+	if !s.allow(ctx) {
 		s.remember(keys)
 		return errStepAside
 	}

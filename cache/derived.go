@@ -34,6 +34,21 @@ const maxAvailabilityPage = 500
 // a large location's read stays well inside the store's timeout.
 const heldChunk = 1000
 
+// The availability queries, as MirrorOptions.OnAnswer names them.
+const (
+	AnswerFreeSlots      = "freeSlots"
+	AnswerAvailableRooms = "availableRooms"
+	AnswerAvailableDesks = "availableDesks"
+)
+
+// answered tells the mirror's accounting how an availability query was
+// answered.
+func (s *Service) answered(query string, derived bool) {
+	if s.mirror != nil {
+		s.mirror.opts.OnAnswer(query, derived)
+	}
+}
+
 // span is a period [from, to).
 type span struct{ from, to time.Time }
 

@@ -36,7 +36,7 @@ func (s *Service) deskItems() dayItems[workplace.DeskBooking] {
 		index: func(bs []workplace.DeskBooking) []Item {
 			out := make([]Item, 0, len(bs))
 			for _, b := range bs {
-				out = append(out, s.indexItem(deskBookingIndexKey(b.ID), deskBookingIndex{Desk: b.DeskID, Date: b.Date}, s.ttl.DeskBookings))
+				out = append(out, s.indexItem(deskBookingIndexKey(b.ID), deskBookingIndex{Desk: b.DeskID, Date: b.Date}, max(s.ttl.DeskBookings, s.holdFor(b.Date))))
 			}
 			return out
 		},
@@ -54,8 +54,11 @@ func (s *Service) DeskBookings(ctx context.Context, deskID workplace.DeskID, fro
 // DeskBookingsMany implements workplace.ManyReader like BookingsMany.
 func (s *Service) DeskBookingsMany(ctx context.Context, windows []workplace.DeskWindow) ([][]workplace.DeskBooking, []error) {
 	ws := make([]dayWindow, len(windows))
+	widened := false
 	for i, w := range windows {
-		ws[i] = dayWindow{from: w.From, to: w.To,
+		from, to := s.widenDeskWindow(ctx, w.From, w.To)
+		widened = widened || from != w.From || to != w.To
+		ws[i] = dayWindow{from: from, to: to,
 			key: func(d workplace.Date) string { return deskDayKey(w.Desk, d) },
 			fetch: func(ctx context.Context, from, to workplace.Date) (any, error) {
 				s.called(ctx, "deskBookings")
@@ -65,7 +68,37 @@ func (s *Service) DeskBookingsMany(ctx context.Context, windows []workplace.Desk
 				return s.inner.DeskBookings(ctx, w.Desk, from, to)
 			}}
 	}
-	return readDays(ctx, s, s.deskItems(), ws)
+	out, errs := readDays(ctx, s, s.deskItems(), ws)
+	if widened {
+		for i, w := range windows {
+			out[i] = slices.DeleteFunc(out[i], func(b workplace.DeskBooking) bool {
+				return b.Date.After(w.To) || (b.Date.Before(w.From) && !b.UntilFurtherNotice)
+			})
+		}
+	}
+	return out, errs
+}
+
+// widenDeskWindow is the window a reader's desk window is read as: with a
+// live mirror, a window inside one of the two fortnights the mirror holds
+// of a desk (see bookingSpan) is read as that whole fortnight, so a desk's
+// first read, which the mirror then keeps, leaves the worker one call to
+// fill the other.
+func (s *Service) widenDeskWindow(ctx context.Context, from, to workplace.Date) (workplace.Date, workplace.Date) {
+	if s.mirror == nil || byWorker(ctx) || s.holdFor(from) == 0 || s.holdFor(to) == 0 || to.Before(from) {
+		return from, to
+	}
+	first, _, ahead := bookingSpan.days(s.now())
+	for start := first; !start.After(ahead); start = start.AddDays(workplace.MaxWindowDays) {
+		last := start.AddDays(workplace.MaxWindowDays - 1)
+		if last.After(ahead) {
+			last = ahead
+		}
+		if !from.Before(start) && !to.After(last) {
+			return start, last
+		}
+	}
+	return from, to
 }
 
 // AvailableDesks implements workplace.DeskBookings, derived from the
@@ -73,7 +106,9 @@ func (s *Service) DeskBookingsMany(ctx context.Context, windows []workplace.Desk
 // answers carry the location's desk availability epoch and the tenant-wide
 // one; their last-known-good copies do not, like FreeSlots'.
 func (s *Service) AvailableDesks(ctx context.Context, q workplace.AvailableDesksQuery) ([]workplace.AvailableDesk, error) {
-	if v, ok := s.derivedAvailableDesks(ctx, q); ok {
+	v, ok := s.derivedAvailableDesks(ctx, q)
+	s.answered(AnswerAvailableDesks, ok)
+	if ok {
 		return v, nil
 	}
 	ep, ok := s.epochs(ctx, deskAvailEpochKey(q.LocationID), tenantDeskAvailEpochKey())

@@ -200,6 +200,10 @@ type MirrorOptions struct {
 	OnMissed func(n int)
 	// OnResync, when set, hears every resync after a gap in notifications.
 	OnResync func()
+	// OnAnswer, when set, hears every availability query (AnswerFreeSlots,
+	// AnswerAvailableRooms, AnswerAvailableDesks): derived from the held
+	// days, or passed to Engage.
+	OnAnswer func(query string, derived bool)
 	// RetrySpan is how long Engage keeps retrying a delivery: a fleet that
 	// had no replica alive for longer lost notifications, and the mirror
 	// is read again when one starts. Zero means 71s (four 10 s attempts
@@ -244,6 +248,9 @@ func (o MirrorOptions) withDefaults(s *Service) MirrorOptions {
 	if o.OnMissed == nil {
 		o.OnMissed = func(int) {}
 	}
+	if o.OnAnswer == nil {
+		o.OnAnswer = func(string, bool) {}
+	}
 	if o.OnResync == nil {
 		o.OnResync = func() {}
 	}
@@ -279,10 +286,9 @@ type Mirror struct {
 	// zones places the days of locations' visitor lists.
 	zones locationZones
 
-	leader  atomic.Bool
-	missed  atomic.Int64
-	rounds  atomic.Int64
-	resyncs atomic.Int64
+	leader atomic.Bool
+	missed atomic.Int64
+	rounds atomic.Int64
 	// live is set once notifications reach the fleet (Live).
 	live atomic.Bool
 	// renewed is when the worker last renewed its lease.
@@ -429,7 +435,7 @@ func withCause(ctx context.Context, cause string) context.Context {
 	return context.WithValue(ctx, causeKey{}, cause)
 }
 
-// byWorker reports whether ctx is the worker's (fill, roll, refill).
+// byWorker reports whether ctx is the worker's (fill, roll, refill, sweep).
 func byWorker(ctx context.Context) bool {
 	switch cause, _ := ctx.Value(causeKey{}).(string); cause {
 	case CauseFill, CauseRoll, CauseRefill, CauseSweep:
@@ -481,64 +487,69 @@ type held interface {
 	ttl(ctx context.Context, id int64, day workplace.Date) time.Duration
 }
 
-// heldRooms is held for rooms' bookings.
-type heldRooms struct{ s *Service }
+// heldBookings is held for a kind of workspace's bookings, rooms' or
+// desks', per workspace and day across bookingSpan.
+type heldBookings[T any] struct {
+	s     *Service
+	kind  string // "room" or "desk": its name, and its day keys' tag
+	call  string // the read's name in the mirror's accounting
+	items func() dayItems[T]
+	keyOf func(id int64, d workplace.Date) string
+	read  func(ctx context.Context, id int64, from, to workplace.Date) ([]T, error)
+	// fillf reads a window through the cache, as a reader would.
+	fillf func(ctx context.Context, id int64, from, to workplace.Date) error
+}
 
-func (heldRooms) name() string                                 { return "room" }
-func (heldRooms) span(context.Context, int64) (heldSpan, bool) { return bookingSpan, true }
-func (heldRooms) key(id int64, d workplace.Date) string {
-	return roomDayKey(workplace.RoomID(id), d)
-}
-func (heldRooms) parse(key string) (int64, workplace.Date, bool) { return parseDayKey(key, "room") }
-func (h heldRooms) reread(ctx context.Context, id int64, from, to workplace.Date) ([][]byte, []Item, error) {
-	h.s.called(ctx, "roomBookings")
-	items, err := h.s.inner.Bookings(ctx, workplace.RoomID(id), from, to)
-	if err != nil {
-		return nil, nil, err
-	}
-	d := h.s.bookingItems()
-	return encodeDays(d, items, from, to), d.index(items), nil
-}
-func (h heldRooms) without(v []byte, gone []int64) ([]byte, error) {
-	return withoutItems(h.s.bookingItems(), v, gone)
-}
-func (h heldRooms) same(a, b []byte) bool { return sameItems(h.s.bookingItems(), a, b) }
-func (h heldRooms) fill(ctx context.Context, id int64, from, to workplace.Date) error {
-	_, errs := h.s.BookingsMany(ctx, []workplace.RoomWindow{{Room: workplace.RoomID(id), From: from, To: to}})
-	return errs[0]
-}
-func (h heldRooms) ttl(_ context.Context, _ int64, day workplace.Date) time.Duration {
-	return h.s.bookingItems().ttlOf(day)
+// heldRooms is held for rooms' bookings.
+func heldRooms(s *Service) held {
+	return heldBookings[workplace.Booking]{s: s, kind: "room", call: "roomBookings", items: s.bookingItems,
+		keyOf: func(id int64, d workplace.Date) string { return roomDayKey(workplace.RoomID(id), d) },
+		read: func(ctx context.Context, id int64, from, to workplace.Date) ([]workplace.Booking, error) {
+			return s.inner.Bookings(ctx, workplace.RoomID(id), from, to)
+		},
+		fillf: func(ctx context.Context, id int64, from, to workplace.Date) error {
+			_, errs := s.BookingsMany(ctx, []workplace.RoomWindow{{Room: workplace.RoomID(id), From: from, To: to}})
+			return errs[0]
+		}}
 }
 
 // heldDesks is held for desks' bookings.
-type heldDesks struct{ s *Service }
-
-func (heldDesks) name() string                                 { return "desk" }
-func (heldDesks) span(context.Context, int64) (heldSpan, bool) { return bookingSpan, true }
-func (heldDesks) key(id int64, d workplace.Date) string {
-	return deskDayKey(workplace.DeskID(id), d)
+func heldDesks(s *Service) held {
+	return heldBookings[workplace.DeskBooking]{s: s, kind: "desk", call: "deskBookings", items: s.deskItems,
+		keyOf: func(id int64, d workplace.Date) string { return deskDayKey(workplace.DeskID(id), d) },
+		read: func(ctx context.Context, id int64, from, to workplace.Date) ([]workplace.DeskBooking, error) {
+			return s.inner.DeskBookings(ctx, workplace.DeskID(id), from, to)
+		},
+		fillf: func(ctx context.Context, id int64, from, to workplace.Date) error {
+			_, errs := s.DeskBookingsMany(ctx, []workplace.DeskWindow{{Desk: workplace.DeskID(id), From: from, To: to}})
+			return errs[0]
+		}}
 }
-func (heldDesks) parse(key string) (int64, workplace.Date, bool) { return parseDayKey(key, "desk") }
-func (h heldDesks) reread(ctx context.Context, id int64, from, to workplace.Date) ([][]byte, []Item, error) {
-	h.s.called(ctx, "deskBookings")
-	items, err := h.s.inner.DeskBookings(ctx, workplace.DeskID(id), from, to)
+
+func (h heldBookings[T]) name() string                               { return h.kind }
+func (heldBookings[T]) span(context.Context, int64) (heldSpan, bool) { return bookingSpan, true }
+func (h heldBookings[T]) key(id int64, d workplace.Date) string      { return h.keyOf(id, d) }
+func (h heldBookings[T]) parse(key string) (int64, workplace.Date, bool) {
+	return parseDayKey(key, h.kind)
+}
+func (h heldBookings[T]) reread(ctx context.Context, id int64, from, to workplace.Date) ([][]byte, []Item, error) {
+	h.s.called(ctx, h.call)
+	items, err := h.read(ctx, id, from, to)
 	if err != nil {
 		return nil, nil, err
 	}
-	d := h.s.deskItems()
+	d := h.items()
 	return encodeDays(d, items, from, to), d.index(items), nil
 }
-func (h heldDesks) without(v []byte, gone []int64) ([]byte, error) {
-	return withoutItems(h.s.deskItems(), v, gone)
+func (h heldBookings[T]) without(v []byte, gone []int64) ([]byte, error) {
+	return withoutItems(h.items(), v, gone)
 }
-func (h heldDesks) same(a, b []byte) bool { return sameItems(h.s.deskItems(), a, b) }
-func (h heldDesks) fill(ctx context.Context, id int64, from, to workplace.Date) error {
-	_, errs := h.s.DeskBookingsMany(ctx, []workplace.DeskWindow{{Desk: workplace.DeskID(id), From: from, To: to}})
-	return errs[0]
+func (h heldBookings[T]) same(a, b []byte) bool { return sameItems(h.items(), a, b) }
+func (h heldBookings[T]) fill(ctx context.Context, id int64, from, to workplace.Date) error {
+	return h.fillf(ctx, id, from, to)
 }
-func (h heldDesks) ttl(_ context.Context, _ int64, day workplace.Date) time.Duration {
-	return h.s.deskItems().ttlOf(day)
+func (h heldBookings[T]) ttl(_ context.Context, _ int64, day workplace.Date) time.Duration {
+	return h.items().ttlOf(day)
 }
 
 // visitorsKind names the kind of locations' visitor lists.
@@ -671,9 +682,9 @@ func cmpInt64(a, b int64) int {
 // kinds are the mirror's held kinds.
 func (m *Mirror) kinds() []held {
 	if m.opts.Visitors {
-		return []held{heldRooms{m.s}, heldDesks{m.s}, heldVisitors{m}}
+		return []held{heldRooms(m.s), heldDesks(m.s), heldVisitors{m}}
 	}
-	return []held{heldRooms{m.s}, heldDesks{m.s}}
+	return []held{heldRooms(m.s), heldDesks(m.s)}
 }
 
 // heldKey is one held entry a change names.
@@ -793,7 +804,7 @@ func (m *Mirror) keep(ctx context.Context, rest, reread, patch keyset, gone []in
 			e = &struct {
 				subject
 				days []workplace.Date
-			}{subject: subject{h.kind, h.id}}
+			}{subject: subject{kind: h.kind, id: h.id}}
 			bySubject[sk] = e
 		}
 		e.days = append(e.days, h.day)
@@ -962,10 +973,12 @@ func (m *Mirror) Run(ctx context.Context) {
 		_ = m.opts.Lease.Release(rctx)
 		m.leader.Store(false)
 	}()
+	beating := make(chan struct{})
+	defer func() { <-beating }()
+	go func() { defer close(beating); m.beat(ctx) }()
 	t := time.NewTicker(m.opts.Interval)
 	defer t.Stop()
 	for {
-		m.heartbeat(ctx)
 		if !m.live.Load() {
 			select {
 			case <-ctx.Done():
@@ -997,39 +1010,73 @@ func (m *Mirror) Run(ctx context.Context) {
 	}
 }
 
+// beat runs on every replica, on its own so that a long round of the
+// worker never holds it up: every Interval while notifications reach this
+// replica it renews the fleet's heartbeat. When this replica could not
+// renew it for longer than Engage's retry span (the store was unreachable,
+// or the process was stopped), it checks the fleet's: no replica renewing
+// it for that long means none could take notifications, so what may have
+// changed is re-synced before it is served again, as after a fleet
+// restart. This replica's own span is timed on the monotonic clock, so a
+// jump of the wall clock is not a gap.
+func (m *Mirror) beat(ctx context.Context) {
+	t := time.NewTicker(m.opts.Interval)
+	defer t.Stop()
+	var beaten time.Time
+	for {
+		if m.live.Load() {
+			if !beaten.IsZero() && time.Since(beaten) > m.opts.RetrySpan && m.checkGap(ctx) {
+				m.resyncMarked(ctx)
+			}
+			// While the store is down the beat waits: the first call that
+			// finds it back must see the heartbeat as the outage left it
+			// (see storeBack).
+			if !m.s.storeDown() && m.heartbeat(ctx) {
+				beaten = time.Now()
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // heartbeat tells the fleet this replica is alive and receiving
 // notifications: a replica starting after every replica was gone for
-// longer than Engage retries a delivery knows notifications were lost.
-func (m *Mirror) heartbeat(ctx context.Context) {
-	if !m.live.Load() {
-		return // notifications do not arrive yet: nothing to vouch for
-	}
+// longer than Engage retries a delivery knows notifications were lost. It
+// reports whether the store took it.
+func (m *Mirror) heartbeat(ctx context.Context) bool {
 	b := strconv.AppendInt(nil, m.s.now().UnixMilli(), 10)
-	m.s.storeSet(ctx, []Item{{Key: mirrorAliveKey(), Value: b, TTL: mirrorMemory, Unconditional: true}})
+	return m.s.storeSetChecked(ctx, []Item{{Key: mirrorAliveKey(), Value: b, TTL: mirrorMemory, Unconditional: true}}) == nil
 }
 
 // mirrorMemory is how long the fleet's heartbeat and resync marks live:
 // longer than any held day.
 const mirrorMemory = 60 * 24 * time.Hour
 
-// checkGap runs once as a replica starts: when the fleet's last heartbeat
-// is older than Engage's retry span, notifications may have been lost
-// while no replica could take them, and a resync is marked for the worker
-// (see resync), whichever replica it is.
-func (m *Mirror) checkGap(ctx context.Context) {
+// checkGap runs as a replica starts, and when its beat could not be
+// renewed for a while (see beat): when the fleet's last heartbeat is older than Engage's retry span,
+// notifications may have been lost while no replica could take them, and
+// a resync is marked for the worker (see resync), whichever replica it
+// is. It reports whether it marked one.
+func (m *Mirror) checkGap(ctx context.Context) bool {
 	es, ok := m.s.storeGet(ctx, []string{mirrorAliveKey()})
 	if !ok || !es[0].Found {
-		return
+		return false
 	}
 	ms, err := strconv.ParseInt(string(es[0].Value), 10, 64)
 	if err != nil {
-		return
+		return false
 	}
 	last := time.UnixMilli(ms)
-	if gap := m.s.now().Sub(last); gap > m.opts.RetrySpan {
-		m.log.Warn("mirror: no replica was receiving notifications for longer than Engage retries them; the mirror is re-read before it is served as current", "since", last.UTC().Format(time.RFC3339), "gap", gap.Round(time.Second).String())
-		m.s.storeSet(ctx, []Item{{Key: mirrorGapKey(), Value: []byte(last.UTC().Format(time.RFC3339)), TTL: mirrorMemory, Unconditional: true}})
+	gap := m.s.now().Sub(last)
+	if gap <= m.opts.RetrySpan {
+		return false
 	}
+	m.log.Warn("mirror: no replica was receiving notifications for longer than Engage retries them; the mirror is re-read before it is served as current", "since", last.UTC().Format(time.RFC3339), "gap", gap.Round(time.Second).String())
+	return m.s.storeSetChecked(ctx, []Item{{Key: mirrorGapKey(), Value: []byte(last.UTC().Format(time.RFC3339)), TTL: mirrorMemory, Unconditional: true}}) == nil
 }
 
 // Prepare runs once as a replica starts, before it serves: when the
@@ -1038,16 +1085,37 @@ func (m *Mirror) checkGap(ctx context.Context) {
 // anything is served from it, and the worker reads the window again.
 func (m *Mirror) Prepare(ctx context.Context) {
 	m.checkGap(ctx)
+	m.resyncMarked(ctx)
+}
+
+// resyncMarked resyncs at once when a gap is marked, and reports whether
+// it did.
+func (m *Mirror) resyncMarked(ctx context.Context) bool {
 	es, ok := m.s.storeGet(ctx, []string{mirrorGapKey()})
 	if !ok || !es[0].Found {
-		return
+		return false
 	}
 	subjects, _, err := m.subjects(withCause(m.opts.Background(ctx), CauseFill))
 	if err != nil {
 		m.log.Warn("mirror: listing the tenant for a resync failed; the worker resyncs when it can", "err", err)
-		return
+		return false
 	}
-	m.resync(ctx, subjects)
+	return m.resync(ctx, subjects)
+}
+
+// storeBack runs as the store answers again after an outage longer than
+// Engage's retry span, before anything read from it is served: when no
+// replica renewed the fleet's heartbeat meanwhile, none could take
+// notifications (each was refused for want of the store, and Engage gave
+// it up), so what the mirror held is dropped for the worker to read
+// again. It reports whether it was.
+func (m *Mirror) storeBack(ctx context.Context) bool {
+	if !m.live.Load() || !m.checkGap(ctx) || !m.resyncMarked(ctx) {
+		return false
+	}
+	// Renewed at once, so no other replica coming back resyncs again.
+	m.heartbeat(ctx)
+	return true
 }
 
 // resync drops every held day of every subject when a gap was marked, so
@@ -1081,7 +1149,6 @@ func (m *Mirror) resync(ctx context.Context, subjects []subject) bool {
 	// The status described what was dropped; a mark left behind only
 	// repeats the resync.
 	_ = m.s.storeInvalidate(ctx, []string{mirrorGapKey(), mirrorStatusKey()})
-	m.resyncs.Add(1)
 	m.opts.OnResync()
 	m.log.Warn("mirror: dropped every held day after a gap in notifications; the worker reads them again", "subjects", len(subjects), "days", len(keys))
 	return true
@@ -1097,6 +1164,9 @@ func (m *Mirror) Live() { m.live.Store(true) }
 type subject struct {
 	kind held
 	id   int64
+	// zone is the zone of the room's or desk's location, where known:
+	// the sweep verifies the location's window in it.
+	zone *time.Location
 }
 
 func (sj subject) String() string { return sj.kind.name() + ":" + strconv.FormatInt(sj.id, 10) }
@@ -1115,13 +1185,14 @@ func (m *Mirror) subjects(ctx context.Context) (out []subject, n tenantCount, er
 	}
 	m.zones.set(locs, m.s.now())
 	var deskIDs []workplace.DeskID
+	var deskZones []*time.Location
 	for _, l := range locs {
 		rs, err := m.s.Rooms(ctx, l.ID)
 		if err != nil {
 			return nil, tenantCount{}, fmt.Errorf("rooms of location %d: %w", l.ID, err)
 		}
 		for _, r := range rs {
-			out = append(out, subject{heldRooms{m.s}, int64(r.ID)})
+			out = append(out, subject{heldRooms(m.s), int64(r.ID), l.TimeZone})
 		}
 		ds, err := m.s.Desks(ctx, l.ID)
 		if err != nil {
@@ -1129,6 +1200,7 @@ func (m *Mirror) subjects(ctx context.Context) (out []subject, n tenantCount, er
 		}
 		for _, d := range ds {
 			deskIDs = append(deskIDs, d.ID)
+			deskZones = append(deskZones, l.TimeZone)
 		}
 	}
 	n.rooms = len(out)
@@ -1150,7 +1222,7 @@ func (m *Mirror) subjects(ctx context.Context) (out []subject, n tenantCount, er
 		}
 		for i, e := range es {
 			if e.Found {
-				out = append(out, subject{heldDesks{m.s}, int64(part[i])})
+				out = append(out, subject{heldDesks(m.s), int64(part[i]), deskZones[start+i]})
 			}
 		}
 	}
@@ -1158,7 +1230,7 @@ func (m *Mirror) subjects(ctx context.Context) (out []subject, n tenantCount, er
 	if m.opts.Visitors {
 		for _, l := range locs {
 			if l.TimeZone != nil {
-				out = append(out, subject{heldVisitors{m}, int64(l.ID)})
+				out = append(out, subject{heldVisitors{m}, int64(l.ID), nil})
 				n.locations++
 			}
 		}
@@ -1364,9 +1436,14 @@ func (m *Mirror) sweep(ctx context.Context, subjects []subject) {
 	}
 }
 
-// sweepOne re-reads every held day of one subject and writes back those
-// that differ, each under the generation it saw before the read, so a
-// notification's re-read that lands meanwhile is never overwritten.
+// sweepOne re-reads the held days of one subject's window and writes back
+// those that differ, each under the generation it saw before the read, so
+// a notification's re-read that lands meanwhile is never overwritten.
+//
+// A room's or desk's window is its location's today … today+13, the days
+// clients read as current: one read. Its days read ahead are verified once
+// they enter that window, and its days gone by are not. Where the zone is
+// not known, every held day is.
 func (m *Mirror) sweepOne(ctx context.Context, sj subject) error {
 	s := m.s
 	sp, ok := sj.kind.span(ctx, sj.id)
@@ -1374,6 +1451,15 @@ func (m *Mirror) sweepOne(ctx context.Context, sj subject) error {
 		return fmt.Errorf("mirror: what is held of %s %d is not known now", sj.kind.name(), sj.id)
 	}
 	from, _, ahead := sp.days(s.now())
+	if sj.zone != nil {
+		today := workplace.DateOf(s.now().In(sj.zone))
+		if today.After(from) {
+			from = today
+		}
+		if last := today.AddDays(workplace.MaxWindowDays - 1); last.Before(ahead) {
+			ahead = last
+		}
+	}
 	var writes []Item
 	missed := 0
 	for _, w := range readWindows(dayRange(from, ahead), sp.per) {
@@ -1443,7 +1529,8 @@ type MirrorStatus struct {
 	// visitor lists) was held.
 	Filled bool `json:"filled"`
 	// OldestVerified is when the subject (room, desk or location's visitor
-	// lists) verified longest ago was last read in full (fill or sweep);
+	// lists) verified longest ago was last read in full (its fill) or had
+	// its window verified (the sweep);
 	// zero while some subject never was.
 	OldestVerified time.Time `json:"oldestVerified"`
 	// SweepCursor is how many subjects of the current sweep are done:

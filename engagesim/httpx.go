@@ -7,7 +7,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"strings"
@@ -129,9 +131,18 @@ func (n *flexInt) UnmarshalJSON(b []byte) error {
 		*n = 0
 		return nil
 	}
+	// Exact first: an id beyond 2^53 must not round to its neighbour.
+	if v, err := strconv.ParseInt(s, 10, 64); err == nil {
+		*n = flexInt(v)
+		return nil
+	}
+	// "13.0" and 13.0: an integral float is still the integer.
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil {
 		return err
+	}
+	if v != math.Trunc(v) || math.Abs(v) > 1<<53 {
+		return fmt.Errorf("%s is not an integer", s)
 	}
 	*n = flexInt(v)
 	return nil

@@ -665,3 +665,37 @@ func TestMirrorHoldsNothingUntilItsListenersAreRegistered(t *testing.T) {
 	assert.Equal(t, want, dashboardTitles(t, g.url, dashboardQuery, nil))
 	assert.Equal(t, before, sim.Stats().TotalCalls)
 }
+
+func TestMirrorFillsWithinItsShareOfTheBudget(t *testing.T) {
+	t.Parallel()
+	rs := startRedisServer(t)
+	env := mirrorEnv(rs.url())
+	// A tenth of 6,000 calls a minute: 10 a second, in bursts of 60.
+	env["MIRROR_SHARE"] = "0.1"
+	l := newMirrorLive(t, env)
+	start := time.Now()
+	fillCalls := func() float64 {
+		return metricOr0(t, l.gwURL, `engagegw_mirror_upstream_reads_total{cause="fill"}`)
+	}
+
+	// While the worker fills, users' reads are answered from the rest of
+	// the budget: they read through what is not held yet.
+	for range 3 {
+		resp := liveQuery(t, l.gwURL, dashboardQuery, nil)
+		require.Empty(t, resp.Errors)
+	}
+	// Sampled as it fills: never more than its rate allows since it began.
+	var took time.Duration
+	for took == 0 {
+		n, elapsed := fillCalls(), time.Since(start)
+		require.LessOrEqual(t, n, 60+10*elapsed.Seconds()+1, "the fill outran its share after %s", elapsed)
+		if code, checks := readiness(t, l.gwURL); code == http.StatusOK && strings.HasPrefix(checks["mirror"], "ok: 100%") {
+			took = time.Since(start)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	n := fillCalls()
+	t.Logf("%.0f fill calls in %s", n, took.Round(time.Millisecond))
+	require.Greater(t, n, 120.0, "the demo tenant is too small to see the pace")
+	assert.GreaterOrEqual(t, took.Seconds(), (n-60)/10*0.9, "the fill took less time than its share allows")
+}

@@ -326,3 +326,63 @@ func TestMirrorSweepRepairsAMissedVisitorNotification(t *testing.T) {
 	assert.GreaterOrEqual(t, metricValue(t, l.gwURL, "engagegw_mirror_missed_notifications_total"), 1.0)
 	assert.Positive(t, metricValue(t, l.gwURL, `engagegw_mirror_visitor_reads_total{cause="sweep"}`))
 }
+
+func TestMirrorRollsAcrossAClockChange(t *testing.T) {
+	rs := startRedisServer(t)
+	// The shared clock starts on Saturday 27 March 2027, the day before
+	// London's clocks go forward, and the test moves it.
+	var offset atomic.Int64
+	offset.Store(int64(time.Until(time.Date(2027, time.March, 27, 12, 0, 0, 0, time.UTC))))
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	sim, err := engagesim.New(engagesim.Config{Now: now, RatePerMinute: 100_000, RetryDelays: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	env := mirroredOn(simSrv.URL, rs.url(), freePort(t))
+	env["MIRROR_VISITORS"] = "on"
+	env["MIRROR_SWEEP_PERIOD"] = "100000h"
+	g := startGatewayIn(t, withClock(context.Background(), now), env)
+	require.Eventually(t, func() bool { return sim.Stats().Listeners == len(webhook.Services()) }, 20*time.Second, 20*time.Millisecond)
+	awaitVisitorsHeld(t, g.url)
+	ss := sites(t, g.url)
+	london := ss["London HQ"]
+
+	// London's Sunday has 23 hours: its midnights are 00:00 GMT and, the
+	// next, 00:00 BST, an hour earlier in UTC.
+	first := time.Date(2027, time.March, 28, 0, 0, 0, 0, london.zone)
+	second := time.Date(2027, time.March, 29, 0, 0, 0, 0, london.zone)
+	require.Equal(t, 23*time.Hour, second.Sub(first))
+	for _, midnight := range []time.Time{first, second} {
+		// The locations whose day ends within the minute around it.
+		ending := 0
+		for _, s := range ss {
+			l := midnight.Add(30 * time.Second).In(s.zone)
+			if l.Hour() == 0 && l.Minute() == 0 {
+				ending++
+			}
+		}
+		require.Positive(t, ending)
+
+		offset.Store(int64(time.Until(midnight.Add(-time.Minute))))
+		awaitRounds(t, g.url, 2)
+		awaitVisitorsHeld(t, g.url)
+		resetLiveStats(t, simSrv.URL)
+		rolled := seriesValue(t, g.url, `engagegw_mirror_visitor_reads_total{cause="roll"}`)
+
+		// Midnight passes: one call for each location whose day ended,
+		// for its new last day, and London's window is its new fortnight.
+		offset.Store(int64(time.Until(midnight.Add(30 * time.Second))))
+		require.EventuallyWithT(t, func(c *assert.CollectT) {
+			require.Equal(c, rolled+float64(ending), seriesValue(c, g.url, `engagegw_mirror_visitor_reads_total{cause="roll"}`))
+		}, 20*time.Second, 20*time.Millisecond, "the new days of %s were not read", midnight)
+		awaitRounds(t, g.url, 2)
+		awaitVisitorsHeld(t, g.url)
+		assert.Equal(t, ending, visitorReads(sim.Stats()), "%s: %+v", midnight, sim.Stats().Calls)
+		resetLiveStats(t, simSrv.URL)
+		for d := range 14 {
+			kiosk(t, g.url, london.id, localDay(london.zone, now(), d))
+		}
+		assert.Zero(t, sim.Stats().TotalCalls, "%s: %+v", midnight, sim.Stats().Calls)
+		assert.Equal(t, midnight.Format(time.DateOnly), localDay(london.zone, now(), 0))
+	}
+}

@@ -172,7 +172,7 @@ type MirrorOptions struct {
 	// Interval is how often the worker looks for missing days and sweeps
 	// its share. Zero means 10s.
 	Interval time.Duration
-	// SweepPeriod is how long one sweep of every room takes. Zero means 72h.
+	// SweepPeriod is how long one sweep of every room takes. Zero means 96h.
 	SweepPeriod time.Duration
 	// LeaseLife is how long the lease outlives its holder's last renewal:
 	// how long the fleet waits for a dead worker (one that stops cleanly
@@ -222,7 +222,7 @@ func (o MirrorOptions) withDefaults(s *Service) MirrorOptions {
 		o.Interval = 10 * time.Second
 	}
 	if o.SweepPeriod <= 0 {
-		o.SweepPeriod = 72 * time.Hour
+		o.SweepPeriod = 96 * time.Hour
 	}
 	if o.LeaseLife <= 0 {
 		o.LeaseLife = max(3*o.Interval, 15*time.Second)
@@ -1164,8 +1164,8 @@ func (m *Mirror) Live() { m.live.Store(true) }
 type subject struct {
 	kind held
 	id   int64
-	// zone is the zone of the room's or desk's location, where known:
-	// the sweep verifies the location's window in it.
+	// zone is the zone of the room's or desk's location, where known: the
+	// sweep verifies its held days from the location's today on.
 	zone *time.Location
 }
 
@@ -1440,10 +1440,9 @@ func (m *Mirror) sweep(ctx context.Context, subjects []subject) {
 // those that differ, each under the generation it saw before the read, so
 // a notification's re-read that lands meanwhile is never overwritten.
 //
-// A room's or desk's window is its location's today … today+13, the days
-// clients read as current: one read. Its days read ahead are verified once
-// they enter that window, and its days gone by are not. Where the zone is
-// not known, every held day is.
+// A room's or desk's held days are verified from its location's today on,
+// those read ahead included (two reads): its days gone by, which nothing
+// books any more, are not. Where the zone is not known, every held day is.
 func (m *Mirror) sweepOne(ctx context.Context, sj subject) error {
 	s := m.s
 	sp, ok := sj.kind.span(ctx, sj.id)
@@ -1452,12 +1451,8 @@ func (m *Mirror) sweepOne(ctx context.Context, sj subject) error {
 	}
 	from, _, ahead := sp.days(s.now())
 	if sj.zone != nil {
-		today := workplace.DateOf(s.now().In(sj.zone))
-		if today.After(from) {
+		if today := workplace.DateOf(s.now().In(sj.zone)); today.After(from) {
 			from = today
-		}
-		if last := today.AddDays(workplace.MaxWindowDays - 1); last.Before(ahead) {
-			ahead = last
 		}
 	}
 	var writes []Item

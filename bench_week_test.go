@@ -288,7 +288,7 @@ func runWeek(tb testing.TB, redisURL string, cfg weekConfig) weekReport {
 		if os.Getenv("WEEK_DEBUG") != "" {
 			tb.Cleanup(func() {
 				for _, line := range strings.Split(g.logs.String(), "\n") {
-					if strings.Contains(line, `"WARN"`) || strings.Contains(line, `"ERROR"`) {
+					if strings.Contains(line, `"WARN"`) || strings.Contains(line, `"ERROR"`) || strings.Contains(line, "mirror's worker") {
 						fmt.Fprintf(os.Stderr, "gw: %.400s\n", line)
 					}
 				}

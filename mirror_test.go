@@ -699,3 +699,108 @@ func TestMirrorFillsWithinItsShareOfTheBudget(t *testing.T) {
 	require.Greater(t, n, 120.0, "the demo tenant is too small to see the pace")
 	assert.GreaterOrEqual(t, took.Seconds(), (n-60)/10*0.9, "the fill took less time than its share allows")
 }
+
+func TestMirrorFeedsSubscriptionsFromItsReRead(t *testing.T) {
+	rs := startRedisServer(t)
+	l := newMirrorLive(t, mirrorEnv(rs.url()))
+	awaitFilled(t, l.gwURL)
+	room := londonRooms(t, l.gwURL)[0]
+	id := seedBooking(t, l.simURL, room, tomorrow(), "Before")
+	l.acks++
+	l.awaitAcked(t)
+
+	// Three screens subscribe to the room.
+	const screens = 3
+	var streams []<-chan json.RawMessage
+	for range screens {
+		streams = append(streams, sseEvents(t, l.gwURL, `subscription($room: ID!) {
+			bookingChanged(roomIds: [$room]) { action bookingId booking { id title } } }`, map[string]any{"room": room}))
+	}
+	title := func(ev json.RawMessage) string {
+		var got struct {
+			Data struct {
+				BookingChanged struct{ Booking *struct{ Title string } }
+			}
+		}
+		require.NoError(t, json.Unmarshal(ev, &got), "%s", ev)
+		if b := got.Data.BookingChanged.Booking; b != nil {
+			return b.Title
+		}
+		return ""
+	}
+	// await reads each stream until an event with want comes.
+	await := func(want string) {
+		for i, events := range streams {
+			deadline := time.After(10 * time.Second)
+			for done := false; !done; {
+				select {
+				case ev := <-events:
+					done = title(ev) == want
+				case <-deadline:
+					require.Failf(t, "no event", "screen %d saw no event titled %q", i, want)
+				}
+			}
+		}
+	}
+	// The streams are registered asynchronously: changes are made until
+	// every screen has heard one.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		want := "Warm-up " + time.Now().Format("150405.000")
+		l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", id), map[string]any{"meetingTitle": want})
+		for _, events := range streams {
+			select {
+			case ev := <-events:
+				require.Equal(c, want, title(ev))
+			case <-time.After(2 * time.Second):
+				require.Fail(c, "no event yet")
+			}
+		}
+	}, 30*time.Second, 10*time.Millisecond)
+	l.awaitAcked(t)
+	time.Sleep(1100 * time.Millisecond) // past the replay window of the last body
+
+	// One change: every screen hears the booking as the notification's one
+	// re-read left it, and nothing else reads it.
+	resetLiveStats(t, l.simURL)
+	l.change(t, http.MethodPut, fmt.Sprintf("/_sim/bookings/%d", id), map[string]any{"meetingTitle": "After"})
+	await("After")
+	l.awaitAcked(t)
+	st := liveStats(t, l.simURL)
+	assert.Equal(t, 1, bookingReads(st), "%+v", st.Calls)
+	assert.Equal(t, 1, st.TotalCalls, "%+v", st.Calls)
+}
+
+func TestMirrorSweepGoesOnAcrossAHandover(t *testing.T) {
+	rs := startRedisServer(t)
+	sim, err := engagesim.New(engagesim.Config{RatePerMinute: apiCallsPerMinute})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	env := func() map[string]string {
+		e := withEnv(withEnv(upstreamEnv(simSrv.URL), mirrorEnv(rs.url())), map[string]string{"WEBHOOK_SECRET": liveSecret})
+		// A sweep of the demo tenant a minute: a room or two a second.
+		e["MIRROR_SWEEP_PERIOD"] = "1m"
+		return e
+	}
+	a := startGateway(t, env())
+	b := startGateway(t, env())
+	awaitFilled(t, a.url)
+	worker, other := a, b
+	if metricValue(t, b.url, "engagegw_mirror_worker") == 1 {
+		worker, other = b, a
+	}
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.GreaterOrEqual(c, metricValue(c, other.url, "engagegw_mirror_sweep_rooms_done"), 5.0)
+	}, 20*time.Second, 20*time.Millisecond, "the sweep did not start")
+
+	// The worker stops; the other takes over where its sweep was, not at
+	// the first room again.
+	worker.stop()
+	left := metricValue(t, other.url, "engagegw_mirror_sweep_rooms_done")
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		require.Equal(c, 1.0, metricValue(c, other.url, "engagegw_mirror_worker"))
+		require.GreaterOrEqual(c, metricValue(c, other.url, "engagegw_mirror_worker_rounds_total"), 2.0)
+	}, 10*time.Second, 20*time.Millisecond, "no replica took the worker's lease over")
+	assert.GreaterOrEqual(t, metricValue(t, other.url, "engagegw_mirror_sweep_rooms_done"), left)
+	assert.Contains(t, other.logs.String(), fmt.Sprintf(`"sweepCursor":%d`, int(left)))
+}

@@ -996,7 +996,7 @@ func (m *Mirror) Run(ctx context.Context) {
 		case held && err == nil:
 			m.renewed = time.Now()
 			if !was {
-				m.log.Info("mirror: this replica is the mirror's worker")
+				m.takeOver(ctx)
 			}
 			m.pass(ctx)
 		case was:
@@ -1008,6 +1008,18 @@ func (m *Mirror) Run(ctx context.Context) {
 		case <-t.C:
 		}
 	}
+}
+
+// takeOver starts this replica's turn as the worker where the last
+// worker's status left the sweep: at its cursor, owing what came due
+// since its last round, so a handover never restarts the sweep and
+// leaves the subjects at its end waiting longer than the sweep period.
+func (m *Mirror) takeOver(ctx context.Context) {
+	st, ok := m.Status(ctx)
+	if ok && st.Worker && !st.At.IsZero() {
+		m.sweepCursor, m.lastPass = st.SweepCursor, st.At
+	}
+	m.log.Info("mirror: this replica is the mirror's worker", "sweepCursor", m.sweepCursor)
 }
 
 // beat runs on every replica, on its own so that a long round of the

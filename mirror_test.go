@@ -804,3 +804,28 @@ func TestMirrorSweepGoesOnAcrossAHandover(t *testing.T) {
 	assert.GreaterOrEqual(t, metricValue(t, other.url, "engagegw_mirror_sweep_rooms_done"), left)
 	assert.Contains(t, other.logs.String(), fmt.Sprintf(`"sweepCursor":%d`, int(left)))
 }
+
+func TestReadyzAndMetricsForecastTheWeeksCalls(t *testing.T) {
+	rs := startRedisServer(t)
+	var offset atomic.Int64
+	now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+	sim, err := engagesim.New(engagesim.Config{Now: now, RatePerMinute: apiCallsPerMinute})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+	env := mirroredOn(simSrv.URL, rs.url(), freePort(t))
+	env["MIRROR_SWEEP_PERIOD"] = "100000h"
+	g := startGatewayIn(t, withClock(context.Background(), now), env)
+	awaitFilled(t, g.url)
+	awaitRounds(t, g.url, 2)
+	calls := sim.Stats().TotalCalls
+
+	// An hour later, with nothing called meanwhile, the fleet's hour of
+	// calls (the fill) is kept up for a week: 168 hours of it, over the
+	// default budget of 38,000.
+	offset.Store(int64(time.Hour))
+	forecast := metricValue(t, g.url, "engagegw_upstream_calls_week_forecast")
+	assert.InDelta(t, 168*float64(calls), forecast, 0.05*168*float64(calls), "%d calls", calls)
+	_, checks := readiness(t, g.url)
+	assert.Regexp(t, `^over budget: the last day's upstream calls, kept up for a week, make [0-9]+ against a weekly budget of 38000$`, checks["quota"])
+}

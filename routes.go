@@ -113,6 +113,10 @@ type serverDeps struct {
 	// mirror is the tenant's mirror, whose status /readyz shows; nil when
 	// the cache only reads through.
 	mirror *cache.Mirror
+	// week forecasts the fleet's upstream calls this week, which /readyz
+	// shows against weeklyBudget; nil leaves them out.
+	week         func(ctx context.Context) (float64, bool)
+	weeklyBudget int
 }
 
 // grants names what widens a caller's credential, as newServer defaults it.
@@ -331,6 +335,17 @@ func readyz(d serverDeps) http.Handler {
 		// it is.
 		if d.mirror != nil {
 			checks["mirror"] = mirrorCheck(ctx, d.mirror)
+		}
+		// Spending the week's budget early never makes a replica unready
+		// either: the check (and a warning in the log) says so.
+		if d.week != nil {
+			if n, ok := d.week(ctx); ok {
+				verdict := "ok"
+				if n > float64(d.weeklyBudget) {
+					verdict = "over budget"
+				}
+				checks["quota"] = fmt.Sprintf("%s: the last day's upstream calls, kept up for a week, make %.0f against a weekly budget of %d", verdict, n, d.weeklyBudget)
+			}
 		}
 		status, code := "ready", http.StatusOK
 		if !ready {

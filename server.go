@@ -222,6 +222,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		clientHeader: cfg.clientHeader,
 		sseStreams:   cfg.sseStreams,
 		mirror:       mirror,
+		week:         week.week,
+		weeklyBudget: week.weekly,
 
 		wsInitTimeout:      cfg.wsInitTimeout,
 		wsMaxSubscriptions: cfg.wsMaxSubscriptions,

@@ -27,7 +27,10 @@ func TestMirrorSevenDashboardsInRealTime(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs for 6 minutes of real time")
 	}
-	t.Parallel()
+	// Not in parallel with the rest: on a machine loaded by the tests the
+	// store's calls time out now and then, and every read in the second
+	// the cache then steps aside goes upstream, which would be counted
+	// here as the mirror's.
 	const (
 		screens  = 7
 		every    = 15 * time.Second

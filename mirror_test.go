@@ -829,3 +829,22 @@ func TestReadyzAndMetricsForecastTheWeeksCalls(t *testing.T) {
 	_, checks := readiness(t, g.url)
 	assert.Regexp(t, `^over budget: the last day's upstream calls, kept up for a week, make [0-9]+ against a weekly budget of 38000$`, checks["quota"])
 }
+
+func TestMirrorAnswersWhatItHoldsWhileEngageIsDown(t *testing.T) {
+	rs := startRedisServer(t)
+	l := newMirrorLive(t, mirrorEnv(rs.url()))
+	awaitFilled(t, l.gwURL)
+	want := dashboardTitles(t, l.gwURL, dashboardQuery, nil)
+	require.NotEmpty(t, want)
+
+	// Engage answers nothing but 503s: the dashboards, read from the
+	// mirror, are answered in full, current and not marked stale.
+	l.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"failNext": 100000, "errorStatus": 503}, nil)
+	t.Cleanup(func() { l.admin(t, http.MethodPost, "/_sim/faults", map[string]any{"failNext": 0}, nil) })
+	for range 3 {
+		resp := liveQuery(t, l.gwURL, dashboardQuery, nil)
+		require.Empty(t, resp.Errors)
+		assert.Nil(t, resp.Extensions["stale"])
+		assert.Equal(t, want, dashboardTitles(t, l.gwURL, dashboardQuery, nil))
+	}
+}

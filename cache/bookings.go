@@ -124,30 +124,23 @@ func (s *Service) Booking(ctx context.Context, id workplace.BookingID) (workplac
 	return v[0], errs[0]
 }
 
-// BookingMany implements workplace.ManyReader. A booking on a day the
-// mirror holds is answered from that day; the rest read through.
+// BookingMany implements workplace.ManyReader. A booking missing from the
+// cache that lies on a day the mirror holds is taken from that day, and
+// cached as a read would cache it (so its last-known-good copy serves it
+// while Engage is down); the rest read through.
 func (s *Service) BookingMany(ctx context.Context, ids []workplace.BookingID) ([]workplace.Booking, []error) {
-	out, held := s.heldBookings(ctx, ids)
-	errs := make([]error, len(ids))
-	var rest []int
-	var fills []fill[workplace.Booking]
+	fills := make([]fill[workplace.Booking], len(ids))
 	for i, id := range ids {
-		if held[i] {
-			continue
-		}
-		rest = append(rest, i)
-		fills = append(fills, fill[workplace.Booking]{key: bookingKey(id), ttl: s.ttl.Bookings,
-			fetch: func(ctx context.Context) (workplace.Booking, error) { return s.inner.Booking(ctx, id) },
-			index: func(b workplace.Booking) []Item { return s.bookingIndex([]workplace.Booking{b}) }})
+		fills[i] = fill[workplace.Booking]{key: bookingKey(id), ttl: s.ttl.Bookings,
+			fetch: func(ctx context.Context) (workplace.Booking, error) {
+				if bs, held := s.heldBookings(ctx, []workplace.BookingID{id}); held[0] {
+					return bs[0], nil
+				}
+				return s.inner.Booking(ctx, id)
+			},
+			index: func(b workplace.Booking) []Item { return s.bookingIndex([]workplace.Booking{b}) }}
 	}
-	if len(fills) == 0 {
-		return out, errs
-	}
-	vs, es := readMany(ctx, s, s.codecs.booking, fills)
-	for k, i := range rest {
-		out[i], errs[i] = vs[k], es[k]
-	}
-	return out, errs
+	return readMany(ctx, s, s.codecs.booking, fills)
 }
 
 // heldBookings finds bookings in the mirror's held days: a booking whose

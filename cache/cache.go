@@ -288,7 +288,7 @@ func recovery(ctx context.Context) bool { return ctx.Value(recoveryKey{}) != nil
 // came back, the mirror dropped what it held (see Mirror.storeBack).
 func (s *Service) report(ctx context.Context, err error) bool {
 	if recovery(ctx) {
-		return true
+		return err == nil
 	}
 	h := &s.health
 	h.mu.Lock()

@@ -1264,6 +1264,11 @@ func (m *Mirror) track(ctx context.Context, desk workplace.DeskID) {
 // pass is one round of the worker: fill what is missing, sweep its share,
 // publish the status.
 func (m *Mirror) pass(ctx context.Context) {
+	// With the store down there is nowhere to keep what the round would
+	// read, and its walk of the tenant would go upstream: the round waits.
+	if m.s.storeDown() {
+		return
+	}
 	bctx := m.opts.Background(ctx)
 	subjects, n, err := m.subjects(withCause(bctx, CauseFill))
 	if err != nil {

@@ -207,7 +207,7 @@ func (s *Service) heldBookings(ctx context.Context, ids []workplace.BookingID) (
 // other copies survive invalidation.
 func (s *Service) FreeSlots(ctx context.Context, q workplace.FreeSlotQuery) ([]workplace.ResourceFreeSlots, error) {
 	v, ok := s.derivedFreeSlots(ctx, q)
-	s.answered(AnswerFreeSlots, ok)
+	s.answered(ctx, AnswerFreeSlots, ok)
 	if ok {
 		return v, nil
 	}
@@ -231,7 +231,7 @@ func (s *Service) FreeSlots(ctx context.Context, q workplace.FreeSlotQuery) ([]w
 // or keyed like FreeSlots.
 func (s *Service) AvailableRooms(ctx context.Context, q workplace.AvailableRoomsQuery) ([]workplace.AvailableRoom, error) {
 	v, ok := s.derivedAvailableRooms(ctx, q)
-	s.answered(AnswerAvailableRooms, ok)
+	s.answered(ctx, AnswerAvailableRooms, ok)
 	if ok {
 		return v, nil
 	}

@@ -207,9 +207,16 @@ func (s *Service) called(ctx context.Context, kind string) {
 }
 
 var (
-	_ workplace.Service    = (*Service)(nil)
-	_ workplace.ManyReader = (*Service)(nil)
+	_ workplace.Service         = (*Service)(nil)
+	_ workplace.ManyReader      = (*Service)(nil)
+	_ workplace.StoreOnlyReader = (*Service)(nil)
 )
+
+// AnswersStoreOnly implements workplace.StoreOnlyReader: with a StoreOnly
+// context, every read is answered from the store or fails with
+// workplace.ErrNotHeld, and nothing reaches the upstream (the reads stop
+// before their fetch; the upstream client refuses one anyway).
+func (*Service) AnswersStoreOnly() {}
 
 // New returns a Service reading through store to inner.
 func New(inner workplace.Service, store Store, opts Options) *Service {

@@ -42,9 +42,10 @@ const (
 )
 
 // answered tells the mirror's accounting how an availability query was
-// answered.
-func (s *Service) answered(query string, derived bool) {
-	if s.mirror != nil {
+// answered; a StoreOnly peek that could not derive it is the read that
+// follows it's to count.
+func (s *Service) answered(ctx context.Context, query string, derived bool) {
+	if s.mirror != nil && (derived || !workplace.IsStoreOnly(ctx)) {
 		s.mirror.opts.OnAnswer(query, derived)
 	}
 }

@@ -107,7 +107,7 @@ func (s *Service) widenDeskWindow(ctx context.Context, from, to workplace.Date) 
 // one; their last-known-good copies do not, like FreeSlots'.
 func (s *Service) AvailableDesks(ctx context.Context, q workplace.AvailableDesksQuery) ([]workplace.AvailableDesk, error) {
 	v, ok := s.derivedAvailableDesks(ctx, q)
-	s.answered(AnswerAvailableDesks, ok)
+	s.answered(ctx, AnswerAvailableDesks, ok)
 	if ok {
 		return v, nil
 	}

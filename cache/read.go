@@ -110,6 +110,7 @@ func readMany[T any](ctx context.Context, s *Service, c codec[T], fills []fill[T
 		keys[i] = f.key
 	}
 	entries, ok := s.storeGet(ctx, keys)
+	storeOnly := workplace.IsStoreOnly(ctx)
 	var misses []int
 	for i := range fills {
 		if ok && entries[i].Found {
@@ -119,8 +120,16 @@ func readMany[T any](ctx context.Context, s *Service, c codec[T], fills []fill[T
 				continue
 			}
 		}
+		if storeOnly {
+			// Not counted: the read that follows counts the miss.
+			errs[i] = workplace.ErrNotHeld
+			continue
+		}
 		s.looked(fills[i].key, false)
 		misses = append(misses, i)
+	}
+	if storeOnly {
+		return out, errs
 	}
 	var mu sync.Mutex
 	var writes []Item
@@ -260,6 +269,18 @@ func (d dayItems[T]) split(items []T, from, to workplace.Date) [][]T {
 	return out
 }
 
+// dayPlan is how readDays answers one window.
+type dayPlan[T any] struct {
+	days  []workplace.Date
+	first int // index of the window's first key in keys
+	pass  bool
+	// perDay is the window's answer per day so far, and missing the days
+	// (indexes into days) the store did not answer: what a stale answer
+	// has to fill.
+	perDay  [][]T
+	missing []int
+}
+
 // readDays answers windows of per-day entries: one store round trip for all
 // day keys, then per window one upstream call covering the span from its
 // first missing day to its last (at most MaxWindowDays), split into day
@@ -272,17 +293,7 @@ func (d dayItems[T]) split(items []T, from, to workplace.Date) [][]T {
 func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []dayWindow) ([][]T, []error) {
 	out := make([][]T, len(windows))
 	errs := make([]error, len(windows))
-	type plan struct {
-		days  []workplace.Date
-		first int // index of the window's first key in keys
-		pass  bool
-		// perDay is the window's answer per day so far, and missing the
-		// days (indexes into days) the store did not answer: what a stale
-		// answer has to fill.
-		perDay  [][]T
-		missing []int
-	}
-	plans := make([]plan, len(windows))
+	plans := make([]dayPlan[T], len(windows))
 	var keys []string
 	for i, w := range windows {
 		n := w.from.DaysUntil(w.to) + 1
@@ -298,6 +309,9 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 		}
 	}
 	entries, ok := s.storeGet(ctx, keys)
+	if workplace.IsStoreOnly(ctx) {
+		return heldDaysOnly(s, d, plans, keys, entries, ok)
+	}
 	var mu sync.Mutex
 	var writes []Item
 	fanOut(len(windows), s.opts.FanOut, func(i int) {
@@ -420,6 +434,40 @@ window:
 		}
 		out[i], errs[i] = merge(p.perDay, d.id, d.less), nil
 		workplace.NoteStale(ctx, keyKind(keys[p.first]), oldest)
+	}
+	return out, errs
+}
+
+// heldDaysOnly answers readDays for a StoreOnly context: a window whose
+// every day the store answered is merged from them, any other fails with
+// workplace.ErrNotHeld (its misses are counted by the read that follows).
+func heldDaysOnly[T any](s *Service, d dayItems[T], plans []dayPlan[T], keys []string, entries []Entry, ok bool) ([][]T, []error) {
+	out := make([][]T, len(plans))
+	errs := make([]error, len(plans))
+window:
+	for i, p := range plans {
+		if p.pass || !ok {
+			errs[i] = workplace.ErrNotHeld
+			continue
+		}
+		perDay := make([][]T, len(p.days))
+		for k := range p.days {
+			e := entries[p.first+k]
+			if !e.Found {
+				errs[i] = workplace.ErrNotHeld
+				continue window
+			}
+			v, err := d.codec.dec(e.Value)
+			if err != nil {
+				errs[i] = workplace.ErrNotHeld
+				continue window
+			}
+			perDay[k] = v
+		}
+		for k := range p.days {
+			s.looked(keys[p.first+k], true)
+		}
+		out[i] = merge(perDay, d.id, d.less)
 	}
 	return out, errs
 }

@@ -610,3 +610,35 @@ func TestManyReaderOneRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// A StoreOnly read is answered from what the store holds, and otherwise
+// fails at once with workplace.ErrNotHeld; it never calls the upstream.
+func TestStoreOnlyReadsNeverCallTheUpstream(t *testing.T) {
+	forEachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		only := workplace.StoreOnly(ctx)
+		inner := &fakeInner{BookingsFn: dailyBookings(sydney(t), func(workplace.RoomID) workplace.LocationID { return 10 }),
+			BookingFn: func(_ context.Context, id workplace.BookingID) (workplace.Booking, error) {
+				return workplace.Booking{ID: id, RoomID: 101}, nil
+			}}
+		svc := newService(inner, st)
+		reads := []struct {
+			name string
+			read func(ctx context.Context) error
+		}{
+			{"Countries", func(ctx context.Context) error { _, err := svc.Countries(ctx); return err }},
+			{"Rooms", func(ctx context.Context) error { _, err := svc.Rooms(ctx, 10); return err }},
+			{"Users all", func(ctx context.Context) error { _, err := svc.Users(ctx, ""); return err }},
+			{"Bookings", func(ctx context.Context) error { _, err := svc.Bookings(ctx, 101, day0, day0.AddDays(13)); return err }},
+			{"Booking", func(ctx context.Context) error { _, err := svc.Booking(ctx, 5); return err }},
+			{"DeskBookings", func(ctx context.Context) error { _, err := svc.DeskBookings(ctx, 7, day0, day0.AddDays(4)); return err }},
+		}
+		for _, r := range reads {
+			var err error
+			assert.Zero(t, costs(inner, func() { err = r.read(only) }), "%s: a store-only miss called the upstream", r.name)
+			assert.ErrorIs(t, err, workplace.ErrNotHeld, r.name)
+			assert.Equal(t, 1, costs(inner, func() { require.NoError(t, r.read(ctx), r.name) }), "%s: the read after the miss", r.name)
+			assert.Zero(t, costs(inner, func() { require.NoError(t, r.read(only), r.name) }), "%s: a store-only hit", r.name)
+		}
+	})
+}

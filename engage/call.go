@@ -18,6 +18,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/engagegql/gateway/workplace"
 )
 
 // maxBody caps how much of an answer is read: the largest legitimate answer
@@ -77,6 +79,9 @@ func (c *Client) fail(r request, status int, kind errKind, msg string, err error
 // retries what Config.Retry allows (see attempt), and once, with a fresh
 // token, when the API rejects the token.
 func (c *Client) do(ctx context.Context, r request, out any) error {
+	if workplace.IsStoreOnly(ctx) {
+		return workplace.ErrNotHeld // nothing is sent: see workplace.StoreOnly
+	}
 	key := c.keyFor(r.product)
 	if key == "" {
 		return c.fail(r, 0, kindNoKey, "", nil)

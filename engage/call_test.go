@@ -397,3 +397,17 @@ func TestTokenAnswerWithoutTokenIsATypedError(t *testing.T) {
 	assert.Equal(t, workplace.EUNAVAILABLE, workplace.ErrorCode(err))
 	assert.Contains(t, workplace.ErrorMessage(err)+e.Message, "access_token")
 }
+
+// A StoreOnly read asks only for what is held: the upstream client holds
+// nothing, so it sends nothing, not even for a token.
+func TestStoreOnlyReadsSendNothing(t *testing.T) {
+	up := newFakeUpstream(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"countries":[]}`))
+	})
+	c := up.client(t)
+	_, err := c.Countries(workplace.StoreOnly(context.Background()))
+	require.ErrorIs(t, err, workplace.ErrNotHeld)
+	assert.Zero(t, up.calls.Load())
+	assert.Zero(t, up.tokens.Load())
+}

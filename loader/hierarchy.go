@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/engagegql/gateway/workplace"
-	"github.com/graph-gophers/dataloader/v7"
 )
 
 // Countries lists every country.
@@ -61,7 +60,7 @@ func Locations(ctx context.Context, regionID workplace.RegionID) ([]workplace.Lo
 
 // children loads the lists of every parent in one batch of the loader and
 // returns them concatenated in the parents' order, or the first error.
-func children[P any, K comparable, C any](ctx context.Context, ld *dataloader.Loader[K, []C], parents []P, key func(P) K) ([]C, error) {
+func children[P any, K comparable, C any](ctx context.Context, ld keyLoader[K, []C], parents []P, key func(P) K) ([]C, error) {
 	keys := make([]K, len(parents))
 	for i, p := range parents {
 		keys[i] = key(p)

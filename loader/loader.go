@@ -53,13 +53,14 @@ type all struct{}
 
 // Loaders are the dataloaders of one operation.
 type Loaders struct {
-	countries *dataloader.Loader[all, []workplace.Country]
-	regions   *dataloader.Loader[workplace.CountryID, []workplace.Region]
-	locations *dataloader.Loader[workplace.RegionID, []workplace.Location]
-	groups    *dataloader.Loader[workplace.CountryID, []workplace.Group]
-	rooms     *dataloader.Loader[workplace.LocationID, []workplace.Room]
-	desks     *dataloader.Loader[workplace.LocationID, []workplace.Desk]
-	users     *dataloader.Loader[string, workplace.User]
+	svc       workplace.Service
+	countries *peeking[all, []workplace.Country]
+	regions   *peeking[workplace.CountryID, []workplace.Region]
+	locations *peeking[workplace.RegionID, []workplace.Location]
+	groups    *peeking[workplace.CountryID, []workplace.Group]
+	rooms     *peeking[workplace.LocationID, []workplace.Room]
+	desks     *peeking[workplace.LocationID, []workplace.Desk]
+	users     *peeking[string, workplace.User]
 	allUsers  *dataloader.Loader[all, []workplace.User]
 	// usersListed is set once the operation asks for every user, so email
 	// lookups after that read the same list instead of calling again.
@@ -69,16 +70,16 @@ type Loaders struct {
 	// not depend on how their lookups happen to fall into batches.
 	named *emailSet
 
-	roomBookings   *dataloader.Loader[roomWindow, []workplace.Booking]
-	booking        *dataloader.Loader[workplace.BookingID, workplace.Booking]
-	deskBookings   *dataloader.Loader[deskWindow, []workplace.DeskBooking]
-	visitors       *dataloader.Loader[visitDay, []workplace.Visitor]
-	freeSlots      *dataloader.Loader[slotQuery, []workplace.ResourceFreeSlots]
-	availableRooms *dataloader.Loader[roomsQuery, []workplace.AvailableRoom]
-	availableDesks *dataloader.Loader[desksQuery, []workplace.AvailableDesk]
-	costCodes      *dataloader.Loader[workplace.LocationID, []workplace.CostCode]
-	vendors        *dataloader.Loader[workplace.LocationID, []workplace.Vendor]
-	orders         *dataloader.Loader[workplace.BookingID, []workplace.ServiceOrder]
+	roomBookings   *peeking[roomWindow, []workplace.Booking]
+	booking        *peeking[workplace.BookingID, workplace.Booking]
+	deskBookings   *peeking[deskWindow, []workplace.DeskBooking]
+	visitors       *peeking[visitDay, []workplace.Visitor]
+	freeSlots      *peeking[slotQuery, []workplace.ResourceFreeSlots]
+	availableRooms *peeking[roomsQuery, []workplace.AvailableRoom]
+	availableDesks *peeking[desksQuery, []workplace.AvailableDesk]
+	costCodes      *peeking[workplace.LocationID, []workplace.CostCode]
+	vendors        *peeking[workplace.LocationID, []workplace.Vendor]
+	orders         *peeking[workplace.BookingID, []workplace.ServiceOrder]
 }
 
 // New returns a fresh set of loaders reading from svc.
@@ -87,47 +88,48 @@ func New(svc workplace.Service, opts Options) *Loaders {
 	named := &emailSet{}
 	m := manyReadsOf(svc)
 	l := &Loaders{
+		svc:   svc,
 		named: named,
-		countries: newLoader(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.Country] {
+		countries: newPeeking(svc, func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.Country] {
 			v, err := svc.Countries(ctx)
 			return []*dataloader.Result[[]workplace.Country]{{Data: v, Error: err}}
 		}, opts),
 		// The upstream lists regions and groups by country and locations
 		// by region: one call per parent, and a walk from the countries
 		// where every one is needed (see Regions and Locations).
-		regions:   newLoader(fanOut(svc.Regions, opts.FanOut), opts),
-		locations: newLoader(fanOut(svc.Locations, opts.FanOut), opts),
-		groups:    newLoader(fanOut(svc.Groups, opts.FanOut), opts),
-		rooms:     newLoader(manyOrFanOut(m.rooms, svc.Rooms, opts.FanOut), opts),
-		desks:     newLoader(manyOrFanOut(m.desks, svc.Desks, opts.FanOut), opts),
+		regions:   newPeeking(svc, fanOut(svc.Regions, opts.FanOut), opts),
+		locations: newPeeking(svc, fanOut(svc.Locations, opts.FanOut), opts),
+		groups:    newPeeking(svc, fanOut(svc.Groups, opts.FanOut), opts),
+		rooms:     newPeeking(svc, manyOrFanOut(m.rooms, svc.Rooms, opts.FanOut), opts),
+		desks:     newPeeking(svc, manyOrFanOut(m.desks, svc.Desks, opts.FanOut), opts),
 		// Its only key is all{}, so there is nothing to wait for: a batch
 		// of one starts at once.
 		allUsers: dataloader.NewBatchedLoader(limited(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {
 			v, err := svc.Users(ctx, "")
 			return []*dataloader.Result[[]workplace.User]{{Data: v, Error: err}}
 		}), dataloader.WithBatchCapacity[all, []workplace.User](1)),
-		roomBookings: newLoader(noting(manyOrFanOut(m.bookings, func(ctx context.Context, k roomWindow) ([]workplace.Booking, error) {
+		roomBookings: newPeeking(svc, noting(manyOrFanOut(m.bookings, func(ctx context.Context, k roomWindow) ([]workplace.Booking, error) {
 			return svc.Bookings(ctx, k.room, k.from, k.to)
 		}, opts.FanOut), func(bs []workplace.Booking) { named.addBookings(bs...) }), opts),
-		booking: newLoader(noting(manyOrFanOut(m.booking, svc.Booking, opts.FanOut), func(b workplace.Booking) { named.addBookings(b) }), opts),
-		deskBookings: newLoader(manyOrFanOut(m.deskBookings, func(ctx context.Context, k deskWindow) ([]workplace.DeskBooking, error) {
+		booking: newPeeking(svc, noting(manyOrFanOut(m.booking, svc.Booking, opts.FanOut), func(b workplace.Booking) { named.addBookings(b) }), opts),
+		deskBookings: newPeeking(svc, manyOrFanOut(m.deskBookings, func(ctx context.Context, k deskWindow) ([]workplace.DeskBooking, error) {
 			return svc.DeskBookings(ctx, k.desk, k.from, k.to)
 		}, opts.FanOut), opts),
-		visitors: newLoader(fanOut(func(ctx context.Context, k visitDay) ([]workplace.Visitor, error) {
+		visitors: newPeeking(svc, fanOut(func(ctx context.Context, k visitDay) ([]workplace.Visitor, error) {
 			page, err := svc.Visitors(ctx, workplace.VisitorQuery{Date: k.date, LocationID: k.location})
 			return page.Visitors, err
 		}, opts.FanOut), opts),
-		freeSlots: newLoader(fanOut(func(ctx context.Context, k slotQuery) ([]workplace.ResourceFreeSlots, error) {
+		freeSlots: newPeeking(svc, fanOut(func(ctx context.Context, k slotQuery) ([]workplace.ResourceFreeSlots, error) {
 			return svc.FreeSlots(ctx, workplace.FreeSlotQuery{LocationID: k.location, From: k.from, To: k.to, WorkspaceType: workplace.WorkspaceRoom})
 		}, opts.FanOut), opts),
-		availableRooms: newLoader(fanOut(func(ctx context.Context, k roomsQuery) ([]workplace.AvailableRoom, error) {
+		availableRooms: newPeeking(svc, fanOut(func(ctx context.Context, k roomsQuery) ([]workplace.AvailableRoom, error) {
 			return svc.AvailableRooms(ctx, workplace.AvailableRoomsQuery{LocationID: k.location, From: k.from, To: k.to})
 		}, opts.FanOut), opts),
-		availableDesks: newLoader(fanOut(func(ctx context.Context, k desksQuery) ([]workplace.AvailableDesk, error) {
+		availableDesks: newPeeking(svc, fanOut(func(ctx context.Context, k desksQuery) ([]workplace.AvailableDesk, error) {
 			return svc.AvailableDesks(ctx, workplace.AvailableDesksQuery{LocationID: k.location, Days: []workplace.DeskDay{{Date: k.date, Type: workplace.DeskAllDay}}})
 		}, opts.FanOut), opts),
-		costCodes: newLoader(fanOut(svc.CostCodes, opts.FanOut), opts),
-		vendors: newLoader(fanOut(func(ctx context.Context, loc workplace.LocationID) ([]workplace.Vendor, error) {
+		costCodes: newPeeking(svc, fanOut(svc.CostCodes, opts.FanOut), opts),
+		vendors: newPeeking(svc, fanOut(func(ctx context.Context, loc workplace.LocationID) ([]workplace.Vendor, error) {
 			vs, err := svc.Vendors(ctx, loc)
 			for i := range vs {
 				vs[i].LocationID = loc
@@ -137,15 +139,20 @@ func New(svc workplace.Service, opts Options) *Loaders {
 			}
 			return vs, err
 		}, opts.FanOut), opts),
-		orders: newLoader(fanOut(svc.Orders, opts.FanOut), opts),
+		orders: newPeeking(svc, fanOut(svc.Orders, opts.FanOut), opts),
 	}
-	l.users = newLoader(usersByEmail(svc, l.everyUser, func() bool { return l.usersListed.Load() || named.len() >= opts.UsersListAll }, opts.UsersListAll, opts.FanOut), opts)
+	l.users = newPeeking(svc, usersByEmail(svc, l.everyUser, func() bool { return l.usersListed.Load() || named.len() >= opts.UsersListAll }, opts.UsersListAll, opts.FanOut), opts)
 	return l
 }
 
 // everyUser lists every user, once per operation: User(id) and the email
 // batches large enough to list everyone share the one call.
 func (l *Loaders) everyUser(ctx context.Context) ([]workplace.User, error) {
+	if workplace.IsStoreOnly(ctx) {
+		// A peek: what is held, leaving the operation's one listing (and
+		// its memory of having listed) to the batch that may follow.
+		return l.svc.Users(ctx, "")
+	}
 	l.usersListed.Store(true)
 	return l.allUsers.Load(ctx, all{})()
 }

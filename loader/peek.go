@@ -1,0 +1,124 @@
+package loader
+
+import (
+	"context"
+	"sync"
+
+	"github.com/engagegql/gateway/workplace"
+	"github.com/graph-gophers/dataloader/v7"
+)
+
+// keyLoader is what resolvers need of a loader: *dataloader.Loader, or one
+// that peeks first.
+type keyLoader[K comparable, V any] interface {
+	Load(ctx context.Context, key K) dataloader.Thunk[V]
+	LoadMany(ctx context.Context, keys []K) dataloader.ThunkMany[V]
+}
+
+// peeking is a dataloader that first asks for a key from what the gateway
+// holds (workplace.StoreOnly: the cache and the mirror, never the
+// upstream). A hit is answered at once, so a warm operation never waits
+// out a batching window; only misses are batched, as before, and only
+// they can reach the upstream. A hit is kept for the rest of the
+// operation, as the dataloader keeps what it loaded.
+type peeking[K comparable, V any] struct {
+	ld   *dataloader.Loader[K, V]
+	peek dataloader.BatchFunc[K, V]
+	mu   sync.Mutex
+	hits map[K]V
+}
+
+// newPeeking is newLoader with the peek in front, where svc can be
+// peeked into (workplace.StoreOnlyReader); otherwise it is newLoader.
+func newPeeking[K comparable, V any](svc workplace.Service, fn dataloader.BatchFunc[K, V], opts Options) *peeking[K, V] {
+	p := &peeking[K, V]{ld: newLoader(fn, opts), hits: map[K]V{}}
+	if _, ok := svc.(workplace.StoreOnlyReader); ok {
+		p.peek = limited(fn)
+	}
+	return p
+}
+
+// Load implements keyLoader.
+func (p *peeking[K, V]) Load(ctx context.Context, key K) dataloader.Thunk[V] {
+	if v, ok := p.held(ctx, key); ok {
+		return func() (V, error) { return v, nil }
+	}
+	if workplace.IsStoreOnly(ctx) {
+		// A peek's own load (a batch function loading through another
+		// loader) must not run, nor be remembered, as the operation's.
+		return func() (V, error) { var zero V; return zero, workplace.ErrNotHeld }
+	}
+	return p.ld.Load(ctx, key)
+}
+
+// LoadMany implements keyLoader: the hits at once, the misses in one batch.
+func (p *peeking[K, V]) LoadMany(ctx context.Context, keys []K) dataloader.ThunkMany[V] {
+	vs := make([]V, len(keys))
+	var missed []int
+	var missing []K
+	for i, k := range keys {
+		if v, ok := p.held(ctx, k); ok {
+			vs[i] = v
+			continue
+		}
+		missed = append(missed, i)
+		missing = append(missing, k)
+	}
+	if len(missing) == 0 {
+		return func() ([]V, []error) { return vs, nil }
+	}
+	if workplace.IsStoreOnly(ctx) {
+		errs := make([]error, len(keys))
+		for _, i := range missed {
+			errs[i] = workplace.ErrNotHeld
+		}
+		return func() ([]V, []error) { return vs, errs }
+	}
+	thunk := p.ld.LoadMany(ctx, missing)
+	return func() ([]V, []error) {
+		got, errs := thunk()
+		var out []error
+		if len(errs) > 0 {
+			out = make([]error, len(keys))
+		}
+		for j, i := range missed {
+			if j < len(got) {
+				vs[i] = got[j]
+			}
+			if j < len(errs) {
+				out[i] = errs[j]
+			}
+		}
+		return vs, out
+	}
+}
+
+// held answers key from what the gateway holds, or reports it cannot.
+// Only a value is taken: an error, whatever it is, is the batch's to give.
+func (p *peeking[K, V]) held(ctx context.Context, key K) (V, bool) {
+	p.mu.Lock()
+	v, ok := p.hits[key]
+	p.mu.Unlock()
+	if ok || p.peek == nil {
+		return v, ok
+	}
+	res := p.peek(workplace.StoreOnly(ctx), []K{key})
+	if len(res) != 1 || res[0] == nil || res[0].Error != nil {
+		var zero V
+		return zero, false
+	}
+	p.mu.Lock()
+	p.hits[key] = res[0].Data
+	p.mu.Unlock()
+	return res[0].Data, true
+}
+
+// Prime gives key its value for the rest of the operation, if it has none.
+func (p *peeking[K, V]) Prime(ctx context.Context, key K, v V) {
+	p.mu.Lock()
+	if _, ok := p.hits[key]; !ok {
+		p.hits[key] = v
+	}
+	p.mu.Unlock()
+	p.ld.Prime(ctx, key, v)
+}

@@ -53,15 +53,19 @@ type all struct{}
 
 // Loaders are the dataloaders of one operation.
 type Loaders struct {
-	svc       workplace.Service
-	countries *peeking[all, []workplace.Country]
-	regions   *peeking[workplace.CountryID, []workplace.Region]
-	locations *peeking[workplace.RegionID, []workplace.Location]
-	groups    *peeking[workplace.CountryID, []workplace.Group]
-	rooms     *peeking[workplace.LocationID, []workplace.Room]
-	desks     *peeking[workplace.LocationID, []workplace.Desk]
-	users     *peeking[string, workplace.User]
-	allUsers  *dataloader.Loader[all, []workplace.User]
+	svc workplace.Service
+	// heldUsers is every user as the store held them, once a peek read
+	// them (see everyUser).
+	heldUsersMu sync.Mutex
+	heldUsers   []workplace.User
+	countries   *peeking[all, []workplace.Country]
+	regions     *peeking[workplace.CountryID, []workplace.Region]
+	locations   *peeking[workplace.RegionID, []workplace.Location]
+	groups      *peeking[workplace.CountryID, []workplace.Group]
+	rooms       *peeking[workplace.LocationID, []workplace.Room]
+	desks       *peeking[workplace.LocationID, []workplace.Desk]
+	users       *peeking[string, workplace.User]
+	allUsers    *dataloader.Loader[all, []workplace.User]
 	// usersListed is set once the operation asks for every user, so email
 	// lookups after that read the same list instead of calling again.
 	usersListed atomic.Bool
@@ -149,9 +153,19 @@ func New(svc workplace.Service, opts Options) *Loaders {
 // batches large enough to list everyone share the one call.
 func (l *Loaders) everyUser(ctx context.Context) ([]workplace.User, error) {
 	if workplace.IsStoreOnly(ctx) {
-		// A peek: what is held, leaving the operation's one listing (and
-		// its memory of having listed) to the batch that may follow.
-		return l.svc.Users(ctx, "")
+		// A peek: what is held, read once for the operation, leaving the
+		// operation's one listing (and its memory of having listed) to
+		// the batch that may follow.
+		l.heldUsersMu.Lock()
+		defer l.heldUsersMu.Unlock()
+		if l.heldUsers == nil {
+			us, err := l.svc.Users(ctx, "")
+			if err != nil {
+				return nil, err
+			}
+			l.heldUsers = us
+		}
+		return l.heldUsers, nil
 	}
 	l.usersListed.Store(true)
 	return l.allUsers.Load(ctx, all{})()

@@ -20,18 +20,28 @@ type keyLoader[K comparable, V any] interface {
 // upstream). A hit is answered at once, so a warm operation never waits
 // out a batching window; only misses are batched, as before, and only
 // they can reach the upstream. A hit is kept for the rest of the
-// operation, as the dataloader keeps what it loaded.
+// operation, as the dataloader keeps what it loaded. A key is peeked at
+// most once an operation: the resolvers that ask for it meanwhile (every
+// room of a query asking for the hierarchy above it) wait for that one
+// read of the store, and a miss is not peeked again.
 type peeking[K comparable, V any] struct {
-	ld   *dataloader.Loader[K, V]
-	peek dataloader.BatchFunc[K, V]
-	mu   sync.Mutex
-	hits map[K]V
+	ld    *dataloader.Loader[K, V]
+	peek  dataloader.BatchFunc[K, V]
+	mu    sync.Mutex
+	peeks map[K]*peeked[V]
+}
+
+// peeked is one key's peek: done is closed once v and ok are set.
+type peeked[V any] struct {
+	done chan struct{}
+	v    V
+	ok   bool
 }
 
 // newPeeking is newLoader with the peek in front, where svc can be
 // peeked into (workplace.StoreOnlyReader); otherwise it is newLoader.
 func newPeeking[K comparable, V any](svc workplace.Service, fn dataloader.BatchFunc[K, V], opts Options) *peeking[K, V] {
-	p := &peeking[K, V]{ld: newLoader(fn, opts), hits: map[K]V{}}
+	p := &peeking[K, V]{ld: newLoader(fn, opts), peeks: map[K]*peeked[V]{}}
 	if _, ok := svc.(workplace.StoreOnlyReader); ok {
 		p.peek = limited(fn)
 	}
@@ -97,27 +107,59 @@ func (p *peeking[K, V]) LoadMany(ctx context.Context, keys []K) dataloader.Thunk
 // Only a value is taken: an error, whatever it is, is the batch's to give.
 func (p *peeking[K, V]) held(ctx context.Context, key K) (V, bool) {
 	p.mu.Lock()
-	v, ok := p.hits[key]
-	p.mu.Unlock()
-	if ok || p.peek == nil {
-		return v, ok
+	pk, found := p.peeks[key]
+	if !found {
+		pk = &peeked[V]{done: make(chan struct{})}
+		if p.peek == nil {
+			close(pk.done)
+		}
+		p.peeks[key] = pk
 	}
+	p.mu.Unlock()
+	if found && workplace.IsStoreOnly(ctx) {
+		// A peek's own load waits for no other peek, so two peeks can
+		// never wait for each other; it reads the store itself.
+		select {
+		case <-pk.done:
+			return pk.v, pk.ok
+		default:
+			return p.peekOnce(ctx, key)
+		}
+	}
+	if found {
+		select {
+		case <-pk.done:
+			return pk.v, pk.ok
+		case <-ctx.Done():
+			var zero V
+			return zero, false
+		}
+	}
+	if p.peek == nil {
+		return pk.v, false
+	}
+	defer close(pk.done)
+	pk.v, pk.ok = p.peekOnce(ctx, key)
+	return pk.v, pk.ok
+}
+
+// peekOnce reads key from the store alone.
+func (p *peeking[K, V]) peekOnce(ctx context.Context, key K) (V, bool) {
 	res := p.peek(workplace.StoreOnly(ctx), []K{key})
 	if len(res) != 1 || res[0] == nil || res[0].Error != nil {
 		var zero V
 		return zero, false
 	}
-	p.mu.Lock()
-	p.hits[key] = res[0].Data
-	p.mu.Unlock()
 	return res[0].Data, true
 }
 
 // Prime gives key its value for the rest of the operation, if it has none.
 func (p *peeking[K, V]) Prime(ctx context.Context, key K, v V) {
 	p.mu.Lock()
-	if _, ok := p.hits[key]; !ok {
-		p.hits[key] = v
+	if _, ok := p.peeks[key]; !ok {
+		pk := &peeked[V]{done: make(chan struct{}), v: v, ok: true}
+		close(pk.done)
+		p.peeks[key] = pk
 	}
 	p.mu.Unlock()
 	p.ld.Prime(ctx, key, v)

@@ -18,8 +18,10 @@ import (
 // StoreOnly are recorded as the upstream's.
 type holdingService struct {
 	manyService
-	mu   sync.Mutex
-	held map[workplace.LocationID]bool
+	mu    sync.Mutex
+	held  map[workplace.LocationID]bool
+	peeks map[workplace.LocationID]int
+	slow  time.Duration // how long a StoreOnly read takes
 }
 
 func (h *holdingService) AnswersStoreOnly() {}
@@ -28,11 +30,16 @@ func (h *holdingService) RoomsMany(ctx context.Context, locs []workplace.Locatio
 	if !workplace.IsStoreOnly(ctx) {
 		return h.manyService.RoomsMany(ctx, locs)
 	}
+	time.Sleep(h.slow)
 	out := make([][]workplace.Room, len(locs))
 	errs := make([]error, len(locs))
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for i, l := range locs {
+		if h.peeks == nil {
+			h.peeks = map[workplace.LocationID]int{}
+		}
+		h.peeks[l]++
 		if !h.held[l] {
 			errs[i] = workplace.ErrNotHeld
 			continue
@@ -88,6 +95,29 @@ func TestLoaderAnswersWhatIsHeldAtOnceAndBatchesTheRest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Len(t, rs, 1)
 	assert.Len(t, svc.Calls(), 1, "a hit was read again")
+}
+
+// Every room of a query asks for the hierarchy above it at once: the store
+// is read once a key, a hit or a miss, however many ask meanwhile.
+func TestLoaderPeeksAKeyOnceWhileManyAskForIt(t *testing.T) {
+	svc := &holdingService{manyService: manyService{&fakeService{}}, held: map[workplace.LocationID]bool{41: true}, slow: 50 * time.Millisecond}
+	ctx := With(context.Background(), New(svc, Options{Wait: 20 * time.Millisecond}))
+	var wg sync.WaitGroup
+	for i := range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			loc := workplace.LocationID(41 + i%2) // 41 is held, 42 is not
+			rs, err := Rooms(ctx, loc)
+			assert.NoError(t, err)
+			assert.Equal(t, []workplace.Room{{ID: workplace.RoomID(loc*100 + 1), LocationID: loc}}, rs)
+		}()
+	}
+	wg.Wait()
+	svc.mu.Lock()
+	assert.Equal(t, map[workplace.LocationID]int{41: 1, 42: 1}, svc.peeks, "peeks of the store, by key")
+	svc.mu.Unlock()
+	assert.Equal(t, []string{"RoomsMany [42]"}, svc.Calls(), "the miss was loaded once")
 }
 
 func TestLoaderDoesNotPeekIntoAServiceThatCannotAnswerStoreOnly(t *testing.T) {

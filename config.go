@@ -95,8 +95,11 @@ type config struct {
 	// staleFor is how long the cache keeps last-known-good answers to
 	// serve, marked stale, while the upstream is down; negative disables.
 	staleFor time.Duration
-	retry    engage.Retry
-	breaker  engage.Breaker
+	// decodedMB bounds each replica's tier of decoded values
+	// (CACHE_DECODED_MB); 0 turns it off.
+	decodedMB int
+	retry     engage.Retry
+	breaker   engage.Breaker
 	// upstreamTimeout bounds each upstream attempt; zero means the engage
 	// client's default.
 	upstreamTimeout time.Duration
@@ -671,6 +674,10 @@ func loadOperations(c *config, get func(string) string) error {
 		if d == 0 {
 			c.staleFor = -1
 		}
+	}
+	c.decodedMB = cache.DefaultDecodedBytes >> 20
+	if err := intSetting(get, "CACHE_DECODED_MB", 0, 16384, &c.decodedMB); err != nil {
+		return err
 	}
 	c.logLevel = slog.LevelInfo
 	if v := get("LOG_LEVEL"); v != "" {

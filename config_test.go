@@ -114,6 +114,8 @@ func TestLoadConfig(t *testing.T) {
 		{"bad retry delay", map[string]string{"UPSTREAM_RETRY_MAX_DELAY": "soon"}, "UPSTREAM_RETRY_MAX_DELAY"},
 		{"bad breaker cooldown", map[string]string{"UPSTREAM_BREAKER_COOLDOWN": "-1s"}, "UPSTREAM_BREAKER_COOLDOWN"},
 		{"bad stale window", map[string]string{"CACHE_STALE_FOR": "a day"}, "CACHE_STALE_FOR"},
+		{"bad decoded tier", map[string]string{"CACHE_DECODED_MB": "64MB"}, "CACHE_DECODED_MB"},
+		{"negative decoded tier", map[string]string{"CACHE_DECODED_MB": "-1"}, "CACHE_DECODED_MB"},
 		{"bad bookings TTL", map[string]string{"CACHE_TTL_BOOKINGS": "0s"}, "CACHE_TTL_BOOKINGS"},
 		{"bad hierarchy TTL", map[string]string{"CACHE_TTL_HIERARCHY": "an hour"}, "CACHE_TTL_HIERARCHY"},
 		{"TTLs set", map[string]string{"CACHE_TTL_BOOKINGS": "30s", "CACHE_TTL_AVAILABILITY": "10s"}, ""},
@@ -233,6 +235,9 @@ func TestLoadConfigOperations(t *testing.T) {
 	assert.Equal(t, 2, c.retry.Attempts)
 	assert.Negative(t, c.breaker.Failures, "0 switches the breaker off")
 	assert.Negative(t, c.staleFor, "0 serves nothing stale")
+	assert.Equal(t, 64, c.decodedMB, "the decoded tier's default")
+	assert.Equal(t, -1, decodedBytes(0), "0 turns the decoded tier off")
+	assert.Equal(t, 8<<20, decodedBytes(8))
 	assert.True(t, c.budget.off)
 	assert.Equal(t, 120, c.clientLimit.Events)
 	assert.Equal(t, "reception", c.actAsGrant)

@@ -124,7 +124,8 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// Reads go through the cache; the webhooks keep it exact and feed the
 	// subscriptions through the broker, on this replica and every other.
-	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor, TTLs: cfg.cacheTTLs, Now: clockOf(ctx)})
+	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor, TTLs: cfg.cacheTTLs,
+		DecodedBytes: decodedBytes(cfg.decodedMB), Now: clockOf(ctx)})
 	// The client's walk for the zones of locations it has not seen reads
 	// through the cache, so a replica joining a warm fleet calls nothing.
 	client.ZonesFrom(svc)
@@ -322,4 +323,13 @@ func (c *config) useSimulator(baseURL string) {
 	for product, key := range engagesim.DefaultKeys() {
 		c.keys[engage.Product(product)] = key
 	}
+}
+
+// decodedBytes is CACHE_DECODED_MB as cache.Options.DecodedBytes: 0 turns
+// the tier off.
+func decodedBytes(mb int) int {
+	if mb == 0 {
+		return -1
+	}
+	return mb << 20
 }

@@ -168,7 +168,7 @@ func (s *Service) heldBookings(ctx context.Context, ids []workplace.BookingID) (
 		if !e.Found {
 			continue
 		}
-		f, err := s.codecs.bookingFacts.dec(e.Value)
+		f, err := decodeKept(s, s.codecs.bookingFacts, keys[i], e.Value)
 		if err != nil || f.Room == 0 || f.Start.IsZero() {
 			continue
 		}
@@ -185,7 +185,7 @@ func (s *Service) heldBookings(ctx context.Context, ids []workplace.BookingID) (
 		if !e.Found {
 			continue
 		}
-		bs, err := s.codecs.bookings.dec(e.Value)
+		bs, err := decodeKept(s, s.codecs.bookings, dayKeys[k], e.Value)
 		if err != nil {
 			continue
 		}

@@ -122,6 +122,13 @@ type Options struct {
 	// workplace.ERATELIMITED): never an answer the upstream did give, such
 	// as NOT_FOUND or BAD_USER_INPUT, which a stale copy would contradict.
 	ServeStale func(err error) bool
+	// DecodedBytes bounds the in-process tier of decoded values (see
+	// decoded.go): a read whose bytes in the store are the ones this
+	// replica decoded before takes the value decoded then instead of
+	// decoding them again. It is exact whatever the store holds, since only
+	// equal bytes are matched. Zero means DefaultDecodedBytes (64 MiB);
+	// negative disables the tier.
+	DecodedBytes int
 	// Now is the clock that stamps when a value was fetched and ages stale
 	// answers (and places invalidation's fallback window of days), so tests
 	// can move time. Nil means time.Now.
@@ -154,6 +161,9 @@ func (o Options) withDefaults() Options {
 	if o.StaleFor == 0 {
 		o.StaleFor = DefaultStaleFor
 	}
+	if o.DecodedBytes == 0 {
+		o.DecodedBytes = DefaultDecodedBytes
+	}
 	if o.ServeStale == nil {
 		o.ServeStale = upstreamDown
 	}
@@ -177,8 +187,10 @@ type Service struct {
 	log    *slog.Logger
 	zones  *zones
 	codecs codecs
-	flight singleflight.Group
-	health health
+	// decoded is the in-process tier of decoded values; nil without one.
+	decoded *decodedTier
+	flight  singleflight.Group
+	health  health
 	// now is Options.Now: the clock of fetched times, stale ages and the
 	// fallback windows of invalidation.
 	now func() time.Time
@@ -222,7 +234,8 @@ func (*Service) AnswersStoreOnly() {}
 func New(inner workplace.Service, store Store, opts Options) *Service {
 	opts = opts.withDefaults()
 	z := &zones{}
-	s := &Service{inner: inner, store: store, opts: opts, ttl: opts.TTLs, log: opts.Logger, zones: z, codecs: newCodecs(z), now: opts.Now}
+	s := &Service{inner: inner, store: store, opts: opts, ttl: opts.TTLs, log: opts.Logger, zones: z, codecs: newCodecs(z), now: opts.Now,
+		decoded: newDecodedTier(opts.DecodedBytes)}
 	s.health.pending = map[string]struct{}{}
 	return s
 }

@@ -85,7 +85,21 @@ func (z *zones) decZone(name string) *time.Location {
 type codec[T any] struct {
 	enc func(T) ([]byte, error)
 	dec func([]byte) (T, error)
+	// clone copies a decoded value for a caller of the decoded tier, so
+	// that changing its own copy changes no other's (see decodeKept). The
+	// lists a value holds (a booking's attendees, a room's attributes) are
+	// shared: nothing changes them once decoded. Nil keeps the kind out of
+	// the tier.
+	clone func(T) T
 }
+
+// kept gives c the clone that lets decoded values of its kind be kept.
+func kept[T any](c codec[T], clone func(T) T) codec[T] {
+	c.clone = clone
+	return c
+}
+
+func same[T any](v T) T { return v }
 
 // plain is the codec of types without times.
 func plain[T any]() codec[T] {
@@ -316,30 +330,30 @@ func newCodecs(z *zones) codecs {
 	visTo, visFrom := sliceOf(toVisitor, z.fromVisitor)
 	fsTo, fsFrom := sliceOf(toFreeSlots, z.fromFreeSlots)
 	return codecs{
-		countries:    plain[[]workplace.Country](),
-		regions:      plain[[]workplace.Region](),
-		locations:    mirrored(locTo, locFrom),
-		groups:       plain[[]workplace.Group](),
-		users:        plain[[]workplace.User](),
-		rooms:        plain[[]workplace.Room](),
-		desks:        plain[[]workplace.Desk](),
-		floorPlan:    plain[[]workplace.FloorPlanItem](),
-		booking:      mirrored(toBooking, z.fromBooking),
-		bookings:     mirrored(bkTo, bkFrom),
-		deskBookings: plain[[]workplace.DeskBooking](),
-		visitors: mirrored(func(p workplace.VisitorPage) mVisitorPage {
+		countries:    kept(plain[[]workplace.Country](), cloneSlice),
+		regions:      kept(plain[[]workplace.Region](), cloneSlice),
+		locations:    kept(mirrored(locTo, locFrom), cloneSlice),
+		groups:       kept(plain[[]workplace.Group](), cloneSlice),
+		users:        kept(plain[[]workplace.User](), cloneSlice),
+		rooms:        kept(plain[[]workplace.Room](), cloneSlice),
+		desks:        kept(plain[[]workplace.Desk](), cloneSlice),
+		floorPlan:    kept(plain[[]workplace.FloorPlanItem](), cloneSlice),
+		booking:      kept(mirrored(toBooking, z.fromBooking), same),
+		bookings:     kept(mirrored(bkTo, bkFrom), cloneSlice),
+		deskBookings: kept(plain[[]workplace.DeskBooking](), cloneSlice),
+		visitors: kept(mirrored(func(p workplace.VisitorPage) mVisitorPage {
 			return mVisitorPage{Visitors: visTo(p.Visitors), Total: p.Total}
 		}, func(m mVisitorPage) (workplace.VisitorPage, error) {
 			vs, err := visFrom(m.Visitors)
 			return workplace.VisitorPage{Visitors: vs, Total: m.Total}, err
-		}),
-		costCodes:      plain[[]workplace.CostCode](),
-		vendors:        plain[[]workplace.Vendor](),
-		orders:         plain[[]workplace.ServiceOrder](),
-		freeSlots:      mirrored(fsTo, fsFrom),
-		availableRooms: plain[[]workplace.AvailableRoom](),
-		availableDesks: plain[[]workplace.AvailableDesk](),
-		bookingFacts: mirrored(func(f bookingFacts) mBookingFacts {
+		}), cloneVisitorPage),
+		costCodes:      kept(plain[[]workplace.CostCode](), cloneSlice),
+		vendors:        kept(plain[[]workplace.Vendor](), cloneSlice),
+		orders:         kept(plain[[]workplace.ServiceOrder](), cloneSlice),
+		freeSlots:      kept(mirrored(fsTo, fsFrom), cloneSlice),
+		availableRooms: kept(plain[[]workplace.AvailableRoom](), cloneSlice),
+		availableDesks: kept(plain[[]workplace.AvailableDesk](), cloneSlice),
+		bookingFacts: kept(mirrored(func(f bookingFacts) mBookingFacts {
 			return mBookingFacts{Room: f.Room, Loc: f.Loc, Start: encTime(f.Start), End: encTime(f.End)}
 		}, func(m mBookingFacts) (bookingFacts, error) {
 			f := bookingFacts{Room: m.Room, Loc: m.Loc}
@@ -348,7 +362,7 @@ func newCodecs(z *zones) codecs {
 				f.End, err = z.decTime(m.End)
 			}
 			return f, err
-		}),
+		}), same),
 	}
 }
 

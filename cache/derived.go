@@ -121,7 +121,8 @@ func heldLists[T any](ctx context.Context, s *Service, d dayItems[T], key func(i
 	for i := range ids {
 		perDay := make([][]T, len(days))
 		for k := range days {
-			v, err := d.codec.dec(entries[i*len(days)+k].Value)
+			j := i*len(days) + k
+			v, err := decodeKept(s, d.codec, keys[j], entries[j].Value)
 			if err != nil {
 				return nil, false
 			}

@@ -41,7 +41,7 @@ func (s *Service) Users(ctx context.Context, email string) ([]workplace.User, er
 		// found in it, without a call. [X] Emails match regardless of
 		// case, as the simulator matches them.
 		if es, ok := s.storeGet(ctx, []string{usersKey("")}); ok && es[0].Found {
-			if all, err := s.codecs.users.dec(es[0].Value); err == nil {
+			if all, err := decodeKept(s, s.codecs.users, usersKey(""), es[0].Value); err == nil {
 				s.looked(usersKey(email), true)
 				out := []workplace.User{}
 				for _, u := range all {

@@ -114,7 +114,7 @@ func readMany[T any](ctx context.Context, s *Service, c codec[T], fills []fill[T
 	var misses []int
 	for i := range fills {
 		if ok && entries[i].Found {
-			if v, err := c.dec(entries[i].Value); err == nil {
+			if v, err := decodeKept(s, c, keys[i], entries[i].Value); err == nil {
 				out[i] = v
 				s.looked(fills[i].key, true)
 				continue
@@ -329,7 +329,7 @@ func readDays[T any](ctx context.Context, s *Service, d dayItems[T], windows []d
 		lo, hi := -1, -1
 		for k := range p.days {
 			if ok && entries[p.first+k].Found {
-				if v, err := d.codec.dec(entries[p.first+k].Value); err == nil {
+				if v, err := decodeKept(s, d.codec, keys[p.first+k], entries[p.first+k].Value); err == nil {
 					perDay[k] = v
 					s.looked(keys[p.first+k], true)
 					continue
@@ -457,7 +457,7 @@ window:
 				errs[i] = workplace.ErrNotHeld
 				continue window
 			}
-			v, err := d.codec.dec(e.Value)
+			v, err := decodeKept(s, d.codec, keys[p.first+k], e.Value)
 			if err != nil {
 				errs[i] = workplace.ErrNotHeld
 				continue window

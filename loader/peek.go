@@ -154,13 +154,18 @@ func (p *peeking[K, V]) peekOnce(ctx context.Context, key K) (V, bool) {
 }
 
 // Prime gives key its value for the rest of the operation, if it has none.
+// A key never asked for is answered by the peek's record alone, which costs
+// the dataloader nothing; one already asked for is primed there as well.
 func (p *peeking[K, V]) Prime(ctx context.Context, key K, v V) {
 	p.mu.Lock()
-	if _, ok := p.peeks[key]; !ok {
+	_, asked := p.peeks[key]
+	if !asked {
 		pk := &peeked[V]{done: make(chan struct{}), v: v, ok: true}
 		close(pk.done)
 		p.peeks[key] = pk
 	}
 	p.mu.Unlock()
-	p.ld.Prime(ctx, key, v)
+	if asked {
+		p.ld.Prime(ctx, key, v)
+	}
 }

@@ -3,9 +3,11 @@ package cache
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/engagegql/gateway/workplace"
 	"github.com/stretchr/testify/assert"
@@ -121,4 +123,75 @@ func TestDecodedTierIsBounded(t *testing.T) {
 	assert.Nil(t, newDecodedTier(0))
 	svc := New(&fakeInner{}, NewMemoryStore(), Options{Logger: quiet(), DecodedBytes: -1})
 	assert.Nil(t, svc.decoded, "a negative bound turns the tier off")
+}
+
+// Random interleavings of reads and changes across three replicas sharing
+// a store, each with its tier: while readers on every replica read at
+// random, changes land on random room-days through a random replica;
+// whatever the interleaving, once a change is acknowledged (invalidated,
+// re-read), every replica's next read of it answers it.
+func TestDecodedTierUnderRandomInterleavings(t *testing.T) {
+	seed := uint64(time.Now().UnixNano())
+	t.Logf("seed %d", seed)
+	forEachStore(t, func(t *testing.T, st Store) {
+		ctx := context.Background()
+		rng := rand.New(rand.NewPCG(seed, 1))
+		const rooms, days = 4, 3
+		var mu sync.Mutex
+		version := map[[2]int]int{}
+		daily := dailyBookings(time.UTC, func(workplace.RoomID) workplace.LocationID { return 10 })
+		inner := &fakeInner{BookingsFn: func(ctx context.Context, r workplace.RoomID, from, to workplace.Date) ([]workplace.Booking, error) {
+			bs, err := daily(ctx, r, from, to)
+			mu.Lock()
+			defer mu.Unlock()
+			for i := range bs {
+				bs[i].Title = fmt.Sprint("v", version[[2]int{int(r) - 101, day0.DaysUntil(workplace.DateOf(bs[i].Start))}])
+			}
+			return bs, err
+		}}
+		replicas := []*Service{newService(inner, st), newService(inner, st), newService(inner, st)}
+		title := func(svc *Service, room, day int) string {
+			bs, err := svc.Bookings(ctx, workplace.RoomID(101+room), day0, day0.AddDays(days-1))
+			require.NoError(t, err)
+			require.Len(t, bs, days)
+			return bs[day].Title
+		}
+
+		stop := make(chan struct{})
+		var readers sync.WaitGroup
+		for i := range 6 {
+			readers.Add(1)
+			go func() {
+				defer readers.Done()
+				r := rand.New(rand.NewPCG(seed, uint64(i)+2))
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					svc := replicas[r.IntN(len(replicas))]
+					if _, err := svc.Bookings(ctx, workplace.RoomID(101+r.IntN(rooms)), day0, day0.AddDays(days-1)); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		for range 60 {
+			room, day := rng.IntN(rooms), rng.IntN(days)
+			mu.Lock()
+			version[[2]int{room, day}]++
+			want := fmt.Sprint("v", version[[2]int{room, day}])
+			mu.Unlock()
+			by := replicas[rng.IntN(len(replicas))]
+			date := day0.AddDays(day)
+			require.NoError(t, by.Invalidate(ctx, workplace.Change{Kind: workplace.KindBooking, BookingID: dailyID(workplace.RoomID(101+room), date), RoomID: workplace.RoomID(101 + room), Date: date}))
+			for _, svc := range rng.Perm(len(replicas)) {
+				assert.Equal(t, want, title(replicas[svc], room, day), "replica %d after change of room %d day %d", svc, room, day)
+			}
+		}
+		close(stop)
+		readers.Wait()
+	})
 }

@@ -23,12 +23,26 @@ type keyLoader[K comparable, V any] interface {
 // operation, as the dataloader keeps what it loaded. A key is peeked at
 // most once an operation: the resolvers that ask for it meanwhile (every
 // room of a query asking for the hierarchy above it) wait for that one
-// read of the store, and a miss is not peeked again.
+// read of the store, and a miss is not peeked again. Peeks never wait
+// for a window, yet they are batched all the same: the keys asked for
+// while one peek reads the store are read together as soon as it ends
+// (nine rooms' bookings cost two round trips to the store, not nine).
 type peeking[K comparable, V any] struct {
 	ld    *dataloader.Loader[K, V]
 	peek  dataloader.BatchFunc[K, V]
 	mu    sync.Mutex
 	peeks map[K]*peeked[V]
+
+	qmu    sync.Mutex
+	flying bool // a peek is reading the store
+	queue  []queued[K, V]
+	qctx   context.Context // the first queued key's
+}
+
+// queued is a key whose peek waits for the one in flight to end.
+type queued[K comparable, V any] struct {
+	key K
+	pk  *peeked[V]
 }
 
 // peeked is one key's peek: done is closed once v and ok are set.
@@ -138,9 +152,79 @@ func (p *peeking[K, V]) held(ctx context.Context, key K) (V, bool) {
 	if p.peek == nil {
 		return pk.v, false
 	}
-	defer close(pk.done)
-	pk.v, pk.ok = p.peekOnce(ctx, key)
-	return pk.v, pk.ok
+	p.join(ctx, key, pk)
+	select {
+	case <-pk.done:
+		return pk.v, pk.ok
+	case <-ctx.Done():
+		var zero V
+		return zero, false
+	}
+}
+
+// join peeks key at once when no peek is in flight; otherwise queues it
+// for the batch that follows.
+func (p *peeking[K, V]) join(ctx context.Context, key K, pk *peeked[V]) {
+	p.qmu.Lock()
+	if p.flying {
+		if len(p.queue) == 0 {
+			p.qctx = ctx
+		}
+		p.queue = append(p.queue, queued[K, V]{key: key, pk: pk})
+		p.qmu.Unlock()
+		return
+	}
+	p.flying = true
+	p.qmu.Unlock()
+	p.answer(ctx, []queued[K, V]{{key: key, pk: pk}})
+}
+
+// answer peeks batch and answers each of its keys; then it hands the keys
+// queued meanwhile to a goroutine of their own, so the caller that ran
+// this batch is not held by the next.
+func (p *peeking[K, V]) answer(ctx context.Context, batch []queued[K, V]) {
+	defer func() {
+		// Every key is answered, a miss if the peek failed or panicked;
+		// after a panic, so are the keys queued meanwhile, and the next
+		// peek runs afresh. A panic is not raised again (this may be a
+		// goroutine of the peeks' own): each key's load that follows runs
+		// the same batch function in the dataloader, which reports it.
+		r := recover()
+		if r != nil {
+			p.qmu.Lock()
+			batch = append(batch, p.queue...)
+			p.queue, p.qctx, p.flying = nil, nil, false
+			p.qmu.Unlock()
+		}
+		for _, q := range batch {
+			select {
+			case <-q.pk.done:
+			default:
+				close(q.pk.done)
+			}
+		}
+	}()
+	keys := make([]K, len(batch))
+	for i, q := range batch {
+		keys[i] = q.key
+	}
+	res := p.peek(workplace.StoreOnly(ctx), keys)
+	for i, q := range batch {
+		if i < len(res) && res[i] != nil && res[i].Error == nil {
+			q.pk.v, q.pk.ok = res[i].Data, true
+		}
+		close(q.pk.done)
+	}
+	p.qmu.Lock()
+	next, nctx := p.queue, p.qctx
+	p.queue, p.qctx = nil, nil
+	if len(next) == 0 {
+		p.flying = false
+	}
+	p.qmu.Unlock()
+	if len(next) > 0 {
+		go p.answer(nctx, next)
+	}
 }
 
 // peekOnce reads key from the store alone.

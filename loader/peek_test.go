@@ -20,8 +20,10 @@ type holdingService struct {
 	manyService
 	mu    sync.Mutex
 	held  map[workplace.LocationID]bool
-	peeks map[workplace.LocationID]int
-	slow  time.Duration // how long a StoreOnly read takes
+	peeks   map[workplace.LocationID]int
+	batches int           // StoreOnly reads
+	slow    time.Duration // how long a StoreOnly read takes
+	panics  bool          // a StoreOnly read panics
 }
 
 func (h *holdingService) AnswersStoreOnly() {}
@@ -31,6 +33,13 @@ func (h *holdingService) RoomsMany(ctx context.Context, locs []workplace.Locatio
 		return h.manyService.RoomsMany(ctx, locs)
 	}
 	time.Sleep(h.slow)
+	h.mu.Lock()
+	h.batches++
+	panics := h.panics
+	h.mu.Unlock()
+	if panics {
+		panic("the store-only read failed")
+	}
 	out := make([][]workplace.Room, len(locs))
 	errs := make([]error, len(locs))
 	h.mu.Lock()
@@ -118,6 +127,60 @@ func TestLoaderPeeksAKeyOnceWhileManyAskForIt(t *testing.T) {
 	assert.Equal(t, map[workplace.LocationID]int{41: 1, 42: 1}, svc.peeks, "peeks of the store, by key")
 	svc.mu.Unlock()
 	assert.Equal(t, []string{"RoomsMany [42]"}, svc.Calls(), "the miss was loaded once")
+}
+
+// Peeks wait for no window, yet the keys asked for while one is in flight
+// are read together when it ends.
+func TestLoaderBatchesThePeeksAskedForWhileOneIsInFlight(t *testing.T) {
+	held := map[workplace.LocationID]bool{}
+	for l := range workplace.LocationID(9) {
+		held[41+l] = true
+	}
+	svc := &holdingService{manyService: manyService{&fakeService{}}, held: held, slow: 30 * time.Millisecond}
+	ctx := With(context.Background(), New(svc, Options{Wait: time.Hour}))
+	var wg sync.WaitGroup
+	for l := range workplace.LocationID(9) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rs, err := Rooms(ctx, 41+l)
+			assert.NoError(t, err)
+			assert.Len(t, rs, 1)
+		}()
+	}
+	wg.Wait()
+	svc.mu.Lock()
+	defer svc.mu.Unlock()
+	assert.Len(t, svc.peeks, 9, "every key was peeked")
+	assert.LessOrEqual(t, svc.batches, 2, "the first peek, and one batch of those asked for meanwhile")
+	assert.Empty(t, svc.Calls())
+}
+
+// A peek that panics is a miss: the load that follows runs as it would
+// without peeks, and the next peek runs afresh.
+func TestLoaderPeekThatPanicsIsAMiss(t *testing.T) {
+	svc := &holdingService{manyService: manyService{&fakeService{}}, held: map[workplace.LocationID]bool{41: true, 42: true}, panics: true}
+	ctx := With(context.Background(), New(svc, Options{Wait: time.Millisecond}))
+	rs, err := Rooms(ctx, 41)
+	require.NoError(t, err)
+	assert.Len(t, rs, 1)
+	assert.Equal(t, []string{"RoomsMany [41]"}, svc.Calls(), "the miss was loaded")
+	svc.mu.Lock()
+	svc.panics = false
+	svc.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		rs, err := Rooms(ctx, 42)
+		assert.NoError(t, err)
+		assert.Len(t, rs, 1)
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		require.Fail(t, "a peek after a panic never ran")
+	}
+	assert.Len(t, svc.Calls(), 1, "the held key was answered by its peek")
 }
 
 func TestLoaderDoesNotPeekIntoAServiceThatCannotAnswerStoreOnly(t *testing.T) {

@@ -18,8 +18,8 @@ import (
 // StoreOnly are recorded as the upstream's.
 type holdingService struct {
 	manyService
-	mu    sync.Mutex
-	held  map[workplace.LocationID]bool
+	mu      sync.Mutex
+	held    map[workplace.LocationID]bool
 	peeks   map[workplace.LocationID]int
 	batches int           // StoreOnly reads
 	slow    time.Duration // how long a StoreOnly read takes

@@ -221,6 +221,9 @@ type privateCaller struct {
 	// noMutation: the credential may not change the booking (it names no
 	// user and may not act for one).
 	noMutation bool
+	// shownAs names what the caller is shown of private meetings: callers
+	// shown alike may share a subscription's results, others never.
+	shownAs string
 }
 
 // callers lists every kind of caller.
@@ -237,7 +240,7 @@ func (e *privateEnv) callers(t *testing.T) []privateCaller {
 	}
 	jwtCaller := func(name, email string, extra map[string]any, sees bool) privateCaller {
 		tok := signHS(t, claims(email, extra))
-		return privateCaller{name: name, headers: bearer(tok), init: map[string]any{"Authorization": "Bearer " + tok}, sees: sees}
+		return privateCaller{name: name, headers: bearer(tok), init: map[string]any{"Authorization": "Bearer " + tok}, sees: sees, shownAs: strings.ToLower(email)}
 	}
 	return []privateCaller{
 		jwtCaller("the host", host, nil, true),
@@ -246,15 +249,15 @@ func (e *privateEnv) callers(t *testing.T) []privateCaller {
 		jwtCaller("another user", others[0], nil, false),
 		jwtCaller("another user who may act for others, but not see private meetings", others[1], map[string]any{"scope": "engage:act-as"}, false),
 		granted(jwtCaller("a user whose role is the grant", others[2], map[string]any{"roles": []string{"engage:private-meetings"}}, true)),
-		{name: "a reception kiosk's API key with the grant", headers: receptionKey(), init: map[string]any{"apiKey": privateReceptionKey}, sees: true, grant: true, actingFor: host},
-		{name: "a lobby screen's API key", headers: map[string]string{"X-API-Key": privateLobbyKey}, init: map[string]any{"apiKey": privateLobbyKey}, nobody: true, noMutation: true},
-		{name: "anonymous, on a gateway without client authentication", nobody: true, actingFor: host},
+		{name: "a reception kiosk's API key with the grant", headers: receptionKey(), init: map[string]any{"apiKey": privateReceptionKey}, sees: true, grant: true, actingFor: host, shownAs: "every meeting"},
+		{name: "a lobby screen's API key", headers: map[string]string{"X-API-Key": privateLobbyKey}, init: map[string]any{"apiKey": privateLobbyKey}, nobody: true, noMutation: true, shownAs: "no meeting"},
+		{name: "anonymous, on a gateway without client authentication", nobody: true, actingFor: host, shownAs: "no meeting"},
 	}
 }
 
 // granted marks a caller as holding the grant.
 func granted(c privateCaller) privateCaller {
-	c.grant = true
+	c.grant, c.shownAs = true, "every meeting"
 	return c
 }
 
@@ -422,24 +425,34 @@ func TestPrivateMeetingTitleInSubscriptionEvents(t *testing.T) {
 	t.Parallel()
 	e := newPrivateEnv(t)
 	callers := e.callers(t)
-	sockets := make([]*rawWS, len(callers))
+	// Each caller subscribes twice: subscriptions of callers shown alike
+	// share one stream, and callers shown otherwise each get their own, so
+	// no result resolved for one reaches another who may not see it.
+	const each = 2
+	sockets := make([][each]*rawWS, len(callers))
 	authed, open := 0, 0
+	shown := map[string]bool{}
 	for i, c := range callers {
 		gw := e.authed.gwURL
 		if c.headers == nil {
 			gw = e.open.gwURL
-			open++
+			open += each
 		} else {
-			authed++
+			authed += each
+			shown[c.shownAs] = true
 		}
-		sockets[i] = subscribeWS(t, gw, c.init, privateSubscription, map[string]any{"room": e.roomID})
+		for j := range each {
+			sockets[i][j] = subscribeWS(t, gw, c.init, privateSubscription, map[string]any{"room": e.roomID})
+		}
 	}
 	for _, w := range []struct {
-		b *pubsub.Memory
+		s *stack
 		n int
-	}{{e.authedBroker, authed}, {e.openBroker, open}} {
-		require.Eventually(t, func() bool { return w.b.Subscribers() == w.n }, subWait, 5*time.Millisecond, "subscriptions registered")
+	}{{e.authed, authed}, {e.open, open}} {
+		require.Eventually(t, func() bool { return w.s.subscriptions() == w.n }, subWait, 5*time.Millisecond, "subscriptions registered")
 	}
+	assert.Equal(t, len(shown), e.authedBroker.Subscribers(), "one stream for each way of being shown private meetings: %v", shown)
+	assert.Equal(t, 1, e.openBroker.Subscribers())
 	// The booking changed (its notification, as the webhook receiver
 	// publishes it): each subscriber's payload reads it fresh.
 	change := workplace.Change{Kind: workplace.KindBooking, Action: workplace.ActionUpdated, Source: workplace.SourceWeb, At: time.Now(),
@@ -448,27 +461,37 @@ func TestPrivateMeetingTitleInSubscriptionEvents(t *testing.T) {
 	require.NoError(t, e.openBroker.Publish(context.Background(), change))
 	for i, c := range callers {
 		t.Run(c.name, func(t *testing.T) {
-			raw := sockets[i].nextPayload(t)
-			var ev struct {
-				Data struct {
-					BookingChanged struct {
-						BookingID string
-						Booking   struct{ Title string }
-					}
-				}
-				Errors []struct{ Message string }
-			}
-			require.NoError(t, json.Unmarshal(raw, &ev), "%s", raw)
-			require.Empty(t, ev.Errors, "%s", raw)
-			assert.Equal(t, e.bookingID, ev.Data.BookingChanged.BookingID)
-			assert.Equal(t, e.title(c), ev.Data.BookingChanged.Booking.Title)
-			if !c.sees {
-				assert.NotContains(t, string(raw), e.booking.Title)
+			for _, w := range sockets[i] {
+				e.assertPrivateEvent(t, c, w.nextPayload(t))
 			}
 		})
 	}
-	for _, w := range sockets {
-		_ = w.c.Close(websocket.StatusNormalClosure, "")
+	for _, ws := range sockets {
+		for _, w := range ws {
+			_ = w.c.Close(websocket.StatusNormalClosure, "")
+		}
+	}
+}
+
+// assertPrivateEvent checks the booking event c was sent: the title as c
+// may see it.
+func (e *privateEnv) assertPrivateEvent(t *testing.T, c privateCaller, raw json.RawMessage) {
+	t.Helper()
+	var ev struct {
+		Data struct {
+			BookingChanged struct {
+				BookingID string
+				Booking   struct{ Title string }
+			}
+		}
+		Errors []struct{ Message string }
+	}
+	require.NoError(t, json.Unmarshal(raw, &ev), "%s", raw)
+	require.Empty(t, ev.Errors, "%s", raw)
+	assert.Equal(t, e.bookingID, ev.Data.BookingChanged.BookingID)
+	assert.Equal(t, e.title(c), ev.Data.BookingChanged.Booking.Title)
+	if !c.sees {
+		assert.NotContains(t, string(raw), e.booking.Title)
 	}
 }
 

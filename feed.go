@@ -13,8 +13,9 @@ import (
 // small interface.
 type brokerFeed struct {
 	b pubsub.Broker
-	// opened, when set, hears +1 when a subscription starts and -1 when it
-	// ends, so the subscriptions open can be watched. Nil = not counted.
+	// opened, when set, hears +1 when a subscription stream starts reading
+	// the feed and -1 when it ends, so the streams open can be watched.
+	// Nil = not counted.
 	opened func(delta int)
 	// delivered, when set, hears every change as it is handed to a
 	// subscription (which is where the webhook-to-subscriber latency

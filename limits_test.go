@@ -745,7 +745,7 @@ func TestLimitSubscriptionsPerClientAcrossReplicas(t *testing.T) {
 	sse.expect(t, "ready")
 	w := dialRaw(t, b.gwURL, "graphql-transport-ws")
 	w.write(t, map[string]any{"id": "x", "type": "subscribe", "payload": map[string]any{"query": query}})
-	require.Eventually(t, func() bool { return broker.Subscribers() == 2 }, subWait, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return a.subscriptions()+b.subscriptions() == 2 }, subWait, 5*time.Millisecond)
 	assert.EqualValues(t, 2, held())
 
 	// A third is refused on either replica.
@@ -761,7 +761,7 @@ func TestLimitSubscriptionsPerClientAcrossReplicas(t *testing.T) {
 	stop()
 	require.Eventually(t, func() bool { return held() == 1 }, subWait, 5*time.Millisecond)
 	w.write(t, map[string]any{"id": "z", "type": "subscribe", "payload": map[string]any{"query": query}})
-	require.Eventually(t, func() bool { return held() == 2 && broker.Subscribers() == 2 }, subWait, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return held() == 2 && a.subscriptions()+b.subscriptions() == 2 }, subWait, 5*time.Millisecond)
 	require.NoError(t, w.c.Close(websocket.StatusNormalClosure, ""))
 	require.Eventually(t, func() bool { return held() == 0 }, subWait, 5*time.Millisecond)
 

@@ -52,6 +52,7 @@ type metrics struct {
 	webhookDuplicates  *prometheus.CounterVec
 	webhookRereads     *prometheus.CounterVec
 	subscriptions      prometheus.Gauge
+	streams            prometheus.Gauge
 	deliveryLatency    prometheus.Histogram
 	operations         *prometheus.CounterVec
 	operationTime      *prometheus.HistogramVec
@@ -108,7 +109,11 @@ func newMetrics() *metrics {
 		}, []string{"service"}),
 		subscriptions: prometheus.NewGauge(prometheus.GaugeOpts{
 			Namespace: metricsNamespace, Name: "subscriptions_open",
-			Help: "GraphQL subscriptions currently reading the change feed on this replica.",
+			Help: "GraphQL subscriptions open on this replica, over websockets and SSE.",
+		}),
+		streams: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "subscription_streams_open",
+			Help: "Distinct subscription streams reading the change feed on this replica: the subscriptions of one operation, variables and visibility share one, which resolves each change once for all of them.",
 		}),
 		deliveryLatency: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: metricsNamespace, Name: "subscription_delivery_latency_seconds",
@@ -162,7 +167,7 @@ func newMetrics() *metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups,
-		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.deliveryLatency,
+		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.streams, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
 		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorVisitorCalls, m.mirrorMissedDays, m.mirrorResyncs,
 		m.mirrorAnswers,
@@ -326,8 +331,11 @@ func (m *metrics) breakerChanged(p engage.Product, state string) {
 	m.breakerOpen.WithLabelValues(string(p)).Set(v)
 }
 
-// subscriptionOpened is brokerFeed.opened.
+// subscriptionOpened hears the subscriptions open and close.
 func (m *metrics) subscriptionOpened(delta int) { m.subscriptions.Add(float64(delta)) }
+
+// streamOpened is brokerFeed.opened: each shared stream reads the feed.
+func (m *metrics) streamOpened(delta int) { m.streams.Add(float64(delta)) }
 
 // changeDelivered is brokerFeed.delivered.
 func (m *metrics) changeDelivered(c workplace.Change) {

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -18,6 +20,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
+	"github.com/engagegql/gateway/fanout"
 	"github.com/engagegql/gateway/graph"
 	"github.com/engagegql/gateway/graphiql"
 	"github.com/engagegql/gateway/guard"
@@ -52,6 +55,9 @@ type serverDeps struct {
 	loaders loader.Options
 	// feed streams changes to subscriptions; nil disables them.
 	feed resolvers.ChangeFeed
+	// subscribers, when set, hears +1 and -1 as subscriptions open and
+	// close.
+	subscribers func(delta int)
 	// hooks receives the upstream's notifications; nil when no
 	// WEBHOOK_SECRET is configured (the route then answers 404).
 	hooks http.Handler
@@ -151,6 +157,25 @@ func newServer(d serverDeps) http.Handler {
 	return withRequestID(d.log, mux)
 }
 
+// subscriptionKey is what makes two subscriptions share a stream: the same
+// document, operation and variables (as coerced, so equal values written
+// differently share), and the same visibility, so that no result resolved
+// for one caller reaches another who may not see it.
+func subscriptionKey(ctx context.Context, rc *graphql.OperationContext) string {
+	vars, err := json.Marshal(rc.Variables) // map keys sorted
+	if err != nil {
+		vars = []byte(fmt.Sprintf("%p", rc)) // unshared
+	}
+	h := sha256.New()
+	for _, part := range [][]byte{[]byte(rc.RawQuery), []byte(rc.OperationName), vars, []byte(workplace.Visibility(ctx))} {
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(part)))
+		h.Write(n[:])
+		h.Write(part)
+	}
+	return string(h.Sum(nil))
+}
+
 // newGraphQL builds the GraphQL handler with explicit transports: HTTP GET
 // and POST, server-sent events, and websockets (graphql-transport-ws and
 // graphql-ws, by package socket) on the same path.
@@ -169,7 +194,15 @@ func newGraphQL(d serverDeps) http.Handler {
 	// not answer "pong" within two intervals is dropped (which frees its
 	// subscriptions); legacy graphql-ws ones get "ka", SSE ": ping"
 	// comments. Websocket messages are bounded like request bodies.
+	// Subscriptions of one operation, variables and visibility share one
+	// stream, which resolves each change once for all of them.
+	shared := fanout.New(fanout.Options{
+		Key:         subscriptionKey,
+		Subscribers: d.subscribers,
+		Encode:      func(r *graphql.Response) ([]byte, error) { return json.Marshal(protocol.Part(r, 0)) },
+	})
 	ws := socket.Transport{
+		Shared:        shared,
 		Upgrader:      sessionSockets{guard.WebsocketOrigins(d.wsOrigins, d.websockets)},
 		Init:          websocketInit(d.auth, d.grants(), time.Now),
 		InitTimeout:   d.wsInitTimeout,
@@ -187,6 +220,7 @@ func newGraphQL(d serverDeps) http.Handler {
 	// and both modes of graphql-sse. A client refused by its rate limit
 	// gets 429 with Retry-After from each.
 	sse := protocol.SSE{
+		Shared:    shared,
 		KeepAlive: keepAlive,
 		Until:     credentialExpiry,
 		Client:    clientKey,

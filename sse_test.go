@@ -103,8 +103,8 @@ type streamed struct {
 
 func (e *sseEnv) subscribers(t *testing.T, n int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return e.broker.Subscribers() == n }, subWait, 5*time.Millisecond,
-		"want %d broker subscribers, have %d", n, e.broker.Subscribers())
+	require.Eventually(t, func() bool { return e.subscriptions() == n }, subWait, 5*time.Millisecond,
+		"want %d subscriptions", n)
 }
 
 const sseSubscription = `subscription { bookingChanged { action bookingId } }`

@@ -28,7 +28,13 @@ type stack struct {
 	client *engage.Client
 	// inFlight counts the requests the gateway is serving.
 	inFlight *atomic.Int32
+	// subs counts the subscriptions open on the gateway (over websockets
+	// and SSE), which share the streams that read the change feed.
+	subs *atomic.Int64
 }
+
+// subscriptions is how many subscriptions the gateway holds open now.
+func (s *stack) subscriptions() int { return int(s.subs.Load()) }
 
 // newStack starts an engagesim with cfg (zero value: the demo tenant with
 // defaults) and a gateway in front of it, both stopped when the test ends.
@@ -90,6 +96,13 @@ func newStackWithDeps(t testing.TB, cfg engagesim.Config, opts loader.Options, d
 	if deps != nil {
 		deps(&d)
 	}
+	subs, counted := &atomic.Int64{}, d.subscribers
+	d.subscribers = func(delta int) {
+		subs.Add(int64(delta))
+		if counted != nil {
+			counted(delta)
+		}
+	}
 	h, inFlight := newServer(d), &atomic.Int32{}
 	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		inFlight.Add(1)
@@ -97,7 +110,7 @@ func newStackWithDeps(t testing.TB, cfg engagesim.Config, opts loader.Options, d
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(gw.Close)
-	return &stack{sim: sim, simURL: simSrv.URL, gwURL: gw.URL, client: client, inFlight: inFlight}
+	return &stack{sim: sim, simURL: simSrv.URL, gwURL: gw.URL, client: client, inFlight: inFlight, subs: subs}
 }
 
 // query posts one GraphQL operation and decodes the response.

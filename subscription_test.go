@@ -587,13 +587,14 @@ func (e *subEnv) publish(t testing.TB, c workplace.Change) {
 	require.NoError(t, e.broker.Publish(context.Background(), c))
 }
 
-// subscribers waits until the broker has exactly n subscriptions: the
-// gateway registers a subscription after the client's handshake, so a
-// client's "ready" does not yet mean the change feed reaches it.
+// subscribers waits until the gateway holds exactly n subscriptions: it
+// registers a subscription after the client's handshake, so a client's
+// "ready" does not yet mean the change feed reaches it. (Subscriptions
+// that ask for the same thing share one reader of the feed.)
 func (e *subEnv) subscribers(t testing.TB, n int) {
 	t.Helper()
-	require.Eventually(t, func() bool { return e.broker.Subscribers() == n }, subWait, 5*time.Millisecond,
-		"want %d broker subscribers, have %d", n, e.broker.Subscribers())
+	require.Eventually(t, func() bool { return e.subscriptions() == n }, subWait, 5*time.Millisecond,
+		"want %d subscriptions", n)
 }
 
 // idPart is the i-th number in a global id ("Type:n:n..." in base64url).

@@ -34,6 +34,7 @@ import (
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/fanout"
 	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
@@ -120,6 +121,68 @@ type SSE struct {
 	// operation starts, or admits, and the release it returns (if not
 	// nil) is called once the operation has ended. Nil admits every one.
 	Admit func(ctx context.Context) (release func(), refusal *gqlerror.Error)
+	// Shared, when set, runs each distinct subscription once for every
+	// stream that asks for it (see package fanout). Nil runs each on its
+	// own.
+	Shared *fanout.Hub
+}
+
+// sharedQueue is how many results of a shared subscription may wait for
+// its stream's writer before the subscription falls behind.
+const sharedQueue = 64
+
+// shared reports whether rc's operation runs on t.Shared.
+func (t SSE) shared(rc *graphql.OperationContext) bool {
+	return t.Shared != nil && rc.Operation != nil && rc.Operation.Operation == ast.Subscription
+}
+
+// subscribe runs rc's subscription on t.Shared, handing each result to
+// send until it ends or ctx does.
+func (t SSE) subscribe(ctx context.Context, exec graphql.GraphExecutor, rc *graphql.OperationContext, send func(json.RawMessage)) {
+	q := fanout.NewQueue(sharedQueue)
+	leave := t.Shared.Subscribe(ctx, exec, rc, q)
+	defer leave()
+	t.drainQueue(ctx, q, send)
+}
+
+// drainQueue hands q's results to send until q ends (telling send why, if
+// for a reason) or ctx does.
+func (t SSE) drainQueue(ctx context.Context, q *fanout.Queue, send func(json.RawMessage)) {
+	for {
+		select {
+		case b, ok := <-q.C():
+			if !ok {
+				if errors.Is(q.Err(), fanout.ErrBehind) {
+					send(mustJSON(wire{Errors: gqlerror.List{fellBehind()}}))
+				} else if q.Err() != nil {
+					send(mustJSON(wire{Errors: gqlerror.List{{Message: "internal server error", Extensions: map[string]any{"code": "INTERNAL"}}}}))
+				}
+				return
+			}
+			send(b)
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// CodeFellBehind is the extensions.code of a shared subscription ended
+// because its stream did not take its results as fast as they came.
+const CodeFellBehind = "FELL_BEHIND"
+
+func fellBehind() *gqlerror.Error {
+	return &gqlerror.Error{
+		Message:    fmt.Sprintf("this subscription has ended: its stream did not read its results as fast as they came (%d were waiting). Resubscribe, and re-query what you show.", sharedQueue),
+		Extensions: map[string]any{"code": CodeFellBehind, "max": sharedQueue},
+	}
+}
+
+func mustJSON(v any) json.RawMessage {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 // admit asks Admit about an operation of ctx; a refusal has been answered.
@@ -277,20 +340,31 @@ func (e *events) sendJSON(event string, data []byte) {
 	e.raw("event: " + event + "\ndata: " + string(data) + "\n\n")
 }
 
-// keepAlive pings the stream every interval until ctx ends.
-func (e *events) keepAlive(ctx context.Context, interval time.Duration) {
+// keepAlive pings the stream every interval until ctx ends or stop is
+// called; stop returns once the pinging has stopped.
+func (e *events) keepAlive(ctx context.Context, interval time.Duration) (stop func()) {
 	if interval <= 0 {
-		return
+		return func() {}
 	}
-	tick := time.NewTicker(interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-			e.raw(": ping\n\n")
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		tick := time.NewTicker(interval)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				e.raw(": ping\n\n")
+			}
 		}
+	}()
+	// The handler returns only once no ping can be written any more.
+	return func() {
+		cancel()
+		<-done
 	}
 }
 
@@ -330,11 +404,19 @@ func (t SSE) distinct(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	}
 	// The stream opens once the operation has started (a subscription has
 	// subscribed), so a client that sees it open misses no event.
+	if t.shared(rc) {
+		e := startEvents(w)
+		defer e.keepAlive(ctx, t.KeepAlive)()
+		t.subscribe(ctx, exec, rc, func(b json.RawMessage) { e.sendJSON("next", b) })
+		if errors.Is(context.Cause(ctx), errExpired) {
+			e.send("next", wire{Errors: gqlerror.List{expiredError()}})
+		}
+		e.send("complete", nil)
+		return
+	}
 	responses, ctx := exec.DispatchOperation(ctx, rc)
 	e := startEvents(w)
-	pings, stopPings := context.WithCancel(ctx)
-	defer stopPings()
-	go e.keepAlive(pings, t.KeepAlive)
+	defer e.keepAlive(ctx, t.KeepAlive)()
 	forEach(ctx, rc.Operation.Operation, responses, func(v any) { e.send("next", v) })
 	if errors.Is(context.Cause(ctx), errExpired) {
 		e.send("next", wire{Errors: gqlerror.List{expiredError()}})
@@ -490,7 +572,7 @@ func (t SSE) stream(w http.ResponseWriter, r *http.Request, s *stream) {
 	defer s.end(errClosed)
 
 	e := startEvents(w)
-	go e.keepAlive(s.ctx, t.KeepAlive)
+	defer e.keepAlive(s.ctx, t.KeepAlive)()
 	for {
 		select {
 		case ev := <-s.out:
@@ -594,11 +676,24 @@ func (t SSE) operate(w http.ResponseWriter, r *http.Request, exec graphql.GraphE
 	}
 	// Accepted once the operation has started (a subscription has
 	// subscribed), so a client told 202 misses no event.
-	responses, ctx := exec.DispatchOperation(ctx, rc)
+	var run func()
+	if t.shared(rc) {
+		q := fanout.NewQueue(sharedQueue)
+		leave := t.Shared.Subscribe(ctx, exec, rc, q)
+		run = func() {
+			defer leave()
+			t.drainQueue(ctx, q, func(b json.RawMessage) { s.emit("next", forOperation{ID: id, Payload: b}) })
+		}
+	} else {
+		responses, rctx := exec.DispatchOperation(ctx, rc)
+		run = func() {
+			forEach(rctx, rc.Operation.Operation, responses, func(v any) { s.emit("next", forOperation{ID: id, Payload: v}) })
+		}
+	}
 	w.WriteHeader(http.StatusAccepted)
 	go func() {
 		defer done()
-		forEach(ctx, rc.Operation.Operation, responses, func(v any) { s.emit("next", forOperation{ID: id, Payload: v}) })
+		run()
 		switch cause := context.Cause(ctx); {
 		case errors.Is(cause, errStopped), errors.Is(cause, errClosed) && s.ctx.Err() != nil:
 			// Nobody is waiting for its end.

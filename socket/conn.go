@@ -19,6 +19,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/engagegql/gateway/fanout"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -35,6 +36,14 @@ type conn struct {
 	maxOps      int
 	admit       func(ctx context.Context) (func(), *gqlerror.Error)
 	closed      func(ctx context.Context)
+	shared      *fanout.Hub
+
+	// qmu guards the results queued for the writer (shared subscriptions'
+	// results and last messages); writing says the writer runs.
+	qmu     sync.Mutex
+	queue   []queued
+	nexts   int // results in queue, bounded by maxQueued
+	writing bool
 
 	// wmu orders the writes; an operation's done flag is set under it, so
 	// that nothing is written for an operation once it has been stopped.
@@ -69,6 +78,7 @@ func newConn(t Transport, ws transport.WebsocketConn, r *http.Request, exec grap
 		maxOps:      t.MaxOperations,
 		admit:       t.Admit,
 		closed:      t.Closed,
+		shared:      t.Shared,
 		ops:         map[string]*operation{},
 	}
 	if c.initTimeout <= 0 {

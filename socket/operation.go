@@ -16,6 +16,7 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/errcode"
 	"github.com/engagegql/gateway/protocol"
+	"github.com/vektah/gqlparser/v2/ast"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -150,15 +151,22 @@ func (c *conn) finish(op *operation, m outMessage) {
 // run executes one operation until it ends, it is stopped or the
 // connection closes.
 func (c *conn) run(ctx context.Context, op *operation, payload json.RawMessage) {
-	defer op.cancel()
+	// A shared subscription outlives run: its membership ends it.
+	release, shared := func() {}, false
+	defer func() {
+		if !shared {
+			op.cancel()
+			release()
+		}
+	}()
 	if c.admit != nil {
-		release, refusal := c.admit(ctx)
+		r, refusal := c.admit(ctx)
 		if refusal != nil {
 			c.finish(op, c.errorMessage(op.id, gqlerror.List{refusal}))
 			return
 		}
-		if release != nil {
-			defer release()
+		if r != nil {
+			release = r
 		}
 	}
 
@@ -186,6 +194,11 @@ func (c *conn) run(ctx context.Context, op *operation, payload json.RawMessage) 
 		}
 		c.send(op, c.nextMessage(op.id, resp))
 		c.finish(op, outMessage{ID: op.id, Type: "complete"})
+		return
+	}
+	if c.shared != nil && rc.Operation != nil && rc.Operation.Operation == ast.Subscription {
+		shared = true
+		c.subscribe(ctx, op, rc, release)
 		return
 	}
 	ctx = graphql.WithOperationContext(ctx, rc)

@@ -30,6 +30,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/engagegql/gateway/fanout"
 	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
@@ -65,6 +66,10 @@ const (
 // CodeTooManySubscriptions is the extensions.code of an operation refused
 // because its socket, or its client, has as many running as it may.
 const CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
+
+// CodeFellBehind is the extensions.code of a shared subscription ended
+// because its connection did not take its results as fast as they came.
+const CodeFellBehind = "FELL_BEHIND"
 
 // Defaults of the zero Transport.
 const (
@@ -106,6 +111,12 @@ type Transport struct {
 	// ReadLimit is the largest message a client may send, in bytes; larger
 	// ones close the socket (1009). Zero means 1 MiB.
 	ReadLimit int64
+	// Shared, when set, runs each distinct subscription once for every
+	// operation of every socket that asks for it (see package fanout); a
+	// subscription then holds no goroutine of its own, and its results are
+	// queued on its connection, whose writer runs while it has any. Nil
+	// runs each subscription on its own.
+	Shared *fanout.Hub
 	// Closed is called once for every accepted socket once it has closed,
 	// with the context Init returned (the request's before Init). Nil
 	// means none.

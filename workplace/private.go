@@ -53,3 +53,24 @@ func BookingTitle(ctx context.Context, b Booking) string {
 	}
 	return PrivateTitle
 }
+
+// Visibility names what the caller on ctx may see of the tenant: two
+// callers of equal Visibility are shown the same answer by every read,
+// so an answer resolved for one may be handed to the other (a shared
+// subscription's results). It is "all" for a caller who may see every
+// private meeting, "email:" and the caller's email (lower-cased) for one
+// who sees the private meetings they are in, and "none" for a caller in
+// no meeting (no authentication, or a credential that names no one). A
+// rule of MaySeePrivate that reads more of the caller must be named here.
+func Visibility(ctx context.Context) string {
+	c, ok := CallerFrom(ctx)
+	switch {
+	case !ok:
+		return "none"
+	case c.MaySeePrivate:
+		return "all"
+	case strings.TrimSpace(c.Email) == "":
+		return "none"
+	}
+	return "email:" + strings.ToLower(strings.TrimSpace(c.Email))
+}

@@ -46,3 +46,31 @@ func TestBookingTitle(t *testing.T) {
 		})
 	}
 }
+
+// TestVisibility: callers MaySeePrivate treats alike have equal
+// visibilities, and callers it may treat otherwise have different ones.
+func TestVisibility(t *testing.T) {
+	in := func(c Caller) context.Context { return WithCaller(context.Background(), c) }
+	ana := in(Caller{Email: "ana.host@example.com"})
+	assert.Equal(t, Visibility(ana), Visibility(in(Caller{Email: " Ana.Host@Example.com "})), "emails compare case-insensitively")
+	assert.Equal(t, Visibility(ana), Visibility(in(Caller{Email: "ana.host@example.com", MayActForOthers: true, Grant: "act-as"})), "acting for others shows nothing more")
+	assert.NotEqual(t, Visibility(ana), Visibility(in(Caller{Email: "bo@example.com"})))
+	assert.NotEqual(t, Visibility(ana), Visibility(in(Caller{Email: "ana.host@example.com", MaySeePrivate: true})))
+	all := Visibility(in(Caller{MaySeePrivate: true}))
+	assert.Equal(t, all, Visibility(in(Caller{Email: "bo@example.com", MaySeePrivate: true})), "the grant shows every meeting, whoever holds it")
+	none := Visibility(context.Background())
+	assert.Equal(t, none, Visibility(in(Caller{})), "a credential naming no one is in no meeting, like no caller")
+	assert.NotEqual(t, none, all)
+	assert.NotEqual(t, none, Visibility(ana))
+
+	// The rule itself agrees: equal visibilities see a private booking alike.
+	b := Booking{Title: "t", Private: true, Host: Person{Email: "ana.host@example.com"}}
+	for _, pair := range [][2]context.Context{
+		{ana, in(Caller{Email: "ANA.HOST@example.com"})},
+		{context.Background(), in(Caller{})},
+		{in(Caller{MaySeePrivate: true}), in(Caller{Email: "x@example.com", MaySeePrivate: true})},
+	} {
+		assert.Equal(t, Visibility(pair[0]), Visibility(pair[1]))
+		assert.Equal(t, MaySeePrivate(pair[0], b), MaySeePrivate(pair[1], b))
+	}
+}

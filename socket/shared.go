@@ -1,0 +1,127 @@
+package socket
+
+// Shared subscriptions (Transport.Shared): the operation joins its stream
+// and ends with it or when stopped. The stream's results are queued on the
+// connection; a writer, started when the queue fills from empty and gone
+// once it is empty, writes them in order. A connection that lets maxQueued
+// results wait is too slow for them: its subscription ends (FELL_BEHIND)
+// while the stream goes on for the others.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/fanout"
+	"github.com/vektah/gqlparser/v2/gqlerror"
+)
+
+// maxQueued is how many results may wait on one connection, across its
+// operations; a last message (complete or error) is always taken.
+const maxQueued = 64
+
+// queued is a message waiting for the writer.
+type queued struct {
+	op *operation
+	m  outMessage
+	// last is the operation's last message: once it is sent, the id is
+	// free and the operation has ended.
+	last bool
+}
+
+// subscribe makes op a subscriber of its shared stream until op's context
+// ends (the client stopped it, the connection closed, or the stream ended
+// it); then it leaves and release is called.
+func (c *conn) subscribe(ctx context.Context, op *operation, rc *graphql.OperationContext, release func()) {
+	leave := c.shared.Subscribe(ctx, c.exec, rc, subscriber{c: c, op: op})
+	context.AfterFunc(ctx, func() {
+		leave()
+		release()
+	})
+}
+
+// subscriber is one operation's membership of a shared stream.
+type subscriber struct {
+	c  *conn
+	op *operation
+}
+
+func (s subscriber) Next(result []byte) bool {
+	typ := "next"
+	if s.c.legacy {
+		typ = "data"
+	}
+	return s.c.enqueue(queued{op: s.op, m: outMessage{ID: s.op.id, Type: typ, Payload: result}})
+}
+
+func (s subscriber) End(err error) {
+	m := outMessage{ID: s.op.id, Type: "complete"}
+	switch {
+	case errors.Is(err, fanout.ErrBehind):
+		m = s.c.errorMessage(s.op.id, gqlerror.List{fellBehind()})
+	case err != nil:
+		m = s.c.errorMessage(s.op.id, gqlerror.List{{Message: "internal server error", Extensions: map[string]any{"code": "INTERNAL"}}})
+	}
+	s.c.mu.Lock()
+	s.op.ending = true
+	s.c.mu.Unlock()
+	s.c.enqueue(queued{op: s.op, m: m, last: true})
+}
+
+// fellBehind is what a subscription is told when its connection fell behind.
+func fellBehind() *gqlerror.Error {
+	return &gqlerror.Error{
+		Message:    fmt.Sprintf("this subscription has ended: the connection did not read its results as fast as they came (%d were waiting). Resubscribe, and re-query what you show.", maxQueued),
+		Extensions: map[string]any{"code": CodeFellBehind, "max": maxQueued},
+	}
+}
+
+// enqueue queues q for the writer, starting it if it is not running; false
+// when q is a result and maxQueued wait already.
+func (c *conn) enqueue(q queued) bool {
+	c.qmu.Lock()
+	if !q.last {
+		if c.nexts >= maxQueued {
+			c.qmu.Unlock()
+			return false
+		}
+		c.nexts++
+	}
+	c.queue = append(c.queue, q)
+	start := !c.writing
+	c.writing = true
+	c.qmu.Unlock()
+	if start {
+		go c.drain()
+	}
+	return true
+}
+
+// drain writes the queue in order until it is empty.
+func (c *conn) drain() {
+	for {
+		c.qmu.Lock()
+		if len(c.queue) == 0 {
+			c.queue, c.writing = nil, false
+			c.qmu.Unlock()
+			return
+		}
+		q := c.queue[0]
+		c.queue[0] = queued{}
+		c.queue = c.queue[1:]
+		if !q.last {
+			c.nexts--
+		}
+		c.qmu.Unlock()
+		c.send(q.op, q.m)
+		if q.last {
+			c.mu.Lock()
+			if c.ops[q.op.id] == q.op {
+				delete(c.ops, q.op.id)
+			}
+			c.mu.Unlock()
+			q.op.cancel()
+		}
+	}
+}

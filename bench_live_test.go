@@ -617,7 +617,7 @@ func BenchmarkLiveSubscriptionMemory(b *testing.B) {
 				}
 				conns[i] = c
 			}
-			blWait(b, fmt.Sprintf("%d subscriptions", n), func() bool { return broker.Subscribers() == n })
+			blWait(b, fmt.Sprintf("%d subscriptions", n), func() bool { return s.subscriptions() == n })
 			h1, s1 := blMem()
 			heap += (float64(h1) - float64(h0)) / float64(n)
 			stack += (float64(s1) - float64(s0)) / float64(n)
@@ -708,7 +708,7 @@ func BenchmarkLiveWebsocketMemory(b *testing.B) {
 					}
 				}
 				if level == "subscribed" {
-					blWait(b, fmt.Sprintf("%d subscriptions", n), func() bool { return broker.Subscribers() == n })
+					blWait(b, fmt.Sprintf("%d subscriptions", n), func() bool { return s.subscriptions() == n })
 				}
 				h1, s1 := blMem()
 				heap += (float64(h1) - float64(h0)) / float64(n)

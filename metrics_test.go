@@ -25,7 +25,7 @@ type sample struct {
 var labelPair = regexp.MustCompile(`(\w+)="((?:[^"\\]|\\.)*)"`)
 
 // scrape reads the gateway's /metrics in the Prometheus text format.
-func scrape(t *testing.T, url string) []sample {
+func scrape(t testing.TB, url string) []sample {
 	t.Helper()
 	resp, err := http.Get(url + "/metrics")
 	require.NoError(t, err)

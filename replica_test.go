@@ -65,7 +65,7 @@ func redisForReplicas(t *testing.T) string {
 }
 
 // buildGateway compiles the gateway once per test binary run.
-func buildGateway(t *testing.T) string {
+func buildGateway(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "gateway")
 	cmd := exec.Command("go", "build", "-o", bin, ".")
@@ -74,7 +74,7 @@ func buildGateway(t *testing.T) string {
 	return bin
 }
 
-func freePort(t *testing.T) int {
+func freePort(t testing.TB) int {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
@@ -124,7 +124,7 @@ type replica struct {
 
 // startReplica runs the gateway binary with env on port, and stops it (with
 // SIGTERM) when the test ends.
-func startReplica(t *testing.T, bin string, port int, env map[string]string) *replica {
+func startReplica(t testing.TB, bin string, port int, env map[string]string) *replica {
 	t.Helper()
 	cmd := exec.Command(bin)
 	cmd.Env = append(os.Environ(), "LISTEN_ADDR=127.0.0.1:"+fmt.Sprint(port))
@@ -161,7 +161,7 @@ func startReplica(t *testing.T, bin string, port int, env map[string]string) *re
 	return r
 }
 
-func (r *replica) query(t *testing.T, q string, vars map[string]any) gqlResponse {
+func (r *replica) query(t testing.TB, q string, vars map[string]any) gqlResponse {
 	t.Helper()
 	return (&gateway{url: r.url}).query(t, q, vars)
 }
@@ -393,7 +393,7 @@ func TestReplicasSharePersistedQueries(t *testing.T) {
 
 // mustRoomNumber and mustBookingNumber read the Engage number out of a
 // global id; tests may look inside ids, clients must not.
-func mustRoomNumber(t *testing.T, id string) int64 {
+func mustRoomNumber(t testing.TB, id string) int64 {
 	t.Helper()
 	g, err := decodeTestID(id)
 	require.NoError(t, err)

@@ -64,7 +64,7 @@ type serverDeps struct {
 	// keepAlive is how often a subscription's connection is pinged while no
 	// event flows; zero means defaultKeepAlive.
 	keepAlive time.Duration
-	// websockets accepts the websocket connections; nil means gqlgen's
+	// websockets accepts the websocket connections; nil means package socket's
 	// default. run passes the drainer's, which closes them at shutdown.
 	websockets transport.WebsocketImplementation
 	// wsInitTimeout is how long a websocket may stay open without
@@ -201,9 +201,13 @@ func newGraphQL(d serverDeps) http.Handler {
 		Subscribers: d.subscribers,
 		Encode:      func(r *graphql.Response) ([]byte, error) { return json.Marshal(protocol.Part(r, 0)) },
 	})
+	upgrader := d.websockets
+	if upgrader == nil {
+		upgrader = socket.Upgrader{}
+	}
 	ws := socket.Transport{
 		Shared:        shared,
-		Upgrader:      sessionSockets{guard.WebsocketOrigins(d.wsOrigins, d.websockets)},
+		Upgrader:      sessionSockets{guard.WebsocketOrigins(d.wsOrigins, upgrader)},
 		Init:          websocketInit(d.auth, d.grants(), time.Now),
 		InitTimeout:   d.wsInitTimeout,
 		KeepAlive:     keepAlive,

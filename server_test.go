@@ -121,7 +121,7 @@ type gqlResponse struct {
 	Extensions map[string]any `json:"extensions"`
 }
 
-func (g *gateway) query(t *testing.T, query string, vars map[string]any) gqlResponse {
+func (g *gateway) query(t testing.TB, query string, vars map[string]any) gqlResponse {
 	t.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
 	require.NoError(t, err)

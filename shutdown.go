@@ -10,6 +10,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
+	"github.com/engagegql/gateway/socket"
 )
 
 // goingAwayReason is the reason of the close frame websockets get at shutdown.
@@ -102,7 +104,7 @@ func (d *drainer) shutdown(srv *http.Server, timeout time.Duration) error {
 	return nil
 }
 
-// websockets is the websocket transport's implementation: gqlgen's adapter
+// websockets is the websocket transport's implementation: package socket's
 // of coder/websocket, with a record of the live connections so shutdown can
 // close them with 1001 (going away) before their contexts end.
 type websockets struct {
@@ -114,7 +116,7 @@ type websockets struct {
 var _ transport.WebsocketImplementation = (*websockets)(nil)
 
 func (s *websockets) Accept(w http.ResponseWriter, r *http.Request, opts transport.WebsocketAcceptOptions) (transport.WebsocketConn, error) {
-	conn, err := transport.CoderWebsocketImplementation{}.Accept(w, r, opts)
+	conn, err := socket.Upgrader{}.Accept(w, r, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -155,6 +157,15 @@ func (c *liveWebsocket) Close() error {
 	delete(c.set.live, c)
 	c.set.mu.Unlock()
 	return c.WebsocketConn.Close()
+}
+
+// WriteText keeps the transport's encoded messages working through the
+// wrapper.
+func (c *liveWebsocket) WriteText(msg []byte) error {
+	if w, ok := c.WebsocketConn.(socket.TextWriter); ok {
+		return w.WriteText(msg)
+	}
+	return c.WebsocketConn.WriteJSON(json.RawMessage(msg))
 }
 
 // SetReadLimit keeps the transport's read limit working through the

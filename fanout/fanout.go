@@ -34,13 +34,37 @@ var ErrBehind = errors.New("fanout: the subscriber fell behind")
 // (after the panic is reported to the executor's recover function).
 var ErrInternal = errors.New("fanout: the stream failed")
 
+// Result is one result of a stream, as every subscriber of it is handed it.
+type Result struct {
+	// JSON is the encoded graphql.Response, shared: never modify it.
+	JSON []byte
+	// framed are the messages made of it by Framed.
+	framed map[string][]byte
+}
+
+// Framed returns the message frame makes of the result for key, made once
+// for all the subscribers that ask with the same key (a socket's message
+// under one operation id): the message is shared, so never modify it.
+// Subscribers call it from Next only.
+func (r *Result) Framed(key string, frame func(json []byte) []byte) []byte {
+	if b, ok := r.framed[key]; ok {
+		return b
+	}
+	if r.framed == nil {
+		r.framed = map[string][]byte{}
+	}
+	b := frame(r.JSON)
+	r.framed[key] = b
+	return b
+}
+
 // Subscriber receives one stream's results.
 type Subscriber interface {
-	// Next is handed each result, in order: the JSON of one
-	// graphql.Response, shared with every other subscriber of the stream,
-	// so never modified. It must not block; false means the subscriber
-	// cannot take more: it leaves the stream and is told End(ErrBehind).
-	Next(result []byte) bool
+	// Next is handed each result, in order, shared with every other
+	// subscriber of the stream. It must not block; false means the
+	// subscriber cannot take more: it leaves the stream and is told
+	// End(ErrBehind).
+	Next(result *Result) bool
 	// Next and End are called from one goroutine.
 	//
 	// End is called at most once, after the last Next: nil when the stream
@@ -192,8 +216,9 @@ func (h *Hub) run(ctx context.Context, rc *graphql.OperationContext, st *stream,
 			panic(err)
 		}
 		members = h.snapshot(st, members[:0])
+		res := &Result{JSON: b}
 		for _, m := range members {
-			if !m.s.Next(b) {
+			if !m.s.Next(res) {
 				h.behind(st, m)
 			}
 		}

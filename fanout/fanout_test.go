@@ -107,7 +107,8 @@ type recorder struct {
 	room  int
 }
 
-func (r *recorder) Next(b []byte) bool {
+func (r *recorder) Next(res *fanout.Result) bool {
+	b := res.JSON
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.room > 0 && len(r.seqs) == r.room {

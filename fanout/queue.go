@@ -23,9 +23,9 @@ func (q *Queue) C() <-chan []byte { return q.c }
 func (q *Queue) Err() error { return q.err }
 
 // Next implements Subscriber.
-func (q *Queue) Next(result []byte) bool {
+func (q *Queue) Next(result *Result) bool {
 	select {
-	case q.c <- result:
+	case q.c <- result.JSON:
 		return true
 	default:
 		return false

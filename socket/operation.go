@@ -50,6 +50,21 @@ func (c *conn) send(op *operation, m outMessage) {
 	_ = c.ws.WriteJSON(m)
 }
 
+// sendText writes a message encoded already, unless it belongs to an
+// operation that has been stopped.
+func (c *conn) sendText(op *operation, msg []byte) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if op != nil && op.done.Load() {
+		return
+	}
+	if w, ok := c.ws.(TextWriter); ok {
+		_ = w.WriteText(msg)
+		return
+	}
+	_ = c.ws.WriteJSON(json.RawMessage(msg))
+}
+
 // silence stops op: nothing more is written for it once silence returns.
 func (c *conn) silence(op *operation) {
 	c.wmu.Lock()

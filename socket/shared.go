@@ -9,6 +9,7 @@ package socket
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -24,7 +25,9 @@ const maxQueued = 64
 // queued is a message waiting for the writer.
 type queued struct {
 	op *operation
-	m  outMessage
+	// msg is a result's message, encoded; m any other.
+	msg []byte
+	m   outMessage
 	// last is the operation's last message: once it is sent, the id is
 	// free and the operation has ended.
 	last bool
@@ -47,12 +50,20 @@ type subscriber struct {
 	op *operation
 }
 
-func (s subscriber) Next(result []byte) bool {
+func (s subscriber) Next(result *fanout.Result) bool {
 	typ := "next"
 	if s.c.legacy {
 		typ = "data"
 	}
-	return s.c.enqueue(queued{op: s.op, m: outMessage{ID: s.op.id, Type: typ, Payload: result}})
+	// Sockets that run the stream under the same id share its message.
+	msg := result.Framed(typ+"\x00"+s.op.id, func(payload []byte) []byte {
+		b, err := json.Marshal(outMessage{ID: s.op.id, Type: typ, Payload: payload})
+		if err != nil {
+			panic(err) // an id and a payload the stream encoded
+		}
+		return b
+	})
+	return s.c.enqueue(queued{op: s.op, msg: msg})
 }
 
 func (s subscriber) End(err error) {
@@ -114,7 +125,11 @@ func (c *conn) drain() {
 			c.nexts--
 		}
 		c.qmu.Unlock()
-		c.send(q.op, q.m)
+		if q.msg != nil {
+			c.sendText(q.op, q.msg)
+		} else {
+			c.send(q.op, q.m)
+		}
 		if q.last {
 			c.mu.Lock()
 			if c.ops[q.op.id] == q.op {

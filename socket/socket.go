@@ -81,8 +81,9 @@ const (
 // Transport serves GraphQL over websockets. The zero value is usable; its
 // fields are read only.
 type Transport struct {
-	// Upgrader accepts the websocket; nil means gqlgen's coder/websocket
-	// adapter with its defaults.
+	// Upgrader accepts the websocket; nil means an Upgrader with its
+	// defaults. A shared subscription's results are written as they were
+	// encoded when its conns are TextWriters.
 	Upgrader transport.WebsocketImplementation
 	// Init decides on connection_init, given its payload (an empty map when
 	// it has none): it returns the context the connection's operations run
@@ -145,7 +146,7 @@ func (t Transport) Supports(r *http.Request) bool {
 func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	up := t.Upgrader
 	if up == nil {
-		up = transport.CoderWebsocketImplementation{}
+		up = Upgrader{}
 	}
 	ws, err := up.Accept(w, r, transport.WebsocketAcceptOptions{
 		ResponseHeader: http.Header{},

@@ -63,7 +63,7 @@ func TestTenThousandSubscribersOnOneReplica(t *testing.T) {
 // the race detector, which could not hold 10,000 goroutines.
 func fanOut(t testing.TB, n, changes int) (*replica, subloadReport) {
 	t.Helper()
-	const replayWindow = time.Second // the shortest WEBHOOK_REPLAY_WINDOW
+	const replayWindow = time.Second  // the shortest WEBHOOK_REPLAY_WINDOW
 	raiseFileLimit(t, uint64(n+2048)) // for each process: the gateway and the load
 	bin := buildGateway(t)
 	load := filepath.Join(t.TempDir(), "subload")

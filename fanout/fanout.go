@@ -122,6 +122,8 @@ func (h *Hub) Streams() int { return int(h.nStreams.Load()) }
 type stream struct {
 	key    string
 	cancel context.CancelFunc
+	// ready is closed once the stream reads the feed (or failed to start).
+	ready chan struct{}
 	// members and ended are guarded by the hub's mu.
 	members map[*member]struct{}
 	ended   bool
@@ -130,14 +132,18 @@ type stream struct {
 type member struct {
 	s   Subscriber
 	out bool // left or ended; under the hub's mu
+	// counted: the member was counted in (once its stream was ready), so
+	// it is counted out when it goes; under the hub's mu.
+	counted bool
 }
 
 // Subscribe adds s to the stream of the subscription rc describes (ctx is
 // the subscriber's operation context, rc what CreateOperationContext made
 // of its request), starting that stream through exec if none runs. When
 // Subscribe returns, the stream has started: a change published after it
-// reaches s. leave takes s out of the stream; the stream stops with its
-// last subscriber. leave may be called more than once, and after End.
+// reaches s, whether this or another subscriber started it. leave takes s
+// out of the stream; the stream stops with its last subscriber. leave may
+// be called more than once, and after End.
 func (h *Hub) Subscribe(ctx context.Context, exec graphql.GraphExecutor, rc *graphql.OperationContext, s Subscriber) (leave func()) {
 	key := h.key(ctx, rc)
 	m := &member{s: s}
@@ -145,14 +151,24 @@ func (h *Hub) Subscribe(ctx context.Context, exec graphql.GraphExecutor, rc *gra
 	st := h.runs[key]
 	fresh := st == nil
 	if fresh {
-		st = &stream{key: key, members: map[*member]struct{}{}}
+		st = &stream{key: key, members: map[*member]struct{}{}, ready: make(chan struct{})}
 		h.runs[key] = st
 	}
 	st.members[m] = struct{}{}
 	h.mu.Unlock()
-	h.counted(h.subscribers, &h.nSubscribers, 1)
 	if fresh {
 		h.start(ctx, exec, rc, st)
+	} else {
+		<-st.ready // started by another subscriber
+	}
+	// Counted once the feed reaches it, so that a subscriber counted
+	// misses no change published from then on.
+	h.mu.Lock()
+	in := !m.out
+	m.counted = in
+	h.mu.Unlock()
+	if in {
+		h.counted(h.subscribers, &h.nSubscribers, 1)
 	}
 	return func() { h.leave(st, m) }
 }
@@ -173,6 +189,7 @@ func (h *Hub) start(ctx context.Context, exec graphql.GraphExecutor, rc *graphql
 	// that made it keeps only its membership.
 	ctx = graphql.WithOperationContext(ctx, rc)
 	responses, ctx, ok := dispatch(ctx, exec, rc)
+	close(st.ready)
 	if !ok {
 		h.finish(st, ErrInternal)
 		h.counted(nil, &h.nStreams, -1)
@@ -255,6 +272,7 @@ func (h *Hub) out(st *stream, m *member) bool {
 		return false
 	}
 	m.out = true
+	counted := m.counted
 	delete(st.members, m)
 	var cancel context.CancelFunc
 	if len(st.members) == 0 && !st.ended {
@@ -262,7 +280,9 @@ func (h *Hub) out(st *stream, m *member) bool {
 		cancel = st.cancel
 	}
 	h.mu.Unlock()
-	h.counted(h.subscribers, &h.nSubscribers, -1)
+	if counted {
+		h.counted(h.subscribers, &h.nSubscribers, -1)
+	}
 	if cancel != nil {
 		cancel()
 	}
@@ -283,8 +303,12 @@ func (h *Hub) finish(st *stream, err error) {
 	h.mu.Lock()
 	h.endLocked(st)
 	members := make([]*member, 0, len(st.members))
+	var counted int
 	for m := range st.members {
 		m.out = true
+		if m.counted {
+			counted++
+		}
 		members = append(members, m)
 	}
 	clear(st.members)
@@ -293,8 +317,8 @@ func (h *Hub) finish(st *stream, err error) {
 	if cancel != nil {
 		cancel()
 	}
+	h.counted(h.subscribers, &h.nSubscribers, -counted)
 	for _, m := range members {
-		h.counted(h.subscribers, &h.nSubscribers, -1)
 		m.s.End(err)
 	}
 }

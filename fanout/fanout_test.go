@@ -332,3 +332,42 @@ func TestHubUnderRandomJoinsAndLeaves(t *testing.T) {
 	assert.Positive(t, some)
 	assert.Zero(t, open.Load())
 }
+
+// TestHubSubscribeReturnsOnceTheStreamHasStarted: a subscriber that joins a
+// stream another is starting returns only once it has started, and only
+// then is it counted, so a change published after Subscribe returns (or
+// after the count shows it) reaches it.
+func TestHubSubscribeReturnsOnceTheStreamHasStarted(t *testing.T) {
+	hub, open := newHub()
+	release := make(chan struct{})
+	exec := &slowStart{executor: newExecutor(), release: release, started: make(chan struct{})}
+	go hub.Subscribe(context.Background(), exec, operation("A"), &recorder{})
+	<-exec.started
+	joined := make(chan struct{})
+	go func() {
+		hub.Subscribe(context.Background(), exec, operation("A"), &recorder{})
+		close(joined)
+	}()
+	select {
+	case <-joined:
+		require.FailNow(t, "Subscribe returned before the stream started")
+	case <-time.After(50 * time.Millisecond):
+	}
+	assert.Zero(t, open.Load(), "nobody is counted before the feed reaches them")
+	close(release)
+	<-joined
+	require.Eventually(t, func() bool { return open.Load() == 2 }, 10*time.Second, time.Millisecond)
+	assert.Equal(t, 1, exec.times("A"))
+}
+
+// slowStart dispatches once release is closed.
+type slowStart struct {
+	*executor
+	release, started chan struct{}
+}
+
+func (s *slowStart) DispatchOperation(ctx context.Context, rc *graphql.OperationContext) (graphql.ResponseHandler, context.Context) {
+	close(s.started)
+	<-s.release
+	return s.executor.DispatchOperation(ctx, rc)
+}

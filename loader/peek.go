@@ -36,11 +36,12 @@ type peeking[K comparable, V any] struct {
 	qmu    sync.Mutex
 	flying bool // a peek is reading the store
 	queue  []queued[K, V]
-	qctx   context.Context // the first queued key's
 }
 
-// queued is a key whose peek waits for the one in flight to end.
+// queued is a key whose peek waits for the one in flight to end, with the
+// context it was asked in (a batch is read in its first key's).
 type queued[K comparable, V any] struct {
+	ctx context.Context
 	key K
 	pk  *peeked[V]
 }
@@ -140,19 +141,9 @@ func (p *peeking[K, V]) held(ctx context.Context, key K) (V, bool) {
 			return p.peekOnce(ctx, key)
 		}
 	}
-	if found {
-		select {
-		case <-pk.done:
-			return pk.v, pk.ok
-		case <-ctx.Done():
-			var zero V
-			return zero, false
-		}
+	if !found && p.peek != nil {
+		p.join(ctx, key, pk)
 	}
-	if p.peek == nil {
-		return pk.v, false
-	}
-	p.join(ctx, key, pk)
 	select {
 	case <-pk.done:
 		return pk.v, pk.ok
@@ -165,24 +156,22 @@ func (p *peeking[K, V]) held(ctx context.Context, key K) (V, bool) {
 // join peeks key at once when no peek is in flight; otherwise queues it
 // for the batch that follows.
 func (p *peeking[K, V]) join(ctx context.Context, key K, pk *peeked[V]) {
+	q := queued[K, V]{ctx: ctx, key: key, pk: pk}
 	p.qmu.Lock()
 	if p.flying {
-		if len(p.queue) == 0 {
-			p.qctx = ctx
-		}
-		p.queue = append(p.queue, queued[K, V]{key: key, pk: pk})
+		p.queue = append(p.queue, q)
 		p.qmu.Unlock()
 		return
 	}
 	p.flying = true
 	p.qmu.Unlock()
-	p.answer(ctx, []queued[K, V]{{key: key, pk: pk}})
+	p.answer([]queued[K, V]{q})
 }
 
 // answer peeks batch and answers each of its keys; then it hands the keys
 // queued meanwhile to a goroutine of their own, so the caller that ran
 // this batch is not held by the next.
-func (p *peeking[K, V]) answer(ctx context.Context, batch []queued[K, V]) {
+func (p *peeking[K, V]) answer(batch []queued[K, V]) {
 	defer func() {
 		// Every key is answered, a miss if the peek failed or panicked;
 		// after a panic, so are the keys queued meanwhile, and the next
@@ -193,7 +182,7 @@ func (p *peeking[K, V]) answer(ctx context.Context, batch []queued[K, V]) {
 		if r != nil {
 			p.qmu.Lock()
 			batch = append(batch, p.queue...)
-			p.queue, p.qctx, p.flying = nil, nil, false
+			p.queue, p.flying = nil, false
 			p.qmu.Unlock()
 		}
 		for _, q := range batch {
@@ -208,33 +197,36 @@ func (p *peeking[K, V]) answer(ctx context.Context, batch []queued[K, V]) {
 	for i, q := range batch {
 		keys[i] = q.key
 	}
-	res := p.peek(workplace.StoreOnly(ctx), keys)
+	res := p.peek(workplace.StoreOnly(batch[0].ctx), keys)
 	for i, q := range batch {
-		if i < len(res) && res[i] != nil && res[i].Error == nil {
-			q.pk.v, q.pk.ok = res[i].Data, true
-		}
+		q.pk.v, q.pk.ok = hit(res, i)
 		close(q.pk.done)
 	}
 	p.qmu.Lock()
-	next, nctx := p.queue, p.qctx
-	p.queue, p.qctx = nil, nil
+	next := p.queue
+	p.queue = nil
 	if len(next) == 0 {
 		p.flying = false
 	}
 	p.qmu.Unlock()
 	if len(next) > 0 {
-		go p.answer(nctx, next)
+		go p.answer(next)
 	}
 }
 
 // peekOnce reads key from the store alone.
 func (p *peeking[K, V]) peekOnce(ctx context.Context, key K) (V, bool) {
-	res := p.peek(workplace.StoreOnly(ctx), []K{key})
-	if len(res) != 1 || res[0] == nil || res[0].Error != nil {
-		var zero V
-		return zero, false
+	return hit(p.peek(workplace.StoreOnly(ctx), []K{key}), 0)
+}
+
+// hit is the i-th result of a peek if it is a value: a peek's error, of
+// whatever kind, is a miss.
+func hit[V any](res []*dataloader.Result[V], i int) (V, bool) {
+	if i < len(res) && res[i] != nil && res[i].Error == nil {
+		return res[i].Data, true
 	}
-	return res[0].Data, true
+	var zero V
+	return zero, false
 }
 
 // Prime gives key its value for the rest of the operation, if it has none.

@@ -20,10 +20,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"sync"
 	"sync/atomic"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/vektah/gqlparser/v2/gqlerror"
 )
 
 // ErrBehind ends a subscriber that could not take a result (Next returned
@@ -34,39 +36,61 @@ var ErrBehind = errors.New("fanout: the subscriber fell behind")
 // (after the panic is reported to the executor's recover function).
 var ErrInternal = errors.New("fanout: the stream failed")
 
+// CodeFellBehind is the extensions.code of a subscription ended by
+// ErrBehind.
+const CodeFellBehind = "FELL_BEHIND"
+
+// ClientError is what a client is told of a subscription that End ended
+// with err (nil for nil): queued is how many results its transport lets
+// wait, which it did not take in time.
+func ClientError(err error, queued int) *gqlerror.Error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrBehind):
+		return &gqlerror.Error{
+			Message:    fmt.Sprintf("this subscription has ended: its connection did not read its results as fast as they came (%d were waiting). Resubscribe, and re-query what you show.", queued),
+			Extensions: map[string]any{"code": CodeFellBehind, "max": queued},
+		}
+	}
+	return &gqlerror.Error{Message: "internal server error", Extensions: map[string]any{"code": "INTERNAL"}}
+}
+
 // Result is one result of a stream, as every subscriber of it is handed it.
 type Result struct {
 	// JSON is the encoded graphql.Response, shared: never modify it.
 	JSON []byte
 	// framed are the messages made of it by Framed.
-	framed map[string][]byte
+	framed map[FrameKey][]byte
 }
 
+// FrameKey names a message made of a result: a transport's kind of
+// message and the operation id it carries.
+type FrameKey struct{ Kind, ID string }
+
 // Framed returns the message frame makes of the result for key, made once
-// for all the subscribers that ask with the same key (a socket's message
-// under one operation id): the message is shared, so never modify it.
-// Subscribers call it from Next only.
-func (r *Result) Framed(key string, frame func(json []byte) []byte) []byte {
+// for all the subscribers that ask with the same key: the message is
+// shared, so never modify it. Subscribers call it from Next only.
+func (r *Result) Framed(key FrameKey, frame func(json []byte) []byte) []byte {
 	if b, ok := r.framed[key]; ok {
 		return b
 	}
 	if r.framed == nil {
-		r.framed = map[string][]byte{}
+		r.framed = map[FrameKey][]byte{}
 	}
 	b := frame(r.JSON)
 	r.framed[key] = b
 	return b
 }
 
-// Subscriber receives one stream's results.
+// Subscriber receives one stream's results. Next and End are called from
+// one goroutine.
 type Subscriber interface {
 	// Next is handed each result, in order, shared with every other
 	// subscriber of the stream. It must not block; false means the
 	// subscriber cannot take more: it leaves the stream and is told
 	// End(ErrBehind).
 	Next(result *Result) bool
-	// Next and End are called from one goroutine.
-	//
 	// End is called at most once, after the last Next: nil when the stream
 	// ended (the feed closed or the operation returned), ErrBehind or
 	// ErrInternal otherwise. It is not called for a subscriber that left;
@@ -150,14 +174,19 @@ func (h *Hub) Subscribe(ctx context.Context, exec graphql.GraphExecutor, rc *gra
 	h.mu.Lock()
 	st := h.runs[key]
 	fresh := st == nil
+	var sctx context.Context
 	if fresh {
-		st = &stream{key: key, members: map[*member]struct{}{}, ready: make(chan struct{})}
+		// The stream keeps the first subscriber's values, not its
+		// cancellation: it outlives any one subscriber.
+		var cancel context.CancelFunc
+		sctx, cancel = context.WithCancel(context.WithoutCancel(ctx))
+		st = &stream{key: key, cancel: cancel, members: map[*member]struct{}{}, ready: make(chan struct{})}
 		h.runs[key] = st
 	}
 	st.members[m] = struct{}{}
 	h.mu.Unlock()
 	if fresh {
-		h.start(ctx, exec, rc, st)
+		h.start(sctx, exec, rc, st)
 	} else {
 		<-st.ready // started by another subscriber
 	}
@@ -173,17 +202,8 @@ func (h *Hub) Subscribe(ctx context.Context, exec graphql.GraphExecutor, rc *gra
 	return func() { h.leave(st, m) }
 }
 
-// start runs st: its context is the first subscriber's values without its
-// cancellation, since the stream outlives any one subscriber.
+// start runs st in ctx, the stream's own.
 func (h *Hub) start(ctx context.Context, exec graphql.GraphExecutor, rc *graphql.OperationContext, st *stream) {
-	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	h.mu.Lock()
-	st.cancel = cancel
-	gone := st.ended || len(st.members) == 0
-	h.mu.Unlock()
-	if gone {
-		cancel()
-	}
 	h.counted(nil, &h.nStreams, 1)
 	// The operation context is the stream's from now on: the subscriber
 	// that made it keeps only its membership.
@@ -274,17 +294,16 @@ func (h *Hub) out(st *stream, m *member) bool {
 	m.out = true
 	counted := m.counted
 	delete(st.members, m)
-	var cancel context.CancelFunc
-	if len(st.members) == 0 && !st.ended {
+	last := len(st.members) == 0 && !st.ended
+	if last {
 		h.endLocked(st)
-		cancel = st.cancel
 	}
 	h.mu.Unlock()
 	if counted {
 		h.counted(h.subscribers, &h.nSubscribers, -1)
 	}
-	if cancel != nil {
-		cancel()
+	if last {
+		st.cancel()
 	}
 	return true
 }
@@ -312,11 +331,8 @@ func (h *Hub) finish(st *stream, err error) {
 		members = append(members, m)
 	}
 	clear(st.members)
-	cancel := st.cancel
 	h.mu.Unlock()
-	if cancel != nil {
-		cancel()
-	}
+	st.cancel()
 	h.counted(h.subscribers, &h.nSubscribers, -counted)
 	for _, m := range members {
 		m.s.End(err)

@@ -152,10 +152,8 @@ func (t SSE) drainQueue(ctx context.Context, q *fanout.Queue, send func(json.Raw
 		select {
 		case b, ok := <-q.C():
 			if !ok {
-				if errors.Is(q.Err(), fanout.ErrBehind) {
-					send(mustJSON(wire{Errors: gqlerror.List{fellBehind()}}))
-				} else if q.Err() != nil {
-					send(mustJSON(wire{Errors: gqlerror.List{{Message: "internal server error", Extensions: map[string]any{"code": "INTERNAL"}}}}))
+				if e := fanout.ClientError(q.Err(), sharedQueue); e != nil {
+					send(mustJSON(wire{Errors: gqlerror.List{e}}))
 				}
 				return
 			}
@@ -163,17 +161,6 @@ func (t SSE) drainQueue(ctx context.Context, q *fanout.Queue, send func(json.Raw
 		case <-ctx.Done():
 			return
 		}
-	}
-}
-
-// CodeFellBehind is the extensions.code of a shared subscription ended
-// because its stream did not take its results as fast as they came.
-const CodeFellBehind = "FELL_BEHIND"
-
-func fellBehind() *gqlerror.Error {
-	return &gqlerror.Error{
-		Message:    fmt.Sprintf("this subscription has ended: its stream did not read its results as fast as they came (%d were waiting). Resubscribe, and re-query what you show.", sharedQueue),
-		Extensions: map[string]any{"code": CodeFellBehind, "max": sharedQueue},
 	}
 }
 

@@ -10,8 +10,6 @@ package socket
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/engagegql/gateway/fanout"
@@ -56,7 +54,7 @@ func (s subscriber) Next(result *fanout.Result) bool {
 		typ = "data"
 	}
 	// Sockets that run the stream under the same id share its message.
-	msg := result.Framed(typ+"\x00"+s.op.id, func(payload []byte) []byte {
+	msg := result.Framed(fanout.FrameKey{Kind: typ, ID: s.op.id}, func(payload []byte) []byte {
 		b, err := json.Marshal(outMessage{ID: s.op.id, Type: typ, Payload: payload})
 		if err != nil {
 			panic(err) // an id and a payload the stream encoded
@@ -68,24 +66,13 @@ func (s subscriber) Next(result *fanout.Result) bool {
 
 func (s subscriber) End(err error) {
 	m := outMessage{ID: s.op.id, Type: "complete"}
-	switch {
-	case errors.Is(err, fanout.ErrBehind):
-		m = s.c.errorMessage(s.op.id, gqlerror.List{fellBehind()})
-	case err != nil:
-		m = s.c.errorMessage(s.op.id, gqlerror.List{{Message: "internal server error", Extensions: map[string]any{"code": "INTERNAL"}}})
+	if e := fanout.ClientError(err, maxQueued); e != nil {
+		m = s.c.errorMessage(s.op.id, gqlerror.List{e})
 	}
 	s.c.mu.Lock()
 	s.op.ending = true
 	s.c.mu.Unlock()
 	s.c.enqueue(queued{op: s.op, m: m, last: true})
-}
-
-// fellBehind is what a subscription is told when its connection fell behind.
-func fellBehind() *gqlerror.Error {
-	return &gqlerror.Error{
-		Message:    fmt.Sprintf("this subscription has ended: the connection did not read its results as fast as they came (%d were waiting). Resubscribe, and re-query what you show.", maxQueued),
-		Extensions: map[string]any{"code": CodeFellBehind, "max": maxQueued},
-	}
 }
 
 // enqueue queues q for the writer, starting it if it is not running; false

@@ -67,10 +67,6 @@ const (
 // because its socket, or its client, has as many running as it may.
 const CodeTooManySubscriptions = "TOO_MANY_SUBSCRIPTIONS"
 
-// CodeFellBehind is the extensions.code of a shared subscription ended
-// because its connection did not take its results as fast as they came.
-const CodeFellBehind = "FELL_BEHIND"
-
 // Defaults of the zero Transport.
 const (
 	DefaultInitTimeout   = 10 * time.Second

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -73,8 +74,10 @@ type privateEnv struct {
 	authed, open *stack
 	// authedBroker and openBroker feed the two gateways' subscriptions.
 	authedBroker, openBroker *pubsub.Memory
-	fx                       *engagesim.Fixture
-	booking                  engagesim.Booking
+	// authedHits counts the answers the authenticated gateway served kept.
+	authedHits *atomic.Int64
+	fx         *engagesim.Fixture
+	booking    engagesim.Booking
 	// ids are the global ids the API gives the booking, its room and the
 	// visitor expected for it.
 	bookingID, roomID, visitorID string
@@ -88,19 +91,24 @@ func newPrivateEnv(t *testing.T) *privateEnv {
 	a, err := auth.New(auth.Config{HS256Secret: []byte(authSecret), Issuer: authIssuer, Audience: authAudience, APIKeys: keys})
 	require.NoError(t, err)
 	t.Cleanup(a.Close)
-	gateway := func(authn authenticator) (*stack, *pubsub.Memory) {
+	// Both gateways keep whole answers, as run does: every test here also
+	// checks that no kept answer shows a caller what it may not see.
+	gateway := func(authn authenticator) (*stack, *pubsub.Memory, *atomic.Int64) {
 		fx, _ := privateFixture(t, today)
 		b := pubsub.NewMemory(pubsub.Options{Logger: slog.New(slog.DiscardHandler)})
 		t.Cleanup(func() { _ = b.Close() })
+		var hits *atomic.Int64
 		return newStackWithDeps(t, engagesim.Config{Fixture: fx}, loader.Options{}, func(d *serverDeps) {
 			d.auth = authn
 			d.feed = brokerFeed{b: b}
-			d.service = cache.New(d.service, cache.NewMemoryStore(), cache.Options{Logger: d.log})
-		}), b
+			var store cache.Store
+			store, hits = keepAnswers(t, d)
+			d.service = cache.New(d.service, store, cache.Options{Logger: d.log})
+		}), b, hits
 	}
 	e := &privateEnv{}
-	e.authed, e.authedBroker = gateway(a)
-	e.open, e.openBroker = gateway(nil)
+	e.authed, e.authedBroker, e.authedHits = gateway(a)
+	e.open, e.openBroker, _ = gateway(nil)
 	var i int
 	e.fx, i = privateFixture(t, today)
 	e.booking = e.fx.Bookings[i]
@@ -355,6 +363,19 @@ func TestPrivateMeetingTitleIsNotSharedThroughTheCache(t *testing.T) {
 	e.data(t, receptionKey(), q, map[string]any{"id": e.bookingID}, &d)
 	assert.Equal(t, e.booking.Title, d.Booking.Title)
 	assert.Zero(t, e.authed.stats(t).TotalCalls, "both answers came from the one cached booking")
+
+	// The same request bytes, again and again, from callers who may see
+	// the title, who may not, and who are in the meeting: each is kept and
+	// served again only to callers who see what it shows.
+	hits := e.authedHits.Load()
+	for range 3 {
+		for _, c := range e.callers(t) {
+			e.data(t, c.headers, q, map[string]any{"id": e.bookingID}, &d)
+			assert.Equal(t, e.title(c), d.Booking.Title, "%s", c.name)
+		}
+	}
+	assert.GreaterOrEqual(t, e.authedHits.Load()-hits, int64(8), "kept answers were served")
+	assert.Zero(t, e.authed.stats(t).TotalCalls)
 }
 
 func TestPrivateMeetingTitleInMutationPayloads(t *testing.T) {

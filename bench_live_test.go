@@ -36,6 +36,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/engagegql/gateway/answer"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"
@@ -185,9 +186,16 @@ func blNamespace(b *testing.B, rdb *redis.Client) string {
 // reads go through a cache on store, with loaders tuned by opts.
 func blGateway(b *testing.B, e *ccEnv, store cache.Store, opts loader.Options) *blClient {
 	b.Helper()
+	return blGatewayWith(b, e, store, opts, nil)
+}
+
+// blGatewayWith is blGateway keeping answers in answers (nil: none), whose
+// log store's writes must reach.
+func blGatewayWith(b *testing.B, e *ccEnv, store cache.Store, opts loader.Options, answers *answer.Cache) *blClient {
+	b.Helper()
 	log := blDiscard()
 	svc := cache.New(e.client, store, cache.Options{Logger: log})
-	gw := httptest.NewServer(newServer(serverDeps{log: log, service: svc, token: e.client, loaders: opts}))
+	gw := httptest.NewServer(newServer(serverDeps{log: log, service: svc, token: e.client, loaders: opts, answers: answers}))
 	b.Cleanup(gw.Close)
 	return newBLClient(gw.URL)
 }

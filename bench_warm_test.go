@@ -1,8 +1,9 @@
 package main
 
 // Warm answers against the ceiling. Query (B), one location's nine rooms
-// with a day's bookings and their hosts, is answered warm (every read a
-// hit, no upstream call) by the gateway on the memory store and on Redis,
+// with a day's bookings and their hosts, and the four representative
+// queries of bench/live.md are answered warm (no upstream call) by the
+// gateway on the memory store and on Redis, with and without kept answers,
 // from one client and from eight, and, side by side in the same run over
 // the same loopback and client, by the ceiling: a bare net/http server
 // that answers the gateway's own bytes for the query. Run by
@@ -10,6 +11,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -20,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/engagegql/gateway/answer"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/loader"
 	"github.com/stretchr/testify/require"
@@ -81,9 +84,14 @@ func abs(n int) int {
 	return n
 }
 
-// BenchmarkWarmAgainstTheCeiling reports, for each target and each number
-// of clients, requests a second and the median latency; each run of a
-// target is followed by the ceiling's, and the ratio is reported.
+// BenchmarkWarmAgainstTheCeiling reports, for each target, each
+// representative query and each number of clients, requests a second and
+// the median latency; each run of a target is followed by the ceiling's
+// for the same query, and the ratio is reported. The targets are the
+// gateway on the memory store and on Redis, each with its kept answers
+// (answers=on, as run configures it), on Redis also with
+// CACHE_ANSWERS_CHECK=interval (answers=interval), and without them
+// (answers=off: every request executed, every read a hit in the store).
 func BenchmarkWarmAgainstTheCeiling(b *testing.B) {
 	e := newCCEnv(b, blSim(), loader.Options{}, false)
 	// Engage 2 ms away, as a real one is further still: a warm answer
@@ -92,48 +100,82 @@ func BenchmarkWarmAgainstTheCeiling(b *testing.B) {
 	require.Equal(b, http.StatusOK, code, "%s", raw)
 	loc := warmLocation(b, e)
 	day := time.Now().UTC().Truncate(24 * time.Hour)
-	body, err := json.Marshal(map[string]any{"query": warmRoomsQuery,
-		"variables": map[string]any{"loc": loc, "from": day.Format(time.RFC3339), "to": day.Add(24 * time.Hour).Format(time.RFC3339)}})
-	require.NoError(b, err)
+	queries := []blOp{{"B-rooms-day", warmRoomsQuery, map[string]any{"loc": loc, "from": day.Format(time.RFC3339), "to": day.Add(24 * time.Hour).Format(time.RFC3339)}}}
+	queries = append(queries, blOps(e)...)
 
 	targets := []struct {
 		name  string
-		store func(b *testing.B) cache.Store
+		store func(b *testing.B) (cache.Store, answer.Log)
 	}{
-		{"memory", func(*testing.B) cache.Store { return cache.NewMemoryStore() }},
-		{"redis", func(b *testing.B) cache.Store {
+		{"memory", func(*testing.B) (cache.Store, answer.Log) { return cache.NewMemoryStore(), answer.NewMemoryLog() }},
+		{"redis", func(b *testing.B) (cache.Store, answer.Log) {
 			rdb := blRedis(b)
-			return cache.NewRedisStore(rdb, cache.StoreOptions{Namespace: blNamespace(b, rdb)})
+			ns := blNamespace(b, rdb)
+			return cache.NewRedisStore(rdb, cache.StoreOptions{Namespace: ns}), cache.NewRedisWriteLog(rdb, ns, blDiscard())
 		}},
 	}
 	for _, tg := range targets {
-		b.Run("gateway="+tg.name, func(b *testing.B) {
-			gw := blGateway(b, e, tg.store(b), loader.Options{})
-			answer, err := warmPost(gw.hc, gw.url, body)
-			require.NoError(b, err) // primes the cache
-			require.NotContains(b, string(answer), `"errors"`)
-			// The ceiling answers the gateway's own bytes.
-			ceiling := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				_, _ = io.Copy(io.Discard, r.Body)
-				w.Header().Set("Content-Type", "application/graphql-response+json")
-				_, _ = w.Write(answer)
-			}))
-			b.Cleanup(ceiling.Close)
-			for _, clients := range []int{1, 8} {
-				b.Run(fmt.Sprintf("c=%d", clients), func(b *testing.B) {
-					before := e.sim.Stats().TotalCalls
-					g := warmRun(b, gw.hc, gw.url, body, clients)
-					c := warmRun(b, gw.hc, ceiling.URL, body, clients)
-					b.ReportMetric(g.rate, "req/s")
-					b.ReportMetric(float64(g.p50.Microseconds())/1000, "p50-ms")
-					b.ReportMetric(c.rate, "ceiling-req/s")
-					b.ReportMetric(float64(c.p50.Microseconds())/1000, "ceiling-p50-ms")
-					b.ReportMetric(100*g.rate/c.rate, "%ceiling")
-					b.ReportMetric(float64(e.sim.Stats().TotalCalls-before), "upstream-calls")
-				})
-			}
-		})
+		modes := []string{"off", "on"}
+		if tg.name == "redis" {
+			modes = append(modes, "interval") // CACHE_ANSWERS_CHECK=interval
+		}
+		for _, mode := range modes {
+			b.Run(fmt.Sprintf("gateway=%s/answers=%s", tg.name, mode), func(b *testing.B) {
+				store, log := tg.store(b)
+				var answers *answer.Cache
+				if mode != "off" {
+					answers = blAnswers(b, answer.Options{Log: log, Heard: mode == "interval"})
+					store = cache.Logged(store, log)
+				}
+				gw := blGatewayWith(b, e, store, loader.Options{}, answers)
+				for _, q := range queries {
+					body, err := json.Marshal(map[string]any{"query": q.query, "variables": q.vars})
+					require.NoError(b, err)
+					// Primes the store (the first read), then the kept
+					// answer (computed from the store alone).
+					var got []byte
+					for range 3 {
+						got, err = warmPost(gw.hc, gw.url, body)
+						require.NoError(b, err)
+						require.NotContains(b, string(got), `"errors"`)
+					}
+					// The ceiling answers the gateway's own bytes.
+					ceiling := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+						_, _ = io.Copy(io.Discard, r.Body)
+						w.Header().Set("Content-Type", "application/graphql-response+json")
+						_, _ = w.Write(got)
+					}))
+					b.Cleanup(ceiling.Close)
+					for _, clients := range []int{1, 8} {
+						b.Run(fmt.Sprintf("query=%s/c=%d", q.name, clients), func(b *testing.B) {
+							before := e.sim.Stats().TotalCalls
+							g := warmRun(b, gw.hc, gw.url, body, clients)
+							c := warmRun(b, gw.hc, ceiling.URL, body, clients)
+							b.ReportMetric(g.rate, "req/s")
+							b.ReportMetric(float64(g.p50.Microseconds())/1000, "p50-ms")
+							b.ReportMetric(c.rate, "ceiling-req/s")
+							b.ReportMetric(float64(c.p50.Microseconds())/1000, "ceiling-p50-ms")
+							b.ReportMetric(100*g.rate/c.rate, "%ceiling")
+							b.ReportMetric(float64(e.sim.Stats().TotalCalls-before), "upstream-calls")
+						})
+					}
+				}
+			})
+		}
 	}
+}
+
+// blAnswers returns kept answers that follow their log until the benchmark
+// ends.
+func blAnswers(b *testing.B, opts answer.Options) *answer.Cache {
+	b.Helper()
+	c := answer.New(opts)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	b.Cleanup(func() { cancel(); <-done })
+	require.Eventually(b, c.Following, 5*time.Second, time.Millisecond)
+	return c
 }
 
 // warmResult is one measured run.

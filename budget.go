@@ -104,6 +104,13 @@ func (l clientLimits) MutateOperationContext(ctx context.Context, _ *graphql.Ope
 	}
 }
 
+// admit spends one event of the caller's rate for an operation answered
+// without running (a kept answer), and reports whether it was allowed.
+func (l clientLimits) admit(ctx context.Context) bool {
+	d, err := l.limiter.Allow(ctx, "client:"+clientKey(ctx), 0, l.rate)
+	return err != nil || d.Allowed
+}
+
 // clientLimitRefusal answers a request the client rate limit refused with
 // 429 and Retry-After (whole seconds, rounded up), as proxies and HTTP
 // clients expect of a rate limit, whatever the response's media type.

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/engagegql/gateway/answer"
 	"github.com/engagegql/gateway/auth"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
@@ -98,8 +99,17 @@ type config struct {
 	// decodedMB bounds each replica's tier of decoded values
 	// (CACHE_DECODED_MB); 0 turns it off.
 	decodedMB int
-	retry     engage.Retry
-	breaker   engage.Breaker
+	// answersMB bounds each replica's kept answers (CACHE_ANSWERS_MB); 0
+	// turns them off. answersMaxAge bounds how long one is kept
+	// (CACHE_ANSWERS_MAX_AGE).
+	answersMB     int
+	answersMaxAge time.Duration
+	// answersHeard serves kept answers from the writes this replica has
+	// heard, checking the fleet's every 100 ms instead of per answer
+	// (CACHE_ANSWERS_CHECK=interval).
+	answersHeard bool
+	retry        engage.Retry
+	breaker      engage.Breaker
 	// upstreamTimeout bounds each upstream attempt; zero means the engage
 	// client's default.
 	upstreamTimeout time.Duration
@@ -678,6 +688,25 @@ func loadOperations(c *config, get func(string) string) error {
 	c.decodedMB = cache.DefaultDecodedBytes >> 20
 	if err := intSetting(get, "CACHE_DECODED_MB", 0, 16384, &c.decodedMB); err != nil {
 		return err
+	}
+	c.answersMB = answer.DefaultMaxBytes >> 20
+	if err := intSetting(get, "CACHE_ANSWERS_MB", 0, 16384, &c.answersMB); err != nil {
+		return err
+	}
+	c.answersMaxAge = answer.DefaultMaxAge
+	if v := get("CACHE_ANSWERS_MAX_AGE"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d <= 0 {
+			return fmt.Errorf("CACHE_ANSWERS_MAX_AGE %q is not a positive Go duration (for example 10m)", v)
+		}
+		c.answersMaxAge = d
+	}
+	switch v := get("CACHE_ANSWERS_CHECK"); v {
+	case "", "each":
+	case "interval":
+		c.answersHeard = true
+	default:
+		return fmt.Errorf("CACHE_ANSWERS_CHECK %q is neither each nor interval", v)
 	}
 	c.logLevel = slog.LevelInfo
 	if v := get("LOG_LEVEL"); v != "" {

@@ -15,6 +15,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/engagegql/gateway/answer"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fleet"
@@ -40,6 +41,9 @@ type engine struct {
 	closeSlots func()
 	// tally counts the fleet's upstream calls, for the week's forecast.
 	tally fleet.Tally
+	// writes logs the store's writes for the kept answers of every
+	// replica; nil when answers are not kept (CACHE_ANSWERS_MB=0).
+	writes answer.Log
 }
 
 // engageWeeklyQuota is Engage's weekly quota of calls per key (contract,
@@ -69,8 +73,13 @@ const redisStartupWait = 10 * time.Second
 func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, error) {
 	if cfg.redisOptions == nil {
 		log.Info("no REDIS_URL set: cache, events and webhook de-duplication are in memory; run one replica only")
-		return &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log}), limiter: fleet.NewMemoryLimiter(nil), slots: fleet.NewMemorySemaphore(),
-			tally: fleet.NewMemoryTally(clockOf(ctx))}, nil
+		e := &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log}), limiter: fleet.NewMemoryLimiter(nil), slots: fleet.NewMemorySemaphore(),
+			tally: fleet.NewMemoryTally(clockOf(ctx))}
+		if cfg.answersMB > 0 {
+			mem := answer.NewMemoryLog()
+			e.writes, e.store = mem, cache.Logged(e.store, mem)
+		}
+		return e, nil
 	}
 	opts := *cfg.redisOptions
 	// Lets a store call abandoned at the cache's timeout end at once.
@@ -98,8 +107,13 @@ func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, erro
 	log.Info("using Redis for the cache, events across replicas, webhook de-duplication, the shared upstream budget and session token, and client rate limits", "addr", opts.Addrs)
 	limiter := fleet.NewRedisLimiter(rdb, "egw", fleet.RedisLimiterOptions{Logger: log, FallbackShare: cfg.replicas})
 	slots := fleet.NewRedisSemaphore(rdb, "egw", fleet.RedisSemaphoreOptions{Logger: log, FallbackShare: cfg.replicas})
-	return &engine{redis: rdb, store: cache.NewRedisStore(rdb, cache.StoreOptions{}), broker: broker, limiter: limiter,
-		slots: slots, closeSlots: slots.Close, tally: fleet.NewRedisTally(rdb, "egw", "upstream-calls", clockOf(ctx))}, nil
+	e := &engine{redis: rdb, store: cache.NewRedisStore(rdb, cache.StoreOptions{}), broker: broker, limiter: limiter,
+		slots: slots, closeSlots: slots.Close, tally: fleet.NewRedisTally(rdb, "egw", "upstream-calls", clockOf(ctx))}
+	if cfg.answersMB > 0 {
+		writes := cache.NewRedisWriteLog(rdb, "", log)
+		e.writes, e.store = writes, cache.Logged(e.store, writes)
+	}
+	return e, nil
 }
 
 func (e *engine) close() {

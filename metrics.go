@@ -47,6 +47,7 @@ type metrics struct {
 	upstreamDuration   *prometheus.HistogramVec
 	tokenRefreshes     *prometheus.CounterVec
 	cacheLookups       *prometheus.CounterVec
+	answers            *prometheus.CounterVec
 	webhooks           *prometheus.CounterVec
 	invalidations      *prometheus.CounterVec
 	webhookDuplicates  *prometheus.CounterVec
@@ -91,6 +92,10 @@ func newMetrics() *metrics {
 			Namespace: metricsNamespace, Name: "cache_lookups_total",
 			Help: "Cache entries looked up by reads, by kind of entry and result (hit, miss).",
 		}, []string{"kind", "result"}),
+		answers: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "answers_total",
+			Help: "Queries over HTTP by how they were answered: hit (a kept answer, nothing executed), kept (executed, and its answer kept) or computed (executed, not kept: not a query, an error, or something read from outside the store).",
+		}, []string{"outcome"}),
 		webhooks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "webhook_requests_total",
 			Help: "Requests to the notification webhooks, by service (\"\" for an unknown path) and status answered; non-2xx are rejected.",
@@ -166,7 +171,7 @@ func newMetrics() *metrics {
 	m.reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
-		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups,
+		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups, m.answers,
 		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.streams, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
 		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorVisitorCalls, m.mirrorMissedDays, m.mirrorResyncs,
@@ -192,6 +197,18 @@ func (m *metrics) tokenRefreshed(err error) {
 		result = "error"
 	}
 	m.tokenRefreshes.WithLabelValues(result).Inc()
+}
+
+// answered is answer.HandlerOptions.Served. A kept answer served counts as
+// its query's operation too, with no duration (nothing ran).
+func (m *metrics) answered(_ context.Context, outcome, name string) {
+	m.answers.WithLabelValues(outcome).Inc()
+	if outcome == "hit" {
+		if name == "" {
+			name = "anonymous"
+		}
+		m.operations.WithLabelValues(m.operationName(name), "query").Inc()
+	}
 }
 
 // cacheLookup is cache.Options.OnLookup.

@@ -18,6 +18,7 @@ import (
 	"github.com/99designs/gqlgen/graphql/handler/extension"
 	"github.com/99designs/gqlgen/graphql/handler/lru"
 	"github.com/99designs/gqlgen/graphql/handler/transport"
+	"github.com/engagegql/gateway/answer"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fanout"
@@ -123,6 +124,11 @@ type serverDeps struct {
 	// shows against weeklyBudget; nil leaves them out.
 	week         func(ctx context.Context) (float64, bool)
 	weeklyBudget int
+	// answers keeps whole answers of queries; nil keeps none.
+	answers *answer.Cache
+	// answered hears how each query over HTTP was answered (see
+	// answer.HandlerOptions.Served); nil hears nothing.
+	answered func(ctx context.Context, outcome, name string)
 }
 
 // grants names what widens a caller's credential, as newServer defaults it.
@@ -141,7 +147,7 @@ func newServer(d serverDeps) http.Handler {
 	if d.privateGrant == "" {
 		d.privateGrant = defaultPrivateGrant
 	}
-	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(authenticate(d.auth, d.grants(), d.clientHeader, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(newGraphQL(d)))))
+	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(authenticate(d.auth, d.grants(), d.clientHeader, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(kept(d, newGraphQL(d))))))
 	mux.Handle("GET /{$}", graphiql.Page(graphiql.Config{Title: "Engage GraphQL Gateway", Endpoint: "/graphql", DefaultQuery: graphiql.ExampleQuery}))
 	mux.Handle("GET "+graphiql.AssetsPath, graphiql.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -156,6 +162,24 @@ func newServer(d serverDeps) http.Handler {
 	}
 	return withRequestID(d.log, mux)
 }
+
+// kept serves the queries whose answers d.answers keeps, and runs the rest
+// through next. A kept answer is shared by callers of equal visibility (as
+// subscriptions' streams are), and spends from its client's rate like any
+// operation.
+func kept(d serverDeps, next http.Handler) http.Handler {
+	if d.answers == nil {
+		return next
+	}
+	o := answer.HandlerOptions{Visibility: workplace.Visibility, Served: d.answered, MaxBody: answerMaxBody}
+	if d.clientLimits != nil {
+		o.Admit = d.clientLimits.admit
+	}
+	return d.answers.Handler(next, o)
+}
+
+// answerMaxBody is the largest answer kept.
+const answerMaxBody = 1 << 20
 
 // subscriptionKey is what makes two subscriptions share a stream: the same
 // document, operation and variables (as coerced, so equal values written
@@ -295,6 +319,9 @@ func newGraphQL(d serverDeps) http.Handler {
 				return reportStale(responses(loader.With(ctx, loader.New(d.service, d.loaders))), stale)
 			}
 		}
+		if op := graphql.GetOperationContext(ctx).Operation; op != nil && op.Operation == ast.Query {
+			workplace.NoteQuery(ctx, op.Name)
+		}
 		responses := next(ctx)
 		loaders := loader.New(d.service, d.loaders)
 		var stale *workplace.Staleness
@@ -305,7 +332,13 @@ func newGraphQL(d serverDeps) http.Handler {
 			if stale == nil {
 				ctx, stale = workplace.WithStaleness(ctx)
 			}
-			return reportStale(responses(loader.With(ctx, loaders)), stale)
+			resp := reportStale(responses(loader.With(ctx, loaders)), stale)
+			// Only an answer in one piece, with no errors and nothing in
+			// its extensions (stale parts, for one), is kept.
+			if resp == nil || len(resp.Errors) > 0 || len(resp.Extensions) > 0 || resp.HasNext != nil {
+				workplace.NoteUnkept(ctx, "an answer with errors, extensions or parts")
+			}
+			return resp
 		}
 	})
 	return srv
@@ -373,6 +406,15 @@ func readyz(d serverDeps) http.Handler {
 		// it is.
 		if d.mirror != nil {
 			checks["mirror"] = mirrorCheck(ctx, d.mirror)
+		}
+		// Kept answers that cannot follow the store's writes are not
+		// served, so the replica computes every query: slower, never wrong.
+		if d.answers != nil {
+			if n, size := d.answers.Len(); d.answers.Following() {
+				checks["answers"] = fmt.Sprintf("ok: following the store's writes; %d answers kept (%.1f MiB)", n, float64(size)/(1<<20))
+			} else {
+				checks["answers"] = "not following the store's writes: every query is computed until it can"
+			}
 		}
 		// Spending the week's budget early never makes a replica unready
 		// either: the check (and a warning in the log) says so.

@@ -20,6 +20,7 @@ import (
 	// hosts without a zoneinfo database (minimal container images).
 	_ "time/tzdata"
 
+	"github.com/engagegql/gateway/answer"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"
@@ -201,7 +202,21 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		hooks = h
 	}
 
+	// Each replica keeps whole answers of queries, dropped as the store's
+	// writes are logged (on every replica); it stops following the log
+	// before the store closes.
+	var answers *answer.Cache
+	if eng.writes != nil {
+		answers = answer.New(answer.Options{Log: eng.writes, MaxBytes: cfg.answersMB << 20, MaxAge: cfg.answersMaxAge, Heard: cfg.answersHeard})
+		actx, stopAnswers := context.WithCancel(ctx)
+		followed := make(chan struct{})
+		go func() { answers.Run(actx); close(followed) }()
+		defer func() { stopAnswers(); <-followed }()
+	}
+
 	deps := serverDeps{
+		answers:      answers,
+		answered:     m.answered,
 		log:          log,
 		service:      svc,
 		token:        client,

@@ -10,7 +10,10 @@ import (
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/engagegql/gateway/answer"
+	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/engagesim"
 	"github.com/engagegql/gateway/loader"
@@ -162,4 +165,26 @@ func (s *stack) stats(t testing.TB) engagesim.Stats {
 func (s *stack) resetStats(t testing.TB) {
 	t.Helper()
 	s.admin(t, http.MethodPost, "/_sim/stats/reset", nil, nil)
+}
+
+// keepAnswers has d keep whole answers, as run does: it returns a memory
+// store whose writes are logged for them (the caching service over it must
+// use it), and counts the answers served kept. The answers follow their log
+// until the test ends.
+func keepAnswers(t testing.TB, d *serverDeps) (cache.Store, *atomic.Int64) {
+	t.Helper()
+	writes := answer.NewMemoryLog()
+	d.answers = answer.New(answer.Options{Log: writes})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { d.answers.Run(ctx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	require.Eventually(t, d.answers.Following, 5*time.Second, time.Millisecond)
+	hits := &atomic.Int64{}
+	d.answered = func(_ context.Context, outcome, _ string) {
+		if outcome == "hit" {
+			hits.Add(1)
+		}
+	}
+	return cache.Logged(cache.NewMemoryStore(), writes), hits
 }

@@ -407,11 +407,16 @@ func (s *Service) storeGet(ctx context.Context, keys []string) ([]Entry, bool) {
 		return nil, true
 	}
 	if !s.allow(ctx) {
+		workplace.NoteUnkept(ctx, "the cache's store is down")
 		return nil, false
 	}
 	es, err := bounded(ctx, s.opts.OpTimeout, func(ctx context.Context) ([]Entry, error) { return s.store.Get(ctx, keys) })
 	if !s.report(ctx, err) {
+		workplace.NoteUnkept(ctx, "the cache's store failed")
 		return nil, false
+	}
+	for i, k := range keys {
+		workplace.NoteRead(ctx, k, es[i].Expires)
 	}
 	return es, true
 }

@@ -58,6 +58,7 @@ func (m *MemoryStore) Get(_ context.Context, keys []string) ([]Entry, error) {
 		if v, ok := m.values[k]; ok && now.Before(v.expires) {
 			out[i].Value = append([]byte(nil), v.value...)
 			out[i].Found = true
+			out[i].Expires = v.expires
 		}
 	}
 	return out, nil

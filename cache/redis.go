@@ -82,10 +82,13 @@ func (r *RedisStore) Get(ctx context.Context, keys []string) ([]Entry, error) {
 	pipe := r.rdb.Pipeline()
 	vals := make([]*redis.StringCmd, len(keys))
 	gens := make([]*redis.StringCmd, len(keys))
+	ttls := make([]*redis.DurationCmd, len(keys))
 	for i, k := range keys {
 		vals[i] = pipe.Get(ctx, r.ns+k)
 		gens[i] = pipe.Get(ctx, r.ns+genKey(k))
+		ttls[i] = pipe.PTTL(ctx, r.ns+k)
 	}
+	now := time.Now()
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, redis.Nil) {
 		return nil, err
 	}
@@ -102,6 +105,9 @@ func (r *RedisStore) Get(ctx context.Context, keys []string) ([]Entry, error) {
 		}
 		if v, err := vals[i].Bytes(); err == nil {
 			out[i].Value, out[i].Found = v, true
+			if ttl := ttls[i].Val(); ttl > 0 {
+				out[i].Expires = now.Add(ttl)
+			}
 		} else if !errors.Is(err, redis.Nil) {
 			return nil, err
 		}

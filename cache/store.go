@@ -54,6 +54,8 @@ type Entry struct {
 	// Gen is the key's generation; 0 when it was never invalidated (or its
 	// generation expired, which takes much longer than any value's TTL).
 	Gen int64
+	// Expires is when a found value expires; zero when it does not.
+	Expires time.Time
 }
 
 // Item is one write-back.

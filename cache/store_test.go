@@ -21,7 +21,7 @@ func TestStoreContract(t *testing.T) {
 		require.NoError(t, st.Set(ctx, []Item{{Key: k1, Value: []byte("a"), TTL: time.Minute, Gen: 0}}))
 		es, err = st.Get(ctx, []string{k1, k2})
 		require.NoError(t, err)
-		assert.Equal(t, Entry{Value: []byte("a"), Found: true}, es[0])
+		assert.Equal(t, Entry{Value: []byte("a"), Found: true}, expiring(t, es[0], time.Minute))
 		assert.False(t, es[1].Found)
 
 		require.NoError(t, st.Invalidate(ctx, []string{k1}))
@@ -37,7 +37,7 @@ func TestStoreContract(t *testing.T) {
 		require.NoError(t, st.Set(ctx, []Item{{Key: k1, Value: []byte("fresh"), TTL: time.Minute, Gen: 1}}))
 		es, err = st.Get(ctx, []string{k1})
 		require.NoError(t, err)
-		assert.Equal(t, Entry{Value: []byte("fresh"), Found: true, Gen: 1}, es[0])
+		assert.Equal(t, Entry{Value: []byte("fresh"), Found: true, Gen: 1}, expiring(t, es[0], time.Minute))
 
 		require.NoError(t, st.Set(ctx, []Item{{Key: k2, Value: []byte("idx"), TTL: time.Minute, Gen: 7, Unconditional: true}}))
 		es, err = st.Get(ctx, []string{k2})
@@ -50,6 +50,16 @@ func TestStoreContract(t *testing.T) {
 		assert.Equal(t, int64(3), es[0].Gen)
 		require.NoError(t, st.Ping(ctx))
 	})
+}
+
+// expiring checks that a found entry expires within ttl from now, as it was
+// written, and returns it without its expiry, for comparing.
+func expiring(t *testing.T, e Entry, ttl time.Duration) Entry {
+	t.Helper()
+	now := time.Now()
+	assert.True(t, e.Expires.After(now) && !e.Expires.After(now.Add(ttl)), "expires %s, within %s of %s", e.Expires, ttl, now)
+	e.Expires = time.Time{}
+	return e
 }
 
 func TestStoreClaimRelease(t *testing.T) {
@@ -139,7 +149,10 @@ func TestStoreBump(t *testing.T) {
 			t.Helper()
 			es, err := st.Get(ctx, []string{k})
 			require.NoError(t, err)
-			return es[0]
+			if !es[0].Found {
+				return es[0]
+			}
+			return expiring(t, es[0], time.Minute)
 		}
 
 		require.NoError(t, st.Set(ctx, []Item{{Key: k1, Value: []byte("a"), TTL: time.Minute}}))

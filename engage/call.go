@@ -82,6 +82,8 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 	if workplace.IsStoreOnly(ctx) {
 		return workplace.ErrNotHeld // nothing is sent: see workplace.StoreOnly
 	}
+	// An answer that asked the upstream is not one the store can vouch for.
+	workplace.NoteUnkept(ctx, "an upstream call")
 	key := c.keyFor(r.product)
 	if key == "" {
 		return c.fail(r, 0, kindNoKey, "", nil)

@@ -45,7 +45,7 @@ func window(ctx context.Context, locationID workplace.LocationID, from, to *time
 	if err != nil {
 		return time.Time{}, time.Time{}, nil, err
 	}
-	f, t, err := windowIn(zone, time.Now(), from, to)
+	f, t, err := windowIn(zone, workplace.Now(ctx), from, to)
 	return f, t, zone, err
 }
 
@@ -78,7 +78,7 @@ func windowIn(zone *time.Location, now time.Time, from, to *time.Time) (time.Tim
 // needs the location's zone, to tell whether that end is before the day
 // began.
 func roomBookings(ctx context.Context, room workplace.Room, from, to *time.Time) ([]workplace.Booking, error) {
-	now := time.Now()
+	now := workplace.Now(ctx)
 	if from != nil && to != nil {
 		if !from.Before(*to) {
 			return nil, workplace.Errorf(workplace.EINVALID, "the window's end (%s) must be after its start (%s)", to.Format(time.RFC3339), from.Format(time.RFC3339))
@@ -446,7 +446,7 @@ func personUser(ctx context.Context, p workplace.Person) (*workplace.User, error
 // has none to show.
 func visitorsOfBooking(ctx context.Context, b workplace.Booking) ([]workplace.Visitor, error) {
 	day := workplace.DateOf(b.Start)
-	today := workplace.DateOf(time.Now().In(b.Start.Location()))
+	today := workplace.DateOf(workplace.Now(ctx).In(b.Start.Location()))
 	if day.Before(today) || day.After(today.AddDays(workplace.MaxWindowDays-1)) {
 		return []workplace.Visitor{}, nil
 	}
@@ -515,7 +515,7 @@ func roomFreeSlots(ctx context.Context, room workplace.Room, from, to *time.Time
 		if err != nil {
 			return nil, err
 		}
-		now := time.Now().In(zone).Truncate(time.Minute)
+		now := workplace.Now(ctx).In(zone).Truncate(time.Minute)
 		from = &now
 	}
 	f, t, _, err := window(ctx, room.LocationID, from, to)

@@ -59,7 +59,7 @@ func (r *deskResolver) Bookings(ctx context.Context, obj *workplace.Desk, from *
 		if err != nil {
 			return nil, err
 		}
-		today := workplace.DateOf(time.Now().In(zone))
+		today := workplace.DateOf(workplace.Now(ctx).In(zone))
 		f, t = today, today
 	}
 	setIf(&f, from)

@@ -1,0 +1,377 @@
+// Package answer keeps whole answers of GraphQL queries, exactly: an answer
+// is kept with the store keys it was computed from, and dropped the moment
+// any of them is written, on every replica, because every replica follows
+// the fleet's log of store writes (see Log). A kept answer is served only
+// once this replica has applied every write the fleet had logged when the
+// request came, so a change is visible on the next read everywhere. Callers
+// share an answer only when they see the same (see Handler).
+package answer
+
+import (
+	"container/list"
+	"context"
+	"sync"
+	"time"
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxBytes = 32 << 20
+	DefaultMaxAge   = 10 * time.Minute
+	// catchUpWait bounds how long a request waits for this replica to
+	// apply the writes the fleet had logged when it came; past it the log
+	// is taken to have lost some, and every answer is dropped.
+	catchUpWait = 250 * time.Millisecond
+	// recentWrites is how many applied writes are remembered, to check an
+	// answer computed while they were made before it is kept.
+	recentWrites = 1024
+	checkEvery   = 100 * time.Millisecond
+)
+
+// Options tune a Cache.
+type Options struct {
+	// Log orders the fleet's store writes; required.
+	Log Log
+	// MaxBytes bounds the answers kept (their bodies, ids and keys); zero
+	// means DefaultMaxBytes. The least recently served go first.
+	MaxBytes int
+	// MaxAge bounds how long an answer is kept even when nothing it read
+	// changes; zero means DefaultMaxAge.
+	MaxAge time.Duration
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Heard serves a kept answer from the writes this replica has heard,
+	// without asking the log where the fleet is first: no round trip per
+	// answer, but a write made on another replica is seen only once its
+	// announcement arrives (normally within a millisecond). Every
+	// checkEvery the log is asked anyway, and a replica that has not heard
+	// what it should have by catchUpWait later drops everything. False
+	// asks the log before every answer served: exact on every replica.
+	Heard bool
+}
+
+// Answer is one kept HTTP answer.
+type Answer struct {
+	ContentType string
+	Body        []byte
+	// Name is the query's operation name, for the metrics.
+	Name string
+}
+
+// Cache is the answers one replica keeps. Safe for concurrent use.
+type Cache struct {
+	opts Options
+
+	mu       sync.Mutex
+	started  bool
+	mark     uint64        // the last write applied
+	advanced chan struct{} // closed when mark moves
+	entries  map[string]*entry
+	byKey    map[string]map[*entry]struct{}
+	recent   []write // ring of the last recentWrites applied
+	next     int     // where the ring's next write goes
+	lru      list.List
+	bytes    int
+}
+
+type entry struct {
+	id    string
+	ans   Answer
+	seq   uint64 // the last write logged before it was computed
+	until time.Time
+	keys  []string
+	el    *list.Element
+	size  int
+}
+
+type write struct {
+	seq  uint64
+	keys []string
+}
+
+// New returns an empty Cache; Run must follow its log for it to keep
+// anything.
+func New(opts Options) *Cache {
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = DefaultMaxAge
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &Cache{opts: opts, advanced: make(chan struct{}), entries: map[string]*entry{}, byKey: map[string]map[*entry]struct{}{}}
+}
+
+// Run follows the log until ctx ends; nothing is kept before it has
+// started, nor after it returns.
+func (c *Cache) Run(ctx context.Context) {
+	if c.opts.Heard {
+		go c.check(ctx)
+	}
+	c.opts.Log.Follow(ctx, func(seq uint64) {
+		c.mu.Lock()
+		c.resetLocked(seq)
+		c.started = true
+		c.mu.Unlock()
+	}, c.apply)
+	c.mu.Lock()
+	c.started = false
+	c.resetLocked(c.mark)
+	c.mu.Unlock()
+}
+
+// check asks the log where the fleet is every checkEvery until ctx ends, and
+// waits to have heard as much (see caughtUp): what bounds how long a replica
+// that serves what it Heard can miss a write.
+func (c *Cache) check(ctx context.Context) {
+	t := time.NewTicker(checkEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if seq, err := c.opts.Log.Seq(ctx); err == nil {
+			c.caughtUp(ctx, seq)
+		} else {
+			// A log that cannot say where it is may be missing writes.
+			c.mu.Lock()
+			if c.started {
+				c.resetLocked(c.mark)
+			}
+			c.mu.Unlock()
+		}
+	}
+}
+
+// apply drops what a write touches.
+func (c *Cache) apply(seq uint64, keys []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.started {
+		return
+	}
+	if seq != c.mark+1 {
+		// Writes were missed (the log's connection dropped, or the log
+		// restarted): nothing kept can be trusted.
+		c.resetLocked(seq)
+		return
+	}
+	for _, k := range keys {
+		for e := range c.byKey[k] {
+			if e.seq < seq {
+				c.removeLocked(e)
+			}
+		}
+	}
+	if len(c.recent) < recentWrites {
+		c.recent = append(c.recent, write{seq, keys})
+	} else {
+		c.recent[c.next] = write{seq, keys}
+	}
+	c.next = (c.next + 1) % recentWrites
+	c.mark = seq
+	close(c.advanced)
+	c.advanced = make(chan struct{})
+}
+
+func (c *Cache) resetLocked(seq uint64) {
+	clear(c.entries)
+	clear(c.byKey)
+	c.lru.Init()
+	c.bytes = 0
+	c.recent, c.next = c.recent[:0], 0
+	c.mark = seq
+	close(c.advanced)
+	c.advanced = make(chan struct{})
+}
+
+func (c *Cache) removeLocked(e *entry) {
+	if c.entries[e.id] != e {
+		return
+	}
+	delete(c.entries, e.id)
+	for _, k := range e.keys {
+		if m := c.byKey[k]; m != nil {
+			delete(m, e)
+			if len(m) == 0 {
+				delete(c.byKey, k)
+			}
+		}
+	}
+	c.lru.Remove(e.el)
+	c.bytes -= e.size
+}
+
+// Get returns the answer kept under id, if there is one and this replica
+// has applied every write the fleet had logged when Get was called.
+func (c *Cache) Get(ctx context.Context, id string) (Answer, bool) {
+	c.mu.Lock()
+	_, ok := c.entries[id]
+	c.mu.Unlock()
+	if !ok {
+		return Answer{}, false
+	}
+	if !c.opts.Heard {
+		seq, err := c.opts.Log.Seq(ctx)
+		if err != nil || !c.caughtUp(ctx, seq) {
+			return Answer{}, false
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.started {
+		return Answer{}, false
+	}
+	e := c.entries[id]
+	if e == nil {
+		return Answer{}, false
+	}
+	if !c.opts.Now().Before(e.until) {
+		c.removeLocked(e)
+		return Answer{}, false
+	}
+	c.lru.MoveToFront(e.el)
+	return e.ans, true
+}
+
+// caughtUp waits until this replica has applied the writes up to seq.
+func (c *Cache) caughtUp(ctx context.Context, seq uint64) bool {
+	var timeout <-chan time.Time
+	for {
+		c.mu.Lock()
+		switch {
+		case !c.started:
+			c.mu.Unlock()
+			return false
+		case seq < c.mark:
+			// The log numbers from the start again: it restarted.
+			c.resetLocked(seq)
+			c.mu.Unlock()
+			return false
+		case seq == c.mark:
+			c.mu.Unlock()
+			return true
+		}
+		advanced := c.advanced
+		c.mu.Unlock()
+		if timeout == nil {
+			t := time.NewTimer(catchUpWait)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-advanced:
+		case <-timeout:
+			c.mu.Lock()
+			if c.started && c.mark < seq {
+				c.resetLocked(seq)
+			}
+			c.mu.Unlock()
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+}
+
+// Begin returns the number of the last write this replica has applied,
+// which an answer about to be computed is kept under (Put): every write up
+// to it was made before the answer reads anything, and every later one is
+// checked against what the answer read, whenever it is applied. ok is false
+// when nothing may be kept.
+func (c *Cache) Begin(context.Context) (seq uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.mark, c.started
+}
+
+// Put keeps ans under id: computed after the write seq (Begin's) from the
+// store keys given, and valid until until (zero: until one is written). It
+// is not kept when one of those keys was written since seq.
+func (c *Cache) Put(id string, ans Answer, seq uint64, keys []string, until time.Time) {
+	now := c.opts.Now()
+	if limit := now.Add(c.opts.MaxAge); until.IsZero() || until.After(limit) {
+		until = limit
+	}
+	if !until.After(now) {
+		return
+	}
+	size := len(id) + len(ans.Body) + len(ans.ContentType) + len(ans.Name) + 128
+	for _, k := range keys {
+		size += len(k) + 64
+	}
+	if size > c.opts.MaxBytes/8 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.started || !c.unwrittenSinceLocked(seq, keys) {
+		return
+	}
+	if old := c.entries[id]; old != nil {
+		c.removeLocked(old)
+	}
+	e := &entry{id: id, ans: ans, seq: seq, until: until, keys: keys, size: size}
+	e.el = c.lru.PushFront(e)
+	c.entries[id] = e
+	for _, k := range keys {
+		m := c.byKey[k]
+		if m == nil {
+			m = map[*entry]struct{}{}
+			c.byKey[k] = m
+		}
+		m[e] = struct{}{}
+	}
+	c.bytes += size
+	for c.bytes > c.opts.MaxBytes {
+		c.removeLocked(c.lru.Back().Value.(*entry))
+	}
+}
+
+// unwrittenSinceLocked reports whether none of keys was written in the
+// writes applied after seq, as far as the ring remembers them; false when
+// it cannot tell.
+func (c *Cache) unwrittenSinceLocked(seq uint64, keys []string) bool {
+	if seq >= c.mark {
+		return true // what comes after seq is yet to be applied, and checked then
+	}
+	if c.mark-seq > uint64(len(c.recent)) {
+		return false
+	}
+	var set map[string]struct{}
+	for _, w := range c.recent {
+		if w.seq <= seq {
+			continue
+		}
+		if set == nil {
+			set = make(map[string]struct{}, len(keys))
+			for _, k := range keys {
+				set[k] = struct{}{}
+			}
+		}
+		for _, k := range w.keys {
+			if _, ok := set[k]; ok {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Following reports whether the cache follows its log, so keeps answers.
+func (c *Cache) Following() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.started
+}
+
+// Len reports how many answers are kept, and their bytes.
+func (c *Cache) Len() (n, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.entries), c.bytes
+}

@@ -125,8 +125,15 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	// Reads go through the cache; the webhooks keep it exact and feed the
 	// subscriptions through the broker, on this replica and every other.
+	// The answers kept from it are dropped when its store fails.
+	var answers *answer.Cache
+	onStoreDown := func() {}
+	if eng.writes != nil {
+		answers = answer.New(answer.Options{Log: eng.writes, MaxBytes: cfg.answersMB << 20, MaxAge: cfg.answersMaxAge, Heard: cfg.answersHeard})
+		onStoreDown = answers.Drop
+	}
 	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor, TTLs: cfg.cacheTTLs,
-		DecodedBytes: decodedBytes(cfg.decodedMB), Now: clockOf(ctx)})
+		DecodedBytes: decodedBytes(cfg.decodedMB), Now: clockOf(ctx), OnStoreDown: onStoreDown})
 	// The client's walk for the zones of locations it has not seen reads
 	// through the cache, so a replica joining a warm fleet calls nothing.
 	client.ZonesFrom(svc)
@@ -205,9 +212,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// Each replica keeps whole answers of queries, dropped as the store's
 	// writes are logged (on every replica); it stops following the log
 	// before the store closes.
-	var answers *answer.Cache
-	if eng.writes != nil {
-		answers = answer.New(answer.Options{Log: eng.writes, MaxBytes: cfg.answersMB << 20, MaxAge: cfg.answersMaxAge, Heard: cfg.answersHeard})
+	if answers != nil {
 		actx, stopAnswers := context.WithCancel(ctx)
 		followed := make(chan struct{})
 		go func() { answers.Run(actx); close(followed) }()

@@ -134,15 +134,10 @@ func (c *Cache) check(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		if seq, err := c.opts.Log.Seq(ctx); err == nil {
+		if seq, err := c.seq(ctx); err == nil {
 			c.caughtUp(ctx, seq)
 		} else {
-			// A log that cannot say where it is may be missing writes.
-			c.mu.Lock()
-			if c.started {
-				c.resetLocked(c.mark)
-			}
-			c.mu.Unlock()
+			c.Drop() // a log that cannot say where it is may be missing writes
 		}
 	}
 }
@@ -216,8 +211,14 @@ func (c *Cache) Get(ctx context.Context, id string) (Answer, bool) {
 		return Answer{}, false
 	}
 	if !c.opts.Heard {
-		seq, err := c.opts.Log.Seq(ctx)
-		if err != nil || !c.caughtUp(ctx, seq) {
+		seq, err := c.seq(ctx)
+		if err != nil {
+			// The log (the store's Redis) is failing: writes may be
+			// failing too, and be made up for later.
+			c.Drop()
+			return Answer{}, false
+		}
+		if !c.caughtUp(ctx, seq) {
 			return Answer{}, false
 		}
 	}
@@ -236,6 +237,14 @@ func (c *Cache) Get(ctx context.Context, id string) (Answer, bool) {
 	}
 	c.lru.MoveToFront(e.el)
 	return e.ans, true
+}
+
+// seq asks the log where the fleet is, for at most catchUpWait: a log that
+// hangs is a log that fails.
+func (c *Cache) seq(ctx context.Context) (uint64, error) {
+	ctx, cancel := context.WithTimeout(ctx, catchUpWait)
+	defer cancel()
+	return c.opts.Log.Seq(ctx)
 }
 
 // caughtUp waits until this replica has applied the writes up to seq.
@@ -360,6 +369,16 @@ func (c *Cache) unwrittenSinceLocked(seq uint64, keys []string) bool {
 		}
 	}
 	return true
+}
+
+// Drop drops every answer kept, as when the store they were computed from
+// failed (cache.Options.OnStoreDown).
+func (c *Cache) Drop() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.started {
+		c.resetLocked(c.mark)
+	}
 }
 
 // Following reports whether the cache follows its log, so keeps answers.

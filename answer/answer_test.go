@@ -199,6 +199,8 @@ func TestALostOrRestartedLogDropsEverything(t *testing.T) {
 	f.err = errors.New("down")
 	f.mu.Unlock()
 	assert.Empty(t, body(t, c, "c"), "a log that cannot say where it is serves nothing kept")
+	n, _ := c.Len()
+	assert.Zero(t, n, "and drops it: the store may be failing too")
 	keep(t, c, "d", "D")
 	assert.Empty(t, body(t, c, "d"), "not even what was kept since")
 }

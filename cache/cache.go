@@ -103,6 +103,12 @@ type Options struct {
 	// counts as misses. It must be safe for concurrent use and quick. Nil
 	// means not reported.
 	OnLookup func(kind string, hit bool)
+	// OnStoreDown, when set, hears the store fail after it answered: what
+	// was computed from the store before (the kept answers) may miss writes
+	// the fleet could not make meanwhile, and must be dropped. Until the
+	// store answers again and the mirror has caught up, no read notes what
+	// it read (see workplace.NoteUnkept).
+	OnStoreDown func()
 	// StaleFor is how long last-known-good copies are kept. Every value the
 	// cache writes back is also written, with the time it was fetched,
 	// under a shadow key that invalidation leaves alone; when the upstream
@@ -348,6 +354,9 @@ func (s *Service) report(ctx context.Context, err error) bool {
 		h.nextProbe = time.Now().Add(s.opts.RetryInterval)
 		h.mu.Unlock()
 		s.log.Warn("cache store failed; serving from upstream until it answers again", "err", err)
+		if s.opts.OnStoreDown != nil {
+			s.opts.OnStoreDown()
+		}
 		return false
 	case err != nil:
 		h.nextProbe = time.Now().Add(s.opts.RetryInterval)

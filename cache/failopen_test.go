@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -68,7 +69,8 @@ func TestFailOpen(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: srv.addr(), MaxRetries: -1, DialTimeout: 100 * time.Millisecond, ContextTimeoutEnabled: true})
 	t.Cleanup(func() { _ = rdb.Close() })
 	inner := &fakeInner{}
-	svc := New(inner, NewRedisStore(rdb, StoreOptions{}), Options{Logger: quiet(), RetryInterval: 10 * time.Millisecond})
+	var downs atomic.Int32
+	svc := New(inner, NewRedisStore(rdb, StoreOptions{}), Options{Logger: quiet(), RetryInterval: 10 * time.Millisecond, OnStoreDown: func() { downs.Add(1) }})
 	ctx := context.Background()
 	read := func() {
 		t.Helper()
@@ -86,6 +88,13 @@ func TestFailOpen(t *testing.T) {
 	for range 3 {
 		assert.Equal(t, 1, costs(inner, read), "reads are answered by the upstream while Redis is down")
 	}
+	assert.EqualValues(t, 1, downs.Load(), "the store's failure was told once")
+	rctx, in := workplace.WithInputs(ctx)
+	_, err := svc.Countries(rctx)
+	require.NoError(t, err)
+	workplace.NoteQuery(rctx, "")
+	_, _, _, why := in.Kept()
+	assert.NotEmpty(t, why, "a read while the store is down is not one to keep")
 	require.NoError(t, svc.Invalidate(ctx), "an empty invalidation does not touch the store")
 
 	srv.start()

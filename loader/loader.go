@@ -18,9 +18,8 @@ import (
 
 // Options tune the loaders. The zero value is usable.
 type Options struct {
-	// Wait is how long a loader gathers keys before it calls the upstream.
-	// Zero means 2ms: long enough for sibling fields to join, short next to
-	// an upstream round trip.
+	// Wait is how long a loader gathers keys before it reads them (a miss
+	// of the store goes upstream). Zero means DefaultWait.
 	Wait time.Duration
 	// FanOut bounds how many upstream calls one batch makes at once where the
 	// upstream lists by one parent at a time (rooms per location). Zero means 8.
@@ -35,9 +34,18 @@ type Options struct {
 	UsersListAll int
 }
 
+// DefaultWait is long enough for sibling fields, which gqlgen starts one
+// after another in a tight loop, to join one batch (and so one store round
+// trip), and short next to any upstream round trip: every level of a cold
+// query waits it once. Batches that scheduling splits cost store round trips
+// only: the upstream is called once per key whatever the batches (and the
+// users' lookups decide to list everyone from the people the operation
+// names, not from a batch).
+const DefaultWait = 100 * time.Microsecond
+
 func (o Options) withDefaults() Options {
 	if o.Wait <= 0 {
-		o.Wait = 2 * time.Millisecond
+		o.Wait = DefaultWait
 	}
 	if o.FanOut <= 0 {
 		o.FanOut = 8

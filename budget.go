@@ -87,10 +87,8 @@ func (clientLimits) Validate(schema graphql.ExecutableSchema) error { return nil
 // Retry-After (clientLimitRefusal), on a websocket or an event stream it is
 // the operation's one payload.
 func (l clientLimits) MutateOperationContext(ctx context.Context, _ *graphql.OperationContext) *gqlerror.Error {
-	d, err := l.limiter.Allow(ctx, "client:"+clientKey(ctx), 0, l.rate)
-	if err != nil || d.Allowed {
-		// A limiter error is a bad rate, which configuration rules out;
-		// the operation is not the one to pay for it.
+	d, allowed := l.spend(ctx)
+	if allowed {
 		return nil
 	}
 	retry := int(math.Ceil(d.RetryIn.Seconds()))
@@ -104,11 +102,19 @@ func (l clientLimits) MutateOperationContext(ctx context.Context, _ *graphql.Ope
 	}
 }
 
-// admit spends one event of the caller's rate for an operation answered
-// without running (a kept answer), and reports whether it was allowed.
-func (l clientLimits) admit(ctx context.Context) bool {
+// spend spends one event of the caller's rate. A limiter error is a bad
+// rate, which configuration rules out; the operation is not the one to pay
+// for it.
+func (l clientLimits) spend(ctx context.Context) (fleet.Decision, bool) {
 	d, err := l.limiter.Allow(ctx, "client:"+clientKey(ctx), 0, l.rate)
-	return err != nil || d.Allowed
+	return d, err != nil || d.Allowed
+}
+
+// admit is spend for an operation answered without running (a kept
+// answer).
+func (l clientLimits) admit(ctx context.Context) bool {
+	_, allowed := l.spend(ctx)
+	return allowed
 }
 
 // clientLimitRefusal answers a request the client rate limit refused with

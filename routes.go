@@ -171,15 +171,12 @@ func kept(d serverDeps, next http.Handler) http.Handler {
 	if d.answers == nil {
 		return next
 	}
-	o := answer.HandlerOptions{Visibility: workplace.Visibility, Served: d.answered, MaxBody: answerMaxBody}
+	o := answer.HandlerOptions{Visibility: workplace.Visibility, Served: d.answered}
 	if d.clientLimits != nil {
 		o.Admit = d.clientLimits.admit
 	}
 	return d.answers.Handler(next, o)
 }
-
-// answerMaxBody is the largest answer kept.
-const answerMaxBody = 1 << 20
 
 // subscriptionKey is what makes two subscriptions share a stream: the same
 // document, operation and variables (as coerced, so equal values written

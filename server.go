@@ -127,7 +127,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	// subscriptions through the broker, on this replica and every other.
 	// The answers kept from it are dropped when its store fails.
 	var answers *answer.Cache
-	onStoreDown := func() {}
+	var onStoreDown func()
 	if eng.writes != nil {
 		answers = answer.New(answer.Options{Log: eng.writes, MaxBytes: cfg.answersMB << 20, MaxAge: cfg.answersMaxAge, Heard: cfg.answersHeard})
 		onStoreDown = answers.Drop

@@ -25,7 +25,9 @@ const (
 	// recentWrites is how many applied writes are remembered, to check an
 	// answer computed while they were made before it is kept.
 	recentWrites = 1024
-	checkEvery   = 100 * time.Millisecond
+	// checkEvery is how often a cache that serves what it Heard asks the
+	// log where the fleet is.
+	checkEvery = 100 * time.Millisecond
 )
 
 // Options tune a Cache.
@@ -65,6 +67,7 @@ type Cache struct {
 	mu       sync.Mutex
 	started  bool
 	mark     uint64        // the last write applied
+	resets   uint64        // how many times everything was dropped
 	advanced chan struct{} // closed when mark moves
 	entries  map[string]*entry
 	byKey    map[string]map[*entry]struct{}
@@ -146,12 +149,14 @@ func (c *Cache) check(ctx context.Context) {
 func (c *Cache) apply(seq uint64, keys []string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.started {
+	switch {
+	case !c.started || seq <= c.mark:
+		// Logged before the follower started (it started from their
+		// number): made before anything kept was computed.
 		return
-	}
-	if seq != c.mark+1 {
-		// Writes were missed (the log's connection dropped, or the log
-		// restarted): nothing kept can be trusted.
+	case seq != c.mark+1:
+		// Writes were missed: nothing kept can be trusted. (A log that
+		// restarts ends the subscription, and the follower starts over.)
 		c.resetLocked(seq)
 		return
 	}
@@ -174,6 +179,7 @@ func (c *Cache) apply(seq uint64, keys []string) {
 }
 
 func (c *Cache) resetLocked(seq uint64) {
+	c.resets++
 	clear(c.entries)
 	clear(c.byKey)
 	c.lru.Init()
@@ -256,12 +262,8 @@ func (c *Cache) caughtUp(ctx context.Context, seq uint64) bool {
 		case !c.started:
 			c.mu.Unlock()
 			return false
-		case seq < c.mark:
-			// The log numbers from the start again: it restarted.
-			c.resetLocked(seq)
-			c.mu.Unlock()
-			return false
-		case seq == c.mark:
+		case seq <= c.mark:
+			// Later writes may have been applied since seq was read.
 			c.mu.Unlock()
 			return true
 		}
@@ -287,21 +289,29 @@ func (c *Cache) caughtUp(ctx context.Context, seq uint64) bool {
 	}
 }
 
-// Begin returns the number of the last write this replica has applied,
-// which an answer about to be computed is kept under (Put): every write up
-// to it was made before the answer reads anything, and every later one is
-// checked against what the answer read, whenever it is applied. ok is false
-// when nothing may be kept.
-func (c *Cache) Begin(context.Context) (seq uint64, ok bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.mark, c.started
+// Since is where a replica stood in the log when an answer began to be
+// computed: Begin's, for Put.
+type Since struct {
+	seq    uint64 // the last write applied
+	resets uint64 // before how many drops of everything
 }
 
-// Put keeps ans under id: computed after the write seq (Begin's) from the
-// store keys given, and valid until until (zero: until one is written). It
-// is not kept when one of those keys was written since seq.
-func (c *Cache) Put(id string, ans Answer, seq uint64, keys []string, until time.Time) {
+// Begin returns where this replica stands in the log, which an answer about
+// to be computed is kept under (Put): every write applied so far was made
+// before the answer reads anything, and every later one is checked against
+// what the answer read, whenever it is applied. ok is false when nothing may
+// be kept.
+func (c *Cache) Begin() (since Since, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return Since{c.mark, c.resets}, c.started
+}
+
+// Put keeps ans under id: computed since (Begin's) from the store keys
+// given, and valid until until (zero: until one is written). It is not kept
+// when one of those keys was written since, nor when everything was dropped
+// since (the writes missed then are not known).
+func (c *Cache) Put(id string, ans Answer, since Since, keys []string, until time.Time) {
 	now := c.opts.Now()
 	if limit := now.Add(c.opts.MaxAge); until.IsZero() || until.After(limit) {
 		until = limit
@@ -318,9 +328,10 @@ func (c *Cache) Put(id string, ans Answer, seq uint64, keys []string, until time
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if !c.started || !c.unwrittenSinceLocked(seq, keys) {
+	if !c.started || since.resets != c.resets || !c.unwrittenSinceLocked(since.seq, keys) {
 		return
 	}
+	seq := since.seq
 	if old := c.entries[id]; old != nil {
 		c.removeLocked(old)
 	}
@@ -342,12 +353,9 @@ func (c *Cache) Put(id string, ans Answer, seq uint64, keys []string, until time
 }
 
 // unwrittenSinceLocked reports whether none of keys was written in the
-// writes applied after seq, as far as the ring remembers them; false when
-// it cannot tell.
+// writes applied after seq (within the current reset, so contiguous), as far
+// as the ring remembers them; false when it cannot tell.
 func (c *Cache) unwrittenSinceLocked(seq uint64, keys []string) bool {
-	if seq >= c.mark {
-		return true // what comes after seq is yet to be applied, and checked then
-	}
 	if c.mark-seq > uint64(len(c.recent)) {
 		return false
 	}

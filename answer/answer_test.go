@@ -29,7 +29,7 @@ func following(t *testing.T, log Log, opts Options) *Cache {
 // keep computes an answer the way Handler does: Begin, then Put.
 func keep(t *testing.T, c *Cache, id, body string, keys ...string) {
 	t.Helper()
-	seq, ok := c.Begin(context.Background())
+	seq, ok := c.Begin()
 	require.True(t, ok)
 	c.Put(id, Answer{ContentType: "application/json", Body: []byte(body)}, seq, keys, time.Time{})
 }
@@ -62,7 +62,7 @@ func TestAnAnswerComputedWhileWhatItReadChangedIsNotKept(t *testing.T) {
 	log := NewMemoryLog()
 	c := following(t, log, Options{})
 	ctx := context.Background()
-	seq, ok := c.Begin(ctx)
+	seq, ok := c.Begin()
 	require.True(t, ok)
 	// While it is computed, a key it read is written, and another.
 	require.NoError(t, log.Written(ctx, []string{"room:1"}))
@@ -81,7 +81,7 @@ func TestAnAnswerLastsUntilItsInputsExpireAndNoLongerThanMaxAge(t *testing.T) {
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	c := following(t, NewMemoryLog(), Options{Now: clock, MaxAge: time.Hour})
-	seq, _ := c.Begin(context.Background())
+	seq, _ := c.Begin()
 	c.Put("minute", Answer{Body: []byte("m")}, seq, nil, clock().Add(time.Minute))
 	c.Put("ever", Answer{Body: []byte("e")}, seq, nil, time.Time{})
 	c.Put("past", Answer{Body: []byte("p")}, seq, nil, clock().Add(-time.Second))
@@ -141,6 +141,16 @@ func (f *fakeLog) Follow(ctx context.Context, start func(uint64), apply func(uin
 	<-ctx.Done()
 }
 
+// restart numbers from 0 again and starts the follower over, as a
+// RedisWriteLog does when its subscription ends.
+func (f *fakeLog) restart() {
+	f.mu.Lock()
+	f.seq = 0
+	start := f.start
+	f.mu.Unlock()
+	start(0)
+}
+
 // write numbers a write; deliver announces it.
 func (f *fakeLog) write() uint64 {
 	f.mu.Lock()
@@ -189,10 +199,17 @@ func TestALostOrRestartedLogDropsEverything(t *testing.T) {
 
 	keep(t, c, "b", "B", "room:1")
 	assert.Equal(t, "B", body(t, c, "b"))
-	f.mu.Lock()
-	f.seq = 0 // the log restarted with nothing
-	f.mu.Unlock()
+	begun, ok := c.Begin()
+	require.True(t, ok)
+	f.restart() // the log restarted with nothing, and the follower starts over
+	for range 3 {
+		f.deliver(f.write(), "other") // numbered past where it had begun
+	}
+	c.Put("begun before", Answer{Body: []byte("old")}, begun, []string{"room:1"}, time.Time{})
+	assert.Empty(t, body(t, c, "begun before"), "an answer begun before everything was dropped is not kept")
 	assert.Empty(t, body(t, c, "b"))
+	keep(t, c, "b", "B", "room:1")
+	assert.Equal(t, "B", body(t, c, "b"))
 
 	keep(t, c, "c", "C")
 	f.mu.Lock()
@@ -225,11 +242,31 @@ func TestAnAnswerServedFromWhatWasHeardIsCheckedEveryInterval(t *testing.T) {
 	require.Eventually(t, func() bool { return body(t, c, "b") == "" }, 5*time.Second, time.Millisecond, "the check gives up waiting and drops everything")
 }
 
+// A write announced after the request read the fleet's number, and one
+// announced again after the follower started from it, leave what is kept.
+func TestWritesAlreadyCoveredLeaveTheAnswers(t *testing.T) {
+	f := &fakeLog{}
+	c := following(t, f, Options{})
+	keep(t, c, "a", "A", "room:1")
+	f.deliver(f.write(), "other")
+	f.deliver(1, "other") // a repeat of a number already applied
+	assert.Equal(t, "A", body(t, c, "a"))
+	// A request that read the number just before a later write was
+	// applied: this replica is ahead of what it asked for.
+	f.deliver(f.write(), "other")
+	f.mu.Lock()
+	f.seq = 1
+	f.mu.Unlock()
+	assert.Equal(t, "A", body(t, c, "a"))
+	n, _ := c.Len()
+	assert.Equal(t, 1, n)
+}
+
 func TestNothingIsKeptBeforeTheLogIsFollowed(t *testing.T) {
 	c := New(Options{Log: NewMemoryLog()})
-	_, ok := c.Begin(context.Background())
+	_, ok := c.Begin()
 	assert.False(t, ok)
-	c.Put("a", Answer{Body: []byte("A")}, 0, nil, time.Time{})
+	c.Put("a", Answer{Body: []byte("A")}, Since{}, nil, time.Time{})
 	assert.Empty(t, body(t, c, "a"))
 }
 
@@ -257,7 +294,7 @@ func TestKeptAnswersUnderRandomInterleavings(t *testing.T) {
 		if ans, ok := c.Get(ctx, id); ok {
 			got = string(ans.Body)
 		} else {
-			seq, ok := c.Begin(ctx)
+			seq, ok := c.Begin()
 			require.True(t, ok)
 			v, ks := compute(a, b)
 			got = v

@@ -71,7 +71,7 @@ func (c *Cache) Handler(next http.Handler, o HandlerOptions) http.Handler {
 			served(ctx, "hit", ans.Name)
 			return
 		}
-		seq, keep := c.Begin(ctx)
+		since, keep := c.Begin()
 		if !keep {
 			next.ServeHTTP(w, r)
 			served(ctx, "computed", "")
@@ -86,7 +86,7 @@ func (c *Cache) Handler(next http.Handler, o HandlerOptions) http.Handler {
 			served(ctx, "computed", name)
 			return
 		}
-		c.Put(id, Answer{ContentType: ct, Body: rec.body.Bytes(), Name: name}, seq, keys, until)
+		c.Put(id, Answer{ContentType: ct, Body: rec.body.Bytes(), Name: name}, since, keys, until)
 		served(ctx, "kept", name)
 	})
 }

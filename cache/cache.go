@@ -424,9 +424,7 @@ func (s *Service) storeGet(ctx context.Context, keys []string) ([]Entry, bool) {
 		workplace.NoteUnkept(ctx, "the cache's store failed")
 		return nil, false
 	}
-	for i, k := range keys {
-		workplace.NoteRead(ctx, k, es[i].Expires)
-	}
+	workplace.NoteReads(ctx, len(keys), func(i int) (string, time.Time) { return keys[i], es[i].Expires })
 	return es, true
 }
 

@@ -37,20 +37,23 @@ func inputsOf(ctx context.Context) *Inputs {
 	return in
 }
 
-// NoteRead records that the answer on ctx read the store's key, whose value
-// (or absence) lasts until expires (zero: until it is written). No-op
-// without Inputs on ctx.
-func NoteRead(ctx context.Context, key string, expires time.Time) {
+// NoteReads records that the answer on ctx read n of the store's keys:
+// read(i) gives the i-th key and when its value (or absence) expires (zero:
+// not until it is written). No-op without Inputs on ctx.
+func NoteReads(ctx context.Context, n int, read func(i int) (key string, expires time.Time)) {
 	in := inputsOf(ctx)
 	if in == nil {
 		return
 	}
 	in.mu.Lock()
-	in.keys[key] = struct{}{}
-	if !expires.IsZero() && (in.until.IsZero() || expires.Before(in.until)) {
-		in.until = expires
+	defer in.mu.Unlock()
+	for i := range n {
+		key, expires := read(i)
+		in.keys[key] = struct{}{}
+		if !expires.IsZero() && (in.until.IsZero() || expires.Before(in.until)) {
+			in.until = expires
+		}
 	}
-	in.mu.Unlock()
 }
 
 // NoteUnkept records that the answer on ctx depends on something no store

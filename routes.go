@@ -234,6 +234,7 @@ func newGraphQL(d serverDeps) http.Handler {
 		KeepAlive:     keepAlive,
 		MaxOperations: d.wsMaxSubscriptions,
 		ReadLimit:     d.limits.WithDefaults().MaxBodyBytes,
+		ErrorLog:      d.log,
 		Closed: func(ctx context.Context) {
 			if s := sessionFrom(ctx); s != nil {
 				s.end()

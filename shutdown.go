@@ -168,6 +168,15 @@ func (c *liveWebsocket) WriteText(msg []byte) error {
 	return c.WebsocketConn.WriteJSON(json.RawMessage(msg))
 }
 
+// WriteFrame keeps the transport's framed messages working through the
+// wrapper.
+func (c *liveWebsocket) WriteFrame(frame []byte) error {
+	if w, ok := c.WebsocketConn.(socket.FrameWriter); ok {
+		return w.WriteFrame(frame)
+	}
+	return c.WriteText(frame[socket.FrameHeader(frame):])
+}
+
 // SetReadLimit keeps the transport's read limit working through the
 // wrapper.
 func (c *liveWebsocket) SetReadLimit(limit int64) {

@@ -1,9 +1,11 @@
 package socket
 
-// One websocket connection: its reader (the request's goroutine), which
-// applies the protocol to each message; its one timer, which is the
-// connection_init deadline and then the keep-alive; and its close, which
-// ends everything it holds.
+// One websocket connection: its reader, which applies the protocol to each
+// message; its one timer, which is the connection_init deadline and then
+// the keep-alive; and its close, which ends everything it holds. The reader
+// is a goroutine of its own, not the request's: the request's handler
+// returns once the socket is accepted, so that an open socket holds neither
+// the handler's stack nor net/http's buffers for the connection.
 
 import (
 	"context"
@@ -11,7 +13,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -28,7 +32,7 @@ type conn struct {
 	legacy  bool
 	exec    graphql.GraphExecutor
 	headers http.Header
-	reqCtx  context.Context
+	log     *slog.Logger
 
 	init        func(ctx context.Context, payload map[string]any) (context.Context, error)
 	initTimeout time.Duration
@@ -42,7 +46,8 @@ type conn struct {
 	// results and last messages); writing says the writer runs.
 	qmu     sync.Mutex
 	queue   []queued
-	nexts   int // results in queue, bounded by maxQueued
+	head    int // queue[head:] wait; the writer has taken the rest
+	nexts   int // results waiting, bounded by maxQueued
 	writing bool
 
 	// wmu orders the writes; an operation's done flag is set under it, so
@@ -71,7 +76,7 @@ func newConn(t Transport, ws transport.WebsocketConn, r *http.Request, exec grap
 		legacy:      ws.Subprotocol() != TransportWS,
 		exec:        exec,
 		headers:     r.Header,
-		reqCtx:      r.Context(),
+		log:         t.ErrorLog,
 		init:        t.Init,
 		initTimeout: t.InitTimeout,
 		keepAlive:   t.KeepAlive,
@@ -87,16 +92,30 @@ func newConn(t Transport, ws transport.WebsocketConn, r *http.Request, exec grap
 	if c.maxOps <= 0 {
 		c.maxOps = DefaultMaxOperations
 	}
-	c.ctx, c.cancel = context.WithCancel(r.Context())
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	// The request's values, not its end: the handler has returned long
+	// before the socket closes.
+	c.ctx, c.cancel = context.WithCancel(context.WithoutCancel(r.Context()))
 	return c
+}
+
+// serveConn serves the connection until it closes. A panic of the transport's
+// own (an operation's is the executor's to recover) closes the connection
+// with 1011 and is logged, as net/http logs a handler's.
+func (c *conn) serveConn() {
+	defer func() {
+		if v := recover(); v != nil {
+			c.log.Error("websocket: panic serving a connection", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			c.close(closeInternalError, "internal error")
+		}
+	}()
+	c.serve()
 }
 
 // serve reads the connection until it closes.
 func (c *conn) serve() {
-	// The request's context ends when the server shuts down (the drainer
-	// has told the client already, with the same code).
-	stop := context.AfterFunc(c.reqCtx, func() { c.close(closeGoingAway, "server shutting down") })
-	defer stop()
 	c.mu.Lock()
 	c.timer = time.AfterFunc(c.initTimeout, func() { c.close(CloseInitTimeout, "Connection initialisation timeout") })
 	c.mu.Unlock()

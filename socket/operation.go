@@ -50,19 +50,23 @@ func (c *conn) send(op *operation, m outMessage) {
 	_ = c.ws.WriteJSON(m)
 }
 
-// sendText writes a message encoded already, unless it belongs to an
-// operation that has been stopped.
-func (c *conn) sendText(op *operation, msg []byte) {
+// sendFrame writes a message framed already (TextFrame), unless it belongs
+// to an operation that has been stopped: as it is where the connection
+// takes frames, else as a message.
+func (c *conn) sendFrame(op *operation, frame []byte) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	if op != nil && op.done.Load() {
 		return
 	}
-	if w, ok := c.ws.(TextWriter); ok {
-		_ = w.WriteText(msg)
-		return
+	switch w := c.ws.(type) {
+	case FrameWriter:
+		_ = w.WriteFrame(frame)
+	case TextWriter:
+		_ = w.WriteText(frame[FrameHeader(frame):])
+	default:
+		_ = c.ws.WriteJSON(json.RawMessage(frame[FrameHeader(frame):]))
 	}
-	_ = c.ws.WriteJSON(json.RawMessage(msg))
 }
 
 // silence stops op: nothing more is written for it once silence returns.

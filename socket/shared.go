@@ -20,12 +20,16 @@ import (
 // operations; a last message (complete or error) is always taken.
 const maxQueued = 64
 
+// keptQueue is how much room for queued results an idle connection keeps.
+const keptQueue = 4
+
 // queued is a message waiting for the writer.
 type queued struct {
 	op *operation
-	// msg is a result's message, encoded; m any other.
-	msg []byte
-	m   outMessage
+	// frame is a result's message as a websocket frame (TextFrame); m is
+	// any other message.
+	frame []byte
+	m     outMessage
 	// last is the operation's last message: once it is sent, the id is
 	// free and the operation has ended.
 	last bool
@@ -53,15 +57,15 @@ func (s subscriber) Next(result *fanout.Result) bool {
 	if s.c.legacy {
 		typ = "data"
 	}
-	// Sockets that run the stream under the same id share its message.
-	msg := result.Framed(fanout.FrameKey{Kind: typ, ID: s.op.id}, func(payload []byte) []byte {
+	// Sockets that run the stream under the same id share its frame.
+	frame := result.Framed(fanout.FrameKey{Kind: typ, ID: s.op.id}, func(payload []byte) []byte {
 		b, err := json.Marshal(outMessage{ID: s.op.id, Type: typ, Payload: payload})
 		if err != nil {
 			panic(err) // an id and a payload the stream encoded
 		}
-		return b
+		return TextFrame(b)
 	})
-	return s.c.enqueue(queued{op: s.op, msg: msg})
+	return s.c.enqueue(queued{op: s.op, frame: frame})
 }
 
 func (s subscriber) End(err error) {
@@ -86,6 +90,11 @@ func (c *conn) enqueue(q queued) bool {
 		}
 		c.nexts++
 	}
+	if len(c.queue) == cap(c.queue) && c.head > 0 {
+		// Reuse the room the writer has taken from.
+		c.queue = append(c.queue[:0], c.queue[c.head:]...)
+		c.head = 0
+	}
 	c.queue = append(c.queue, q)
 	start := !c.writing
 	c.writing = true
@@ -100,20 +109,23 @@ func (c *conn) enqueue(q queued) bool {
 func (c *conn) drain() {
 	for {
 		c.qmu.Lock()
-		if len(c.queue) == 0 {
-			c.queue, c.writing = nil, false
+		if c.head == len(c.queue) {
+			c.queue, c.head, c.writing = c.queue[:0], 0, false
+			if cap(c.queue) > keptQueue {
+				c.queue = nil // after a burst, an idle connection holds little
+			}
 			c.qmu.Unlock()
 			return
 		}
-		q := c.queue[0]
-		c.queue[0] = queued{}
-		c.queue = c.queue[1:]
+		q := c.queue[c.head]
+		c.queue[c.head] = queued{}
+		c.head++
 		if !q.last {
 			c.nexts--
 		}
 		c.qmu.Unlock()
-		if q.msg != nil {
-			c.sendText(q.op, q.msg)
+		if q.frame != nil {
+			c.sendFrame(q.op, q.frame)
 		} else {
 			c.send(q.op, q.m)
 		}

@@ -25,6 +25,7 @@ package socket
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -59,8 +60,8 @@ const (
 // Close codes of RFC 6455 the transport uses.
 const (
 	closeNormal          = 1000
-	closeGoingAway       = 1001
 	closePolicyViolation = 1008
+	closeInternalError   = 1011
 )
 
 // CodeTooManySubscriptions is the extensions.code of an operation refused
@@ -114,6 +115,9 @@ type Transport struct {
 	// queued on its connection, whose writer runs while it has any. Nil
 	// runs each subscription on its own.
 	Shared *fanout.Hub
+	// ErrorLog hears of a panic serving a connection; nil means
+	// slog.Default().
+	ErrorLog *slog.Logger
 	// Closed is called once for every accepted socket once it has closed,
 	// with the context Init returned (the request's before Init). Nil
 	// means none.
@@ -138,7 +142,10 @@ func (t Transport) Supports(r *http.Request) bool {
 }
 
 // Do implements graphql.Transport: it accepts the websocket and serves it
-// until it closes.
+// until it closes, in a goroutine of its own: Do returns once the socket is
+// accepted, and the connection keeps the request's values but not its
+// context's end. The server's shutdown reaches it through the Upgrader (a
+// close frame, which the client answers).
 func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.GraphExecutor) {
 	up := t.Upgrader
 	if up == nil {
@@ -160,5 +167,5 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	if l, ok := ws.(transport.WebsocketReadLimiter); ok {
 		l.SetReadLimit(limit)
 	}
-	newConn(t, ws, r, exec).serve()
+	go newConn(t, ws, r, exec).serveConn()
 }

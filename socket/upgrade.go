@@ -2,17 +2,23 @@ package socket
 
 // The websocket implementation: coder/websocket, adapted to gqlgen's
 // transport.WebsocketImplementation like gqlgen's own adapter, and able to
-// write a message that is encoded already (TextWriter), which a shared
-// subscription's results are: the same bytes for every socket that has
-// them under the same id.
+// write a message that is encoded already (TextWriter), or even a whole
+// frame (FrameWriter), which a shared subscription's results are: the same
+// bytes for every socket that has them under the same id. A frame goes to
+// the connection in one write, past the library, which then only reads,
+// answers pings and closes. The connection's buffers are sized for the
+// small messages of the protocols, not net/http's 4 KiB each way.
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
 	"github.com/coder/websocket"
@@ -23,6 +29,58 @@ import (
 type TextWriter interface {
 	WriteText(msg []byte) error
 }
+
+// FrameWriter is a websocket connection that can write a whole frame made
+// by TextFrame, in one write. Conns of Upgrader are; a wrapper around one
+// should be too.
+type FrameWriter interface {
+	WriteFrame(frame []byte) error
+}
+
+// TextFrame returns the unmasked, final text frame (a server's) carrying
+// msg: frame[FrameHeader(frame):] is msg.
+func TextFrame(msg []byte) []byte {
+	var frame []byte
+	n := len(msg)
+	switch {
+	case n < 126:
+		frame = append(make([]byte, 0, 2+n), 0x81, byte(n))
+	case n <= 0xffff:
+		frame = append(make([]byte, 0, 4+n), 0x81, 126, byte(n>>8), byte(n))
+	default:
+		frame = append(make([]byte, 0, 10+n), 0x81, 127)
+		for shift := 56; shift >= 0; shift -= 8 {
+			frame = append(frame, byte(uint64(n)>>shift))
+		}
+	}
+	return append(frame, msg...)
+}
+
+// FrameHeader is the length of the header of a frame made by TextFrame.
+func FrameHeader(frame []byte) int {
+	switch frame[1] {
+	case 126:
+		return 4
+	case 127:
+		return 10
+	}
+	return 2
+}
+
+// bufferSize is the size of each of a connection's buffers, reading and
+// writing. The writer's holds any control frame (at most 127 bytes
+// unmasked), so that the library writes each of its own in one write,
+// which a frame written past it cannot split.
+const bufferSize = 512
+
+// closeWait is how long the close handshake waits for a frame being
+// written past the library before it closes the connection at once (a
+// write a client does not read cannot hold a connection open), looking
+// every closePoll.
+const (
+	closeWait = 5 * time.Second
+	closePoll = 10 * time.Millisecond
+)
 
 // Upgrader accepts websockets with coder/websocket. The zero value is
 // usable; Options are the library's, the transport's subprotocols added.
@@ -41,16 +99,49 @@ func (u Upgrader) Accept(w http.ResponseWriter, r *http.Request, o transport.Web
 	}
 	opts := u.Options
 	opts.Subprotocols = append(append([]string(nil), opts.Subprotocols...), o.Subprotocols...)
-	c, err := websocket.Accept(w, r, &opts)
+	h := &hijacked{ResponseWriter: w}
+	c, err := websocket.Accept(h, r, &opts)
 	if err != nil {
 		return nil, err
 	}
-	return &wsConn{c: c}, nil
+	return &wsConn{c: c, raw: h.conn}, nil
+}
+
+// hijacked hands the library the connection with small buffers, and keeps
+// it for the frames written past the library.
+type hijacked struct {
+	http.ResponseWriter
+	conn net.Conn
+}
+
+func (h *hijacked) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, rw, err := http.NewResponseController(h.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := rw.Writer.Flush(); err != nil {
+		_ = conn.Close()
+		return nil, nil, err
+	}
+	// A client that sent frames before it saw the upgrade answered keeps
+	// the server's reader, which holds them.
+	br := rw.Reader
+	if br.Buffered() == 0 {
+		br = bufio.NewReaderSize(conn, bufferSize)
+	}
+	h.conn = conn
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(conn, bufferSize)), nil
 }
 
 // wsConn is one accepted websocket.
 type wsConn struct {
 	c *websocket.Conn
+	// raw is the connection under c, which frames are written to directly,
+	// under fmu; closeSent (under fmu) says the close frame is on its way,
+	// so no frame may follow.
+	raw       net.Conn
+	fmu       sync.Mutex
+	closeSent bool
 
 	mu      sync.Mutex
 	closing chan struct{} // the close handshake has started
@@ -86,6 +177,20 @@ func (c *wsConn) WriteText(msg []byte) error {
 	return c.c.Write(context.Background(), websocket.MessageText, msg)
 }
 
+// WriteFrame writes a frame made by TextFrame to the connection in one
+// write. The caller orders it with the messages it writes through the
+// library (WriteText, WriteJSON); the library's own frames (pongs, the
+// close frame) are each written in one write too, so none splits another.
+func (c *wsConn) WriteFrame(frame []byte) error {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	if c.closeSent {
+		return net.ErrClosed
+	}
+	_, err := c.raw.Write(frame)
+	return err
+}
+
 // WriteClose starts the close handshake, which waits (up to the library's
 // five seconds) for the peer's close frame: in the background, so that the
 // transport's teardown does not wait on a slow or absent peer.
@@ -100,6 +205,18 @@ func (c *wsConn) WriteClose(code int, reason string) error {
 	c.mu.Unlock()
 	go func() {
 		defer close(done)
+		// No frame follows the close frame; one that is being written may
+		// finish first, for closeWait at most.
+		deadline := time.Now().Add(closeWait)
+		for !c.fmu.TryLock() {
+			if time.Now().After(deadline) {
+				_ = c.c.CloseNow()
+				return
+			}
+			time.Sleep(closePoll)
+		}
+		c.closeSent = true
+		c.fmu.Unlock()
 		_ = c.c.Close(websocket.StatusCode(code), reason)
 	}()
 	return nil

@@ -37,8 +37,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-
-	"github.com/coder/websocket"
 )
 
 func main() {
@@ -323,36 +321,42 @@ func allGot(subs []*subscriber, k int) bool {
 // until ctx ends.
 func subscribe(ctx context.Context, c config, s *subscriber, wg *sync.WaitGroup) error {
 	u := "ws" + strings.TrimPrefix(c.url, "http")
-	ws, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{Subprotocols: []string{"graphql-transport-ws"}})
+	ws, err := dialWS(ctx, u, "graphql-transport-ws")
 	if err != nil {
 		return err
 	}
-	ws.SetReadLimit(1 << 20)
+	stop := context.AfterFunc(ctx, func() { _ = ws.close() })
 	write := func(v any) error {
 		b, err := json.Marshal(v)
 		if err != nil {
 			return err
 		}
-		return ws.Write(ctx, websocket.MessageText, b)
+		return ws.writeText(b)
 	}
 	if err := write(map[string]any{"type": "connection_init", "payload": map[string]any{}}); err != nil {
+		stop()
+		_ = ws.close()
 		return err
 	}
 	var m struct {
 		ID, Type string
 		Payload  json.RawMessage
 	}
-	if _, b, err := ws.Read(ctx); err != nil || json.Unmarshal(b, &m) != nil || m.Type != "connection_ack" {
-		_ = ws.CloseNow()
+	if b, err := ws.read(readLimit); err != nil || json.Unmarshal(b, &m) != nil || m.Type != "connection_ack" {
+		stop()
+		_ = ws.close()
 		return fmt.Errorf("no connection_ack: %v", err)
 	}
 	if err := write(map[string]any{"id": "1", "type": "subscribe", "payload": map[string]any{"query": c.query, "variables": c.vars}}); err != nil {
+		stop()
+		_ = ws.close()
 		return err
 	}
 	wg.Go(func() {
-		defer ws.CloseNow()
+		defer stop()
+		defer ws.close()
 		for {
-			_, b, err := ws.Read(ctx)
+			b, err := ws.read(readLimit)
 			if err != nil {
 				return
 			}
@@ -369,6 +373,9 @@ func subscribe(ctx context.Context, c config, s *subscriber, wg *sync.WaitGroup)
 	})
 	return nil
 }
+
+// readLimit is the largest message the load reads.
+const readLimit = 1 << 20
 
 // arrival is a message as it arrived.
 type arrival struct {

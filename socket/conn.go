@@ -61,7 +61,7 @@ type conn struct {
 	cancel   context.CancelFunc
 	initSeen bool
 	acked    bool
-	ops      map[string]*operation
+	ops      opList
 	isClosed bool
 	// timer is the connection_init deadline, then the keep-alive tick.
 	timer *time.Timer
@@ -84,7 +84,6 @@ func newConn(t Transport, ws transport.WebsocketConn, r *http.Request, exec grap
 		admit:       t.Admit,
 		closed:      t.Closed,
 		shared:      t.Shared,
-		ops:         map[string]*operation{},
 	}
 	if c.initTimeout <= 0 {
 		c.initTimeout = DefaultInitTimeout
@@ -101,19 +100,6 @@ func newConn(t Transport, ws transport.WebsocketConn, r *http.Request, exec grap
 	return c
 }
 
-// serveConn serves the connection until it closes. A panic of the transport's
-// own (an operation's is the executor's to recover) closes the connection
-// with 1011 and is logged, as net/http logs a handler's.
-func (c *conn) serveConn() {
-	defer func() {
-		if v := recover(); v != nil {
-			c.log.Error("websocket: panic serving a connection", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
-			c.close(closeInternalError, "internal error")
-		}
-	}()
-	c.serve()
-}
-
 // serve reads the connection until it closes.
 func (c *conn) serve() {
 	c.mu.Lock()
@@ -126,8 +112,31 @@ func (c *conn) serve() {
 			c.close(closeNormal, "")
 			return
 		}
+		if !c.handle(r) {
+			return
+		}
+	}
+}
+
+// handle applies one message, on a goroutine of its own that the reader
+// waits for: decoding it, Init and starting an operation never grow the
+// stack of the reader, which an idle socket keeps (a stack does not shrink
+// below four times what it holds while it waits). A panic of the
+// transport's own (an operation's is the executor's to recover) closes the
+// connection with 1011 and is logged, as net/http logs a handler's; false
+// means the connection is closing.
+func (c *conn) handle(r io.Reader) (more bool) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		defer func() {
+			if v := recover(); v != nil {
+				c.log.Error("websocket: panic serving a connection", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				c.close(closeInternalError, "internal error")
+				more = false
+			}
+		}()
 		m, invalid := decode(r)
-		var more bool
 		switch {
 		case invalid != "":
 			more = c.invalid(invalid)
@@ -136,10 +145,9 @@ func (c *conn) serve() {
 		default:
 			more = c.message(m)
 		}
-		if !more {
-			return
-		}
-	}
+	}()
+	<-done
+	return more
 }
 
 // inMessage is a client's message of either protocol.
@@ -402,7 +410,7 @@ func (c *conn) close(code int, reason string) {
 		c.pongDue.Stop()
 	}
 	ops := c.ops
-	c.ops = map[string]*operation{}
+	c.ops = nil
 	ctx, cancel := c.ctx, c.cancel
 	c.mu.Unlock()
 

@@ -33,6 +33,33 @@ type operation struct {
 	ending bool
 }
 
+// opList is a connection's running operations: few (MaxOperations at
+// most), so a slice, which takes less memory than a map.
+type opList []*operation
+
+// get returns the operation under id, or nil.
+func (s opList) get(id string) *operation {
+	for _, op := range s {
+		if op.id == id {
+			return op
+		}
+	}
+	return nil
+}
+
+// remove takes op out, if it is in.
+func (s *opList) remove(op *operation) {
+	for i, o := range *s {
+		if o == op {
+			last := len(*s) - 1
+			(*s)[i] = (*s)[last]
+			(*s)[last] = nil
+			*s = (*s)[:last]
+			return
+		}
+	}
+}
+
 // outMessage is a message of either protocol to the client.
 type outMessage struct {
 	ID      string          `json:"id,omitempty"`
@@ -85,7 +112,7 @@ func (c *conn) start(id string, payload json.RawMessage) bool {
 		c.mu.Unlock()
 		return false
 	}
-	if old := c.ops[id]; old != nil && !old.ending {
+	if old := c.ops.get(id); old != nil && !old.ending {
 		if !c.legacy {
 			c.mu.Unlock()
 			c.close(CloseSubscriberExists, "Subscriber for "+limitID(id)+" already exists")
@@ -94,7 +121,7 @@ func (c *conn) start(id string, payload json.RawMessage) bool {
 		// The legacy protocol's reference server replaces an operation
 		// started again under its id; its client expects no complete for
 		// the old one.
-		delete(c.ops, id)
+		c.ops.remove(old)
 		c.mu.Unlock()
 		c.silence(old)
 		c.mu.Lock()
@@ -106,7 +133,7 @@ func (c *conn) start(id string, payload json.RawMessage) bool {
 	}
 	ctx, cancel := context.WithCancel(c.ctx)
 	op := &operation{id: id, cancel: cancel}
-	c.ops[id] = op
+	c.ops = append(c.ops, op)
 	c.mu.Unlock()
 	go c.run(ctx, op, payload)
 	return true
@@ -139,10 +166,10 @@ func tooManyOnSocket(most int) *gqlerror.Error {
 // nothing more.
 func (c *conn) stop(id string) {
 	c.mu.Lock()
-	op := c.ops[id]
+	op := c.ops.get(id)
 	ending := op != nil && op.ending
 	if op != nil {
-		delete(c.ops, id)
+		c.ops.remove(op)
 	}
 	c.mu.Unlock()
 	if op == nil {
@@ -161,9 +188,7 @@ func (c *conn) finish(op *operation, m outMessage) {
 	c.mu.Unlock()
 	c.send(op, m)
 	c.mu.Lock()
-	if c.ops[op.id] == op {
-		delete(c.ops, op.id)
-	}
+	c.ops.remove(op)
 	c.mu.Unlock()
 }
 

@@ -131,9 +131,7 @@ func (c *conn) drain() {
 		}
 		if q.last {
 			c.mu.Lock()
-			if c.ops[q.op.id] == q.op {
-				delete(c.ops, q.op.id)
-			}
+			c.ops.remove(q.op)
 			c.mu.Unlock()
 			q.op.cancel()
 		}

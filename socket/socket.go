@@ -167,5 +167,5 @@ func (t Transport) Do(w http.ResponseWriter, r *http.Request, exec graphql.Graph
 	if l, ok := ws.(transport.WebsocketReadLimiter); ok {
 		l.SetReadLimit(limit)
 	}
-	go newConn(t, ws, r, exec).serveConn()
+	go newConn(t, ws, r, exec).serve()
 }

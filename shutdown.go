@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -177,6 +178,13 @@ func (c *liveWebsocket) WriteFrame(frame []byte) error {
 	return c.WriteText(frame[socket.FrameHeader(frame):])
 }
 
+// TryFrame keeps the transport's frames taken at once working through the
+// wrapper.
+func (c *liveWebsocket) TryFrame(frame []byte) bool {
+	t, ok := c.WebsocketConn.(socket.FrameTrier)
+	return ok && t.TryFrame(frame)
+}
+
 // SetReadLimit keeps the transport's read limit working through the
 // wrapper.
 func (c *liveWebsocket) SetReadLimit(limit int64) {
@@ -269,6 +277,15 @@ func (c *trackedConn) Close() error {
 		c.l.mu.Unlock()
 	})
 	return err
+}
+
+// SyscallConn lets a websocket write to the connection without waiting
+// (socket.FrameTrier).
+func (c *trackedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
 }
 
 // CloseWrite lets http.Server half-close as it does on a bare TCP

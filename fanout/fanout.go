@@ -21,6 +21,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -60,7 +61,8 @@ func ClientError(err error, queued int) *gqlerror.Error {
 type Result struct {
 	// JSON is the encoded graphql.Response, shared: never modify it.
 	JSON []byte
-	// framed are the messages made of it by Framed.
+	// framed are the messages made of it by Framed, under mu.
+	mu     sync.Mutex
 	framed map[FrameKey][]byte
 }
 
@@ -72,6 +74,8 @@ type FrameKey struct{ Kind, ID string }
 // for all the subscribers that ask with the same key: the message is
 // shared, so never modify it. Subscribers call it from Next only.
 func (r *Result) Framed(key FrameKey, frame func(json []byte) []byte) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if b, ok := r.framed[key]; ok {
 		return b
 	}
@@ -83,8 +87,9 @@ func (r *Result) Framed(key FrameKey, frame func(json []byte) []byte) []byte {
 	return b
 }
 
-// Subscriber receives one stream's results. Next and End are called from
-// one goroutine.
+// Subscriber receives one stream's results. Next and End are never called
+// at once for one subscriber (though not always from the same goroutine);
+// different subscribers of a stream are handed a result at once.
 type Subscriber interface {
 	// Next is handed each result, in order, shared with every other
 	// subscriber of the stream. It must not block; false means the
@@ -253,13 +258,51 @@ func (h *Hub) run(ctx context.Context, rc *graphql.OperationContext, st *stream,
 			panic(err)
 		}
 		members = h.snapshot(st, members[:0])
-		res := &Result{JSON: b}
-		for _, m := range members {
+		h.hand(st, &Result{JSON: b}, members)
+		clear(members)
+	}
+}
+
+// shard is how many subscribers one goroutine hands a result to: a stream
+// with more hands it on as many goroutines as may run at once, since
+// handing it over is mostly writing it to each subscriber's connection.
+const shard = 512
+
+// hand hands res to members, on up to GOMAXPROCS goroutines, and returns
+// once each has been handed it. A subscriber's panic is raised again here,
+// in the stream's goroutine, which recovers it.
+func (h *Hub) hand(st *stream, res *Result, members []*member) {
+	each := func(ms []*member) {
+		for _, m := range ms {
 			if !m.s.Next(res) {
 				h.behind(st, m)
 			}
 		}
-		clear(members)
+	}
+	parts := min(runtime.GOMAXPROCS(0), (len(members)+shard-1)/shard)
+	if parts <= 1 {
+		each(members)
+		return
+	}
+	var wg sync.WaitGroup
+	var panicked atomic.Pointer[any]
+	size := (len(members) + parts - 1) / parts
+	for len(members) > size {
+		part := members[:size]
+		members = members[size:]
+		wg.Go(func() {
+			defer func() {
+				if v := recover(); v != nil {
+					panicked.CompareAndSwap(nil, &v)
+				}
+			}()
+			each(part)
+		})
+	}
+	each(members)
+	wg.Wait()
+	if v := panicked.Load(); v != nil {
+		panic(*v)
 	}
 }
 

@@ -371,3 +371,72 @@ func (s *slowStart) DispatchOperation(ctx context.Context, rc *graphql.Operation
 	<-s.release
 	return s.executor.DispatchOperation(ctx, rc)
 }
+
+// TestHubHandsAResultToManySubscribersAtOnce: a stream with thousands of
+// subscribers hands each result to them on several goroutines; each gets
+// every result once, in order, and never two at once. A subscriber that
+// panics ends the stream for all of them, as a resolver's panic does.
+func TestHubHandsAResultToManySubscribersAtOnce(t *testing.T) {
+	hub, open := newHub()
+	exec := newExecutor()
+	const n = 3000
+	subs := make([]*exclusive, n)
+	for i := range subs {
+		subs[i] = &exclusive{}
+		hub.Subscribe(context.Background(), exec, operation("A"), subs[i])
+	}
+	require.EqualValues(t, n, open.Load())
+	for seq := 1; seq <= 5; seq++ {
+		exec.push(t, "A", seq)
+	}
+	require.Eventually(t, func() bool {
+		for _, s := range subs {
+			if seqs, _ := s.got(); len(seqs) < 5 {
+				return false
+			}
+		}
+		return true
+	}, 10*time.Second, time.Millisecond)
+	for i, s := range subs {
+		seqs, ended := s.got()
+		require.Equal(t, []int{1, 2, 3, 4, 5}, seqs, "subscriber %d", i)
+		require.Empty(t, ended)
+		require.False(t, s.overlapped.Load(), "subscriber %d was handed two results at once", i)
+	}
+
+	subs[n/2].panics.Store(true)
+	exec.push(t, "A", 6)
+	require.Eventually(t, func() bool { return hub.Streams() == 0 }, 10*time.Second, time.Millisecond)
+	for i, s := range subs {
+		_, ended := s.got()
+		require.Equal(t, []error{fanout.ErrInternal}, ended, "subscriber %d", i)
+	}
+	assert.Zero(t, open.Load())
+}
+
+// exclusive is a recorder that notes a Next or End made while another of
+// its own runs, and panics in Next when told to.
+type exclusive struct {
+	recorder
+	busy, overlapped, panics atomic.Bool
+}
+
+func (e *exclusive) Next(res *fanout.Result) bool {
+	if !e.busy.CompareAndSwap(false, true) {
+		e.overlapped.Store(true)
+	}
+	defer e.busy.Store(false)
+	if e.panics.Load() {
+		panic("a subscriber's bug")
+	}
+	time.Sleep(time.Microsecond)
+	return e.recorder.Next(res)
+}
+
+func (e *exclusive) End(err error) {
+	if !e.busy.CompareAndSwap(false, true) {
+		e.overlapped.Store(true)
+	}
+	defer e.busy.Store(false)
+	e.recorder.End(err)
+}

@@ -1,7 +1,9 @@
 package socket
 
 // Shared subscriptions (Transport.Shared): the operation joins its stream
-// and ends with it or when stopped. The stream's results are queued on the
+// and ends with it or when stopped. A result that finds nothing waiting on
+// its connection is handed to the connection at once, which takes it when
+// its buffer has room (almost always). Otherwise results are queued on the
 // connection; a writer, started when the queue fills from empty and gone
 // once it is empty, writes them in order. A connection that lets maxQueued
 // results wait is too slow for them: its subscription ends (FELL_BEHIND)
@@ -80,9 +82,26 @@ func (s subscriber) End(err error) {
 }
 
 // enqueue queues q for the writer, starting it if it is not running; false
-// when q is a result and maxQueued wait already.
+// when q is a result and maxQueued wait already. A result that finds
+// nothing waiting is first offered to the connection as it is, which takes
+// it without a writer when it can (FrameTrier).
 func (c *conn) enqueue(q queued) bool {
 	c.qmu.Lock()
+	if q.frame != nil && !c.writing {
+		// Nothing waits (the writer runs while anything does).
+		c.writing = true
+		c.qmu.Unlock()
+		if c.tryFrame(q.op, q.frame) {
+			c.tried()
+			return true
+		}
+		c.qmu.Lock()
+		c.nexts++
+		c.queue = append(c.queue, q)
+		c.qmu.Unlock()
+		go c.drain()
+		return true
+	}
 	if !q.last {
 		if c.nexts >= maxQueued {
 			c.qmu.Unlock()
@@ -103,6 +122,33 @@ func (c *conn) enqueue(q queued) bool {
 		go c.drain()
 	}
 	return true
+}
+
+// tryFrame offers a result's frame to the connection without waiting; false
+// when it was not taken (the connection cannot, or a write is under way).
+func (c *conn) tryFrame(op *operation, frame []byte) bool {
+	t, ok := c.ws.(FrameTrier)
+	if !ok || !c.wmu.TryLock() {
+		return false
+	}
+	defer c.wmu.Unlock()
+	if op.done.Load() {
+		return true // stopped: nothing more is written for it
+	}
+	return t.TryFrame(frame)
+}
+
+// tried ends a frame taken at once: what was queued meanwhile goes to a
+// writer.
+func (c *conn) tried() {
+	c.qmu.Lock()
+	if c.head < len(c.queue) {
+		c.qmu.Unlock()
+		go c.drain()
+		return
+	}
+	c.writing = false
+	c.qmu.Unlock()
 }
 
 // drain writes the queue in order until it is empty.

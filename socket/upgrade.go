@@ -18,6 +18,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql/handler/transport"
@@ -31,10 +32,18 @@ type TextWriter interface {
 }
 
 // FrameWriter is a websocket connection that can write a whole frame made
-// by TextFrame, in one write. Conns of Upgrader are; a wrapper around one
-// should be too.
+// by TextFrame. Conns of Upgrader are; a wrapper around one should be too.
 type FrameWriter interface {
 	WriteFrame(frame []byte) error
+}
+
+// FrameTrier is a FrameWriter that can also take a frame without making
+// its caller wait: TryFrame is false when it cannot now (another write is
+// under way, or the connection cannot be written without waiting), and
+// the frame must then be written with WriteFrame. Conns of Upgrader are.
+type FrameTrier interface {
+	FrameWriter
+	TryFrame(frame []byte) bool
 }
 
 // TextFrame returns the unmasked, final text frame (a server's) carrying
@@ -99,12 +108,29 @@ func (u Upgrader) Accept(w http.ResponseWriter, r *http.Request, o transport.Web
 	}
 	opts := u.Options
 	opts.Subprotocols = append(append([]string(nil), opts.Subprotocols...), o.Subprotocols...)
+	// Pongs are written here, ordered with the frames written past the
+	// library, which may have to finish one in the background.
+	ws := &wsConn{}
+	next := opts.OnPingReceived
+	opts.OnPingReceived = func(ctx context.Context, payload []byte) bool {
+		if next != nil && !next(ctx, payload) {
+			return false
+		}
+		ws.pong(payload)
+		return false
+	}
 	h := &hijacked{ResponseWriter: w}
 	c, err := websocket.Accept(h, r, &opts)
 	if err != nil {
 		return nil, err
 	}
-	return &wsConn{c: c, raw: h.conn}, nil
+	ws.c, ws.raw = c, h.conn
+	if sc, ok := h.conn.(syscall.Conn); ok {
+		if rc, err := sc.SyscallConn(); err == nil {
+			ws.rc = rc
+		}
+	}
+	return ws, nil
 }
 
 // hijacked hands the library the connection with small buffers, and keeps
@@ -136,10 +162,12 @@ func (h *hijacked) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 // wsConn is one accepted websocket.
 type wsConn struct {
 	c *websocket.Conn
-	// raw is the connection under c, which frames are written to directly,
-	// under fmu; closeSent (under fmu) says the close frame is on its way,
-	// so no frame may follow.
+	// raw is the connection under c, which frames are written to directly;
+	// rc, when the connection has one, writes to it without waiting. Every
+	// write but the close frame is made under fmu, and closeSent (under
+	// fmu) says the close frame is on its way, so nothing may follow.
 	raw       net.Conn
+	rc        syscall.RawConn
 	fmu       sync.Mutex
 	closeSent bool
 
@@ -151,6 +179,7 @@ var (
 	_ transport.WebsocketConn        = (*wsConn)(nil)
 	_ transport.WebsocketReadLimiter = (*wsConn)(nil)
 	_ TextWriter                     = (*wsConn)(nil)
+	_ FrameTrier                     = (*wsConn)(nil)
 )
 
 func (c *wsConn) NextReader() (int, io.Reader, error) {
@@ -174,13 +203,17 @@ func (c *wsConn) WriteJSON(v any) error {
 }
 
 func (c *wsConn) WriteText(msg []byte) error {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	if c.closeSent {
+		return net.ErrClosed
+	}
 	return c.c.Write(context.Background(), websocket.MessageText, msg)
 }
 
-// WriteFrame writes a frame made by TextFrame to the connection in one
-// write. The caller orders it with the messages it writes through the
-// library (WriteText, WriteJSON); the library's own frames (pongs, the
-// close frame) are each written in one write too, so none splits another.
+// WriteFrame writes a frame made by TextFrame to the connection. The
+// caller orders it with the messages it writes through the library
+// (WriteText, WriteJSON).
 func (c *wsConn) WriteFrame(frame []byte) error {
 	c.fmu.Lock()
 	defer c.fmu.Unlock()
@@ -189,6 +222,68 @@ func (c *wsConn) WriteFrame(frame []byte) error {
 	}
 	_, err := c.raw.Write(frame)
 	return err
+}
+
+// TryFrame implements FrameTrier: it writes what of frame the connection
+// takes at once, and the rest in the background, holding fmu until it is
+// written, so whatever is written next waits for it.
+func (c *wsConn) TryFrame(frame []byte) bool {
+	if c.rc == nil || !c.fmu.TryLock() {
+		return false
+	}
+	if c.closeSent {
+		c.fmu.Unlock()
+		return true // dropped, as WriteFrame refuses it
+	}
+	n, err := c.writeNow(frame)
+	if n == len(frame) || err != nil {
+		c.fmu.Unlock()
+		return true // written, or the connection is failing: dropped
+	}
+	rest := frame[n:]
+	go func() {
+		defer c.fmu.Unlock()
+		_, _ = c.raw.Write(rest)
+	}()
+	return true
+}
+
+// writeNow writes what of b the connection's buffer takes now, without
+// waiting for room: fewer than len(b) bytes and no error when it had no
+// more.
+func (c *wsConn) writeNow(b []byte) (int, error) {
+	n := 0
+	var werr error
+	err := c.rc.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				return true
+			case err != nil:
+				werr = err
+				return true
+			}
+			n += m
+		}
+		return true
+	})
+	if err == nil {
+		err = werr
+	}
+	return n, err
+}
+
+// pong answers a ping, unless the close frame is on its way.
+func (c *wsConn) pong(payload []byte) {
+	c.fmu.Lock()
+	defer c.fmu.Unlock()
+	if c.closeSent {
+		return
+	}
+	_, _ = c.raw.Write(append([]byte{0x8a, byte(len(payload))}, payload...))
 }
 
 // WriteClose starts the close handshake, which waits (up to the library's

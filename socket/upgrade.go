@@ -5,9 +5,11 @@ package socket
 // write a message that is encoded already (TextWriter), or even a whole
 // frame (FrameWriter), which a shared subscription's results are: the same
 // bytes for every socket that has them under the same id. A frame goes to
-// the connection in one write, past the library, which then only reads,
-// answers pings and closes. The connection's buffers are sized for the
-// small messages of the protocols, not net/http's 4 KiB each way.
+// the connection past the library, at once when the connection's buffer
+// has room (FrameTrier), and the pongs are written here too, all under one
+// lock; the library reads, writes the messages handed to it and closes.
+// The connection's buffers are sized for the small messages of the
+// protocols, not net/http's 4 KiB each way.
 
 import (
 	"bufio"

@@ -314,3 +314,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestAFrameTakenInPartIsFinishedBeforeAnythingElse: frames tried on a
+// client that reads nothing fill its buffers until one is taken only in
+// part; its rest is written in the background, and until it is, the
+// socket takes no other frame at once. Once the client reads, every frame
+// arrives whole and in order, and frames are taken at once again.
+func TestAFrameTakenInPartIsFinishedBeforeAnythingElse(t *testing.T) {
+	url, conns := acceptOne(t)
+	client := dial(t, url)
+	server := <-conns
+	require.NotNil(t, server.rc, "a TCP connection can be written without waiting")
+	msg := func(i int) []byte {
+		return []byte(fmt.Sprintf(`{"id":"%d","pad":"%s"}`, i, strings.Repeat("x", 64<<10)))
+	}
+	sent := 0
+	for server.TryFrame(TextFrame(msg(sent))) {
+		sent++
+		require.Less(t, sent, 10_000, "the client's buffers never filled")
+	}
+	require.Positive(t, sent)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range sent {
+		_, b, err := client.Read(ctx)
+		require.NoError(t, err, "message %d", i)
+		require.Equal(t, string(msg(i)), string(b), "message %d whole and in order", i)
+	}
+	require.Eventually(t, func() bool { return server.TryFrame(TextFrame([]byte(`"again"`))) }, 5*time.Second, time.Millisecond)
+	_, b, err := client.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, `"again"`, string(b))
+}

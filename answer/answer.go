@@ -218,6 +218,9 @@ func (c *Cache) Get(ctx context.Context, id string) (Answer, bool) {
 	}
 	if !c.opts.Heard {
 		seq, err := c.seq(ctx)
+		if ctx.Err() != nil {
+			return Answer{}, false // the request went away: nothing failed
+		}
 		if err != nil {
 			// The log (the store's Redis) is failing: writes may be
 			// failing too, and be made up for later.

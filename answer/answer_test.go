@@ -335,3 +335,30 @@ func TestKeptAnswersUnderRandomInterleavings(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestARequestThatGoesAwayDropsNothing: a request whose context ends while
+// it asks the log where the fleet is gets no kept answer, and leaves every
+// answer kept: its error is its own, not the log's.
+func TestARequestThatGoesAwayDropsNothing(t *testing.T) {
+	f := &cancelledLog{}
+	c := following(t, f, Options{})
+	keep(t, c, "a", "A", "room:1")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, ok := c.Get(ctx, "a")
+	assert.False(t, ok)
+	n, _ := c.Len()
+	assert.Equal(t, 1, n, "nothing was dropped")
+	assert.Equal(t, "A", body(t, c, "a"))
+}
+
+// cancelledLog is a fakeLog whose Seq fails as a Redis client does when
+// the request's context has ended.
+type cancelledLog struct{ fakeLog }
+
+func (l *cancelledLog) Seq(ctx context.Context) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	return l.fakeLog.Seq(ctx)
+}

@@ -286,20 +286,23 @@ func (h *Hub) hand(st *stream, res *Result, members []*member) {
 	}
 	var wg sync.WaitGroup
 	var panicked atomic.Pointer[any]
+	part := func(ms []*member) {
+		defer func() {
+			if v := recover(); v != nil {
+				panicked.CompareAndSwap(nil, &v)
+			}
+		}()
+		each(ms)
+	}
 	size := (len(members) + parts - 1) / parts
 	for len(members) > size {
-		part := members[:size]
+		ms := members[:size]
 		members = members[size:]
-		wg.Go(func() {
-			defer func() {
-				if v := recover(); v != nil {
-					panicked.CompareAndSwap(nil, &v)
-				}
-			}()
-			each(part)
-		})
+		wg.Go(func() { part(ms) })
 	}
-	each(members)
+	part(members)
+	// Every part is done before the stream goes on (or ends, on a panic):
+	// no subscriber is handed anything else while it takes this.
 	wg.Wait()
 	if v := panicked.Load(); v != nil {
 		panic(*v)

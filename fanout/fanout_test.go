@@ -410,6 +410,7 @@ func TestHubHandsAResultToManySubscribersAtOnce(t *testing.T) {
 	for i, s := range subs {
 		_, ended := s.got()
 		require.Equal(t, []error{fanout.ErrInternal}, ended, "subscriber %d", i)
+		require.False(t, s.overlapped.Load(), "subscriber %d was told its end while it was handed a result", i)
 	}
 	assert.Zero(t, open.Load())
 }

@@ -131,7 +131,10 @@ func (c *conn) handle(r io.Reader) (more bool) {
 		defer close(done)
 		defer func() {
 			if v := recover(); v != nil {
-				c.log.Error("websocket: panic serving a connection", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+				c.mu.Lock()
+				ctx := c.ctx // the request's id, for the log
+				c.mu.Unlock()
+				c.log.ErrorContext(ctx, "websocket: panic serving a connection", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
 				c.close(closeInternalError, "internal error")
 				more = false
 			}

@@ -46,8 +46,7 @@ type conn struct {
 	// results and last messages); writing says the writer runs.
 	qmu     sync.Mutex
 	queue   []queued
-	head    int // queue[head:] wait; the writer has taken the rest
-	nexts   int // results waiting, bounded by maxQueued
+	nexts   int // results in queue, bounded by maxQueued
 	writing bool
 
 	// wmu orders the writes; an operation's done flag is set under it, so

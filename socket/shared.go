@@ -22,9 +22,6 @@ import (
 // operations; a last message (complete or error) is always taken.
 const maxQueued = 64
 
-// keptQueue is how much room for queued results an idle connection keeps.
-const keptQueue = 4
-
 // queued is a message waiting for the writer.
 type queued struct {
 	op *operation
@@ -96,11 +93,7 @@ func (c *conn) enqueue(q queued) bool {
 			return true
 		}
 		c.qmu.Lock()
-		c.nexts++
-		c.queue = append(c.queue, q)
-		c.qmu.Unlock()
-		go c.drain()
-		return true
+		c.writing = false // queued as any result, after what came meanwhile
 	}
 	if !q.last {
 		if c.nexts >= maxQueued {
@@ -108,11 +101,6 @@ func (c *conn) enqueue(q queued) bool {
 			return false
 		}
 		c.nexts++
-	}
-	if len(c.queue) == cap(c.queue) && c.head > 0 {
-		// Reuse the room the writer has taken from.
-		c.queue = append(c.queue[:0], c.queue[c.head:]...)
-		c.head = 0
 	}
 	c.queue = append(c.queue, q)
 	start := !c.writing
@@ -142,7 +130,7 @@ func (c *conn) tryFrame(op *operation, frame []byte) bool {
 // writer.
 func (c *conn) tried() {
 	c.qmu.Lock()
-	if c.head < len(c.queue) {
+	if len(c.queue) > 0 {
 		c.qmu.Unlock()
 		go c.drain()
 		return
@@ -155,17 +143,14 @@ func (c *conn) tried() {
 func (c *conn) drain() {
 	for {
 		c.qmu.Lock()
-		if c.head == len(c.queue) {
-			c.queue, c.head, c.writing = c.queue[:0], 0, false
-			if cap(c.queue) > keptQueue {
-				c.queue = nil // after a burst, an idle connection holds little
-			}
+		if len(c.queue) == 0 {
+			c.queue, c.writing = nil, false
 			c.qmu.Unlock()
 			return
 		}
-		q := c.queue[c.head]
-		c.queue[c.head] = queued{}
-		c.head++
+		q := c.queue[0]
+		c.queue[0] = queued{}
+		c.queue = c.queue[1:]
 		if !q.last {
 			c.nexts--
 		}

@@ -40,6 +40,14 @@ func acceptOne(t *testing.T) (url string, conns <-chan *wsConn) {
 	return "ws" + strings.TrimPrefix(srv.URL, "http"), ch
 }
 
+// connected is a client and the server's end of one websocket.
+func connected(t *testing.T) (*websocket.Conn, *wsConn) {
+	t.Helper()
+	url, conns := acceptOne(t)
+	client := dial(t, url)
+	return client, <-conns
+}
+
 func dial(t *testing.T, url string) *websocket.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -55,9 +63,7 @@ func dial(t *testing.T, url string) *websocket.Conn {
 // client as the message it carries, at every length encoding (7 bits, 16
 // and 64), at their edges.
 func TestTextFrameLengths(t *testing.T) {
-	url, conns := acceptOne(t)
-	client := dial(t, url)
-	server := <-conns
+	client, server := connected(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, n := range []int{0, 1, 125, 126, 127, 0xffff, 0x10000, 200_000} {
@@ -76,9 +82,7 @@ func TestTextFrameLengths(t *testing.T) {
 // past the library, messages written through it and the library's own pongs
 // (the client pings throughout) all reach the client whole, in order.
 func TestFramesAndTheLibrarysOwnFramesDoNotSplitEachOther(t *testing.T) {
-	url, conns := acceptOne(t)
-	client := dial(t, url)
-	server := <-conns
+	client, server := connected(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
@@ -139,9 +143,7 @@ func TestFramesAndTheLibrarysOwnFramesDoNotSplitEachOther(t *testing.T) {
 // frame is refused, and the client reads the frames before it and then the
 // close, with its code.
 func TestNoFrameFollowsTheCloseFrame(t *testing.T) {
-	url, conns := acceptOne(t)
-	client := dial(t, url)
-	server := <-conns
+	client, server := connected(t)
 	require.NoError(t, server.WriteFrame(TextFrame([]byte(`"before"`))))
 	require.NoError(t, server.WriteClose(CloseBadRequest, "bye"))
 	// Frames written until the close frame is on its way arrive before it.
@@ -173,10 +175,7 @@ func TestAStuckFrameDoesNotHoldTheCloseOpen(t *testing.T) {
 	if testing.Short() {
 		t.Skip("waits closeWait")
 	}
-	url, conns := acceptOne(t)
-	client := dial(t, url) // never reads
-	_ = client
-	server := <-conns
+	_, server := connected(t) // the client never reads
 	big := TextFrame(bytes.Repeat([]byte("x"), 1<<20))
 	written := make(chan error, 1)
 	go func() {
@@ -304,4 +303,35 @@ func TestAPanicServingAConnectionClosesItAndIsLogged(t *testing.T) {
 	_, b, err := good.Read(ctx)
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"type":"connection_ack"}`, string(b))
+}
+
+// TestAFrameTakenInPartIsFinishedBeforeAnythingElse: frames tried on a
+// client that reads nothing fill its buffers until one is taken only in
+// part; its rest is written in the background, and until it is, the
+// socket takes no other frame at once. Once the client reads, every frame
+// arrives whole and in order, and frames are taken at once again.
+func TestAFrameTakenInPartIsFinishedBeforeAnythingElse(t *testing.T) {
+	client, server := connected(t)
+	require.NotNil(t, server.rc, "a TCP connection can be written without waiting")
+	msg := func(i int) []byte {
+		return []byte(fmt.Sprintf(`{"id":"%d","pad":"%s"}`, i, strings.Repeat("x", 64<<10)))
+	}
+	sent := 0
+	for server.TryFrame(TextFrame(msg(sent))) {
+		sent++
+		require.Less(t, sent, 10_000, "the client's buffers never filled")
+	}
+	require.Positive(t, sent)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for i := range sent {
+		_, b, err := client.Read(ctx)
+		require.NoError(t, err, "message %d", i)
+		require.Equal(t, string(msg(i)), string(b), "message %d whole and in order", i)
+	}
+	require.Eventually(t, func() bool { return server.TryFrame(TextFrame([]byte(`"again"`))) }, 5*time.Second, time.Millisecond)
+	_, b, err := client.Read(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, `"again"`, string(b))
 }

@@ -199,34 +199,42 @@ func (s *Sim) match(method, path string) (*route, string) {
 }
 
 // statusWriter remembers the status a handler answered with, for the stats.
+// statusWriter tells decided the status of its answer once, when it is
+// decided: before any of the answer can reach the client, so that a call
+// is counted by the time its caller has the answer.
 type statusWriter struct {
 	http.ResponseWriter
-	status int
+	status  int
+	decided func(status int)
+}
+
+func (w *statusWriter) decide(code int) {
+	if w.status == 0 {
+		w.status = code
+		w.decided(code)
+	}
 }
 
 func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
+	w.decide(code)
 	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
+	w.decide(http.StatusOK)
 	return w.ResponseWriter.Write(b)
 }
 
 // serveAPI runs the gateway checks in the documented order, the faults, then the route.
 func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
-	sw := &statusWriter{ResponseWriter: w}
 	rt, id := s.match(r.Method, r.URL.Path)
 	tmpl, product := "", ""
 	if rt != nil {
 		tmpl, product = rt.tmpl, rt.product
 	}
-	defer func() { s.stats.call(r.Method, tmpl, product, sw.status) }()
+	sw := &statusWriter{ResponseWriter: w, decided: func(status int) { s.stats.call(r.Method, tmpl, product, status) }}
+	// An answer the route never wrote is a 200 with no body.
+	defer sw.decide(http.StatusOK)
 	if rt == nil {
 		writeJSON(sw, http.StatusNotFound, apimError{StatusCode: http.StatusNotFound, Message: msgNoRoute})
 		return

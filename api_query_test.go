@@ -648,8 +648,21 @@ func TestAPIRoomAndDeskSchedules(t *testing.T) {
 		}
 		assert.ElementsMatch(t, wantIDs, got, "the desk's bookings of today")
 
-		// Free slots: the rest of today, around the bookings.
-		require.NotEmpty(t, d.Room.FreeSlots)
+		// Free slots: the rest of today, around the bookings. Late in the
+		// day the rest of it may be taken (the demo's late booking runs
+		// past midnight); then there is none.
+		if len(d.Room.FreeSlots) == 0 {
+			taken := before.Truncate(time.Minute)
+			byStart := slices.Clone(want)
+			slices.SortFunc(byStart, func(a, b engagesim.Booking) int { return a.Start.Compare(b.Start) })
+			for _, b := range byStart {
+				if !b.Start.After(taken) && b.End.After(taken) {
+					taken = b.End
+				}
+			}
+			assert.False(t, taken.Before(tomorrow), "no free slot, yet the room is free from %s", taken)
+			return
+		}
 		last := d.Room.FreeSlots[len(d.Room.FreeSlots)-1]
 		// It ends at midnight, or where a booking running past midnight
 		// begins.

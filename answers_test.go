@@ -106,4 +106,10 @@ func TestKeptAnswersFollowEveryChangeOnEveryReplica(t *testing.T) {
 		}
 		require.Equal(c, calls, liveStats(c, simSrv.URL).TotalCalls)
 	}, 20*time.Second, 50*time.Millisecond)
+	// Both served them under a lease (CACHE_ANSWERS_CHECK=lease, the
+	// default): the renames' writes waited for both.
+	for _, gw := range replicas {
+		_, checks := readiness(t, gw)
+		assert.Contains(t, checks["answers"], "under a lease", gw)
+	}
 }

@@ -89,8 +89,9 @@ func abs(n int) int {
 // the median latency; each run of a target is followed by the ceiling's
 // for the same query, and the ratio is reported. The targets are the
 // gateway on the memory store and on Redis, each with its kept answers
-// (answers=on, as run configures it), on Redis also with
-// CACHE_ANSWERS_CHECK=interval (answers=interval), and without them
+// (answers=on, as run configures it: CACHE_ANSWERS_CHECK=lease), on Redis
+// also with CACHE_ANSWERS_CHECK=each and interval (answers=each,
+// answers=interval), and without them
 // (answers=off: every request executed, every read a hit in the store).
 func BenchmarkWarmAgainstTheCeiling(b *testing.B) {
 	e := newCCEnv(b, blSim(), loader.Options{}, false)
@@ -117,14 +118,14 @@ func BenchmarkWarmAgainstTheCeiling(b *testing.B) {
 	for _, tg := range targets {
 		modes := []string{"off", "on"}
 		if tg.name == "redis" {
-			modes = append(modes, "interval") // CACHE_ANSWERS_CHECK=interval
+			modes = append(modes, "each", "interval") // CACHE_ANSWERS_CHECK=each, interval
 		}
 		for _, mode := range modes {
 			b.Run(fmt.Sprintf("gateway=%s/answers=%s", tg.name, mode), func(b *testing.B) {
 				store, log := tg.store(b)
 				var answers *answer.Cache
 				if mode != "off" {
-					answers = blAnswers(b, answer.Options{Log: log, Heard: mode == "interval"})
+					answers = blAnswers(b, answer.Options{Log: log, Check: blCheck(mode)})
 					store = cache.Logged(store, log)
 				}
 				gw := blGatewayWith(b, e, store, loader.Options{}, answers)
@@ -175,7 +176,22 @@ func blAnswers(b *testing.B, opts answer.Options) *answer.Cache {
 	go func() { c.Run(ctx); close(done) }()
 	b.Cleanup(func() { cancel(); <-done })
 	require.Eventually(b, c.Following, 5*time.Second, time.Millisecond)
+	if _, leasing := opts.Log.(answer.LeasingLog); leasing && opts.Check == answer.CheckLease {
+		require.Eventually(b, c.Leased, 5*time.Second, time.Millisecond)
+	}
 	return c
+}
+
+// blCheck is the answer.Check of a benchmark's answers mode: on is the
+// default (CACHE_ANSWERS_CHECK=lease), each and interval the others.
+func blCheck(mode string) answer.Check {
+	switch mode {
+	case "each":
+		return answer.CheckEach
+	case "interval":
+		return answer.CheckInterval
+	}
+	return answer.CheckLease
 }
 
 // warmResult is one measured run.
@@ -218,4 +234,39 @@ func warmRun(b *testing.B, hc *http.Client, url string, body []byte, clients int
 	took := time.Since(start)
 	slices.Sort(lat)
 	return warmResult{rate: float64(n) / took.Seconds(), p50: lat[n/2]}
+}
+
+// BenchmarkLoggedWrite is what a store write costs its writer on Redis
+// (cache.RedisWriteLog.Written: number it, announce it, and, with leases,
+// wait until every replica holding one has applied it) with each check of
+// the kept answers: replicas=N other replicas follow the log, each on a
+// client of its own; with check=each or interval none holds a lease.
+func BenchmarkLoggedWrite(b *testing.B) {
+	for _, tc := range []struct {
+		check    answer.Check
+		replicas int
+	}{{answer.CheckEach, 1}, {answer.CheckLease, 1}, {answer.CheckLease, 3}} {
+		b.Run(fmt.Sprintf("check=%s/replicas=%d", tc.check, tc.replicas), func(b *testing.B) {
+			rdb := blRedis(b)
+			ns := blNamespace(b, rdb)
+			for range tc.replicas {
+				blAnswers(b, answer.Options{Log: cache.NewRedisWriteLog(blRedis(b), ns, blDiscard()), Check: tc.check})
+			}
+			log := cache.NewRedisWriteLog(rdb, ns, blDiscard())
+			ctx := context.Background()
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for i := range b.N {
+				start := time.Now()
+				if err := log.Written(ctx, []string{fmt.Sprint("egw:v2:{room:", i%50, "}")}); err != nil {
+					b.Fatal(err)
+				}
+				lat = append(lat, time.Since(start))
+			}
+			b.StopTimer()
+			slices.Sort(lat)
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+		})
+	}
 }

@@ -104,10 +104,9 @@ type config struct {
 	// (CACHE_ANSWERS_MAX_AGE).
 	answersMB     int
 	answersMaxAge time.Duration
-	// answersHeard serves kept answers from the writes this replica has
-	// heard, checking the fleet's every 100 ms instead of per answer
-	// (CACHE_ANSWERS_CHECK=interval).
-	answersHeard bool
+	// answersCheck is how a replica makes sure it has heard the fleet's
+	// writes before serving a kept answer (CACHE_ANSWERS_CHECK).
+	answersCheck answer.Check
 	retry        engage.Retry
 	breaker      engage.Breaker
 	// upstreamTimeout bounds each upstream attempt; zero means the engage
@@ -702,11 +701,14 @@ func loadOperations(c *config, get func(string) string) error {
 		c.answersMaxAge = d
 	}
 	switch v := get("CACHE_ANSWERS_CHECK"); v {
-	case "", "each":
+	case "", "lease":
+		c.answersCheck = answer.CheckLease
+	case "each":
+		c.answersCheck = answer.CheckEach
 	case "interval":
-		c.answersHeard = true
+		c.answersCheck = answer.CheckInterval
 	default:
-		return fmt.Errorf("CACHE_ANSWERS_CHECK %q is neither each nor interval", v)
+		return fmt.Errorf("CACHE_ANSWERS_CHECK %q is not lease, each or interval", v)
 	}
 	c.logLevel = slog.LevelInfo
 	if v := get("LOG_LEVEL"); v != "" {

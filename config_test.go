@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/engagegql/gateway/answer"
 	"github.com/engagegql/gateway/guard"
 	"github.com/engagegql/gateway/protocol"
 	"github.com/stretchr/testify/assert"
@@ -116,6 +117,7 @@ func TestLoadConfig(t *testing.T) {
 		{"bad stale window", map[string]string{"CACHE_STALE_FOR": "a day"}, "CACHE_STALE_FOR"},
 		{"bad decoded tier", map[string]string{"CACHE_DECODED_MB": "64MB"}, "CACHE_DECODED_MB"},
 		{"negative decoded tier", map[string]string{"CACHE_DECODED_MB": "-1"}, "CACHE_DECODED_MB"},
+		{"unknown answers check", map[string]string{"CACHE_ANSWERS_CHECK": "sometimes"}, "CACHE_ANSWERS_CHECK"},
 		{"bad bookings TTL", map[string]string{"CACHE_TTL_BOOKINGS": "0s"}, "CACHE_TTL_BOOKINGS"},
 		{"bad hierarchy TTL", map[string]string{"CACHE_TTL_HIERARCHY": "an hour"}, "CACHE_TTL_HIERARCHY"},
 		{"TTLs set", map[string]string{"CACHE_TTL_BOOKINGS": "30s", "CACHE_TTL_AVAILABILITY": "10s"}, ""},
@@ -190,6 +192,11 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, protocol.StreamLimits{PerClient: 2, ReservationTimeout: 5 * time.Second}, c.sseStreams)
 
 	assert.True(t, c.mirror.visitors, "a mirror holds visitor lists unless told otherwise")
+	for v, want := range map[string]answer.Check{"": answer.CheckLease, "lease": answer.CheckLease, "each": answer.CheckEach, "interval": answer.CheckInterval} {
+		c, err = loadConfig(func(k string) string { return map[string]string{"CACHE_ANSWERS_CHECK": v}[k] })
+		require.NoError(t, err)
+		assert.Equal(t, want, c.answersCheck, "CACHE_ANSWERS_CHECK=%q", v)
+	}
 	c, err = loadConfig(func(k string) string { return map[string]string{"MIRROR_VISITORS": "off"}[k] })
 	require.NoError(t, err)
 	assert.False(t, c.mirror.visitors)

@@ -409,7 +409,14 @@ func readyz(d serverDeps) http.Handler {
 		// served, so the replica computes every query: slower, never wrong.
 		if d.answers != nil {
 			if n, size := d.answers.Len(); d.answers.Following() {
-				checks["answers"] = fmt.Sprintf("ok: following the store's writes; %d answers kept (%.1f MiB)", n, float64(size)/(1<<20))
+				how := ""
+				if d.answers.Leasing() {
+					how = " under a lease (no round trip per answer)"
+					if !d.answers.Leased() {
+						how = " without a lease for now (one Redis round trip per answer)"
+					}
+				}
+				checks["answers"] = fmt.Sprintf("ok: following the store's writes%s; %d answers kept (%.1f MiB)", how, n, float64(size)/(1<<20))
 			} else {
 				checks["answers"] = "not following the store's writes: every query is computed until it can"
 			}

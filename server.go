@@ -129,7 +129,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	var answers *answer.Cache
 	var onStoreDown func()
 	if eng.writes != nil {
-		answers = answer.New(answer.Options{Log: eng.writes, MaxBytes: cfg.answersMB << 20, MaxAge: cfg.answersMaxAge, Heard: cfg.answersHeard})
+		answers = answer.New(answer.Options{Log: eng.writes, MaxBytes: cfg.answersMB << 20, MaxAge: cfg.answersMaxAge, Check: cfg.answersCheck})
 		onStoreDown = answers.Drop
 	}
 	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor, TTLs: cfg.cacheTTLs,

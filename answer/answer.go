@@ -3,13 +3,19 @@
 // any of them is written, on every replica, because every replica follows
 // the fleet's log of store writes (see Log). A kept answer is served only
 // once this replica has applied every write the fleet had logged when the
-// request came, so a change is visible on the next read everywhere. Callers
-// share an answer only when they see the same (see Handler).
+// request came, so a change is visible on the next read everywhere: by
+// asking the log, or, while the replica holds a lease of a LeasingLog,
+// without asking, because no write is done until every leaseholder has
+// applied it. Callers share an answer only when they see the same (see
+// Handler).
 package answer
 
 import (
 	"container/list"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"strconv"
 	"sync"
 	"time"
 )
@@ -25,10 +31,49 @@ const (
 	// recentWrites is how many applied writes are remembered, to check an
 	// answer computed while they were made before it is kept.
 	recentWrites = 1024
-	// checkEvery is how often a cache that serves what it Heard asks the
+	// checkEvery is how often a cache that checks at an interval asks the
 	// log where the fleet is.
 	checkEvery = 100 * time.Millisecond
+	// renewEvery is how often a lease is renewed when no write is applied
+	// (each write applied renews it, or tells the log it was applied, at
+	// once).
+	renewEvery = 250 * time.Millisecond
 )
+
+// Check is how a replica makes sure it has applied the writes the fleet
+// had logged before it serves a kept answer.
+type Check int
+
+const (
+	// CheckLease serves without asking the log while the replica holds a
+	// lease (the Log must be a LeasingLog, whose writers wait for the
+	// leaseholders), and as CheckEach when it holds none: exact on every
+	// replica, with no round trip per answer.
+	CheckLease Check = iota
+	// CheckEach asks the log where the fleet is before every answer
+	// served: exact on every replica, one round trip per answer.
+	CheckEach
+	// CheckInterval serves from the writes this replica has heard, and asks
+	// the log every checkEvery: no round trip per answer and no wait for
+	// writers, but a write made on another replica is seen only once its
+	// announcement arrives (normally within a millisecond), and a replica
+	// that has not heard what it should have by catchUpWait after a check
+	// drops everything.
+	CheckInterval
+)
+
+// String names the check as CACHE_ANSWERS_CHECK does.
+func (c Check) String() string {
+	switch c {
+	case CheckLease:
+		return "lease"
+	case CheckEach:
+		return "each"
+	case CheckInterval:
+		return "interval"
+	}
+	return "check(" + strconv.Itoa(int(c)) + ")"
+}
 
 // Options tune a Cache.
 type Options struct {
@@ -40,16 +85,12 @@ type Options struct {
 	// MaxAge bounds how long an answer is kept even when nothing it read
 	// changes; zero means DefaultMaxAge.
 	MaxAge time.Duration
-	// Now is the clock; nil means time.Now.
+	// Now is the clock of the answers' ages; nil means time.Now. (A
+	// lease is always held on time.Now's, as the log grants it.)
 	Now func() time.Time
-	// Heard serves a kept answer from the writes this replica has heard,
-	// without asking the log where the fleet is first: no round trip per
-	// answer, but a write made on another replica is seen only once its
-	// announcement arrives (normally within a millisecond). Every
-	// checkEvery the log is asked anyway, and a replica that has not heard
-	// what it should have by catchUpWait later drops everything. False
-	// asks the log before every answer served: exact on every replica.
-	Heard bool
+	// Check is how the replica makes sure it has applied the fleet's
+	// writes before serving a kept answer; the zero value is CheckLease.
+	Check Check
 }
 
 // Answer is one kept HTTP answer.
@@ -63,6 +104,7 @@ type Answer struct {
 // Cache is the answers one replica keeps. Safe for concurrent use.
 type Cache struct {
 	opts Options
+	id   string // this follower's name in a LeasingLog
 
 	mu       sync.Mutex
 	started  bool
@@ -75,6 +117,9 @@ type Cache struct {
 	next     int     // where the ring's next write goes
 	lru      list.List
 	bytes    int
+	// leaseUntil is when the lease of a LeasingLog runs out: until then
+	// no write is done before this replica has applied it.
+	leaseUntil time.Time
 }
 
 type entry struct {
@@ -104,14 +149,27 @@ func New(opts Options) *Cache {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &Cache{opts: opts, advanced: make(chan struct{}), entries: map[string]*entry{}, byKey: map[string]map[*entry]struct{}{}}
+	var id [12]byte
+	_, _ = rand.Read(id[:])
+	return &Cache{opts: opts, id: hex.EncodeToString(id[:]), advanced: make(chan struct{}), entries: map[string]*entry{}, byKey: map[string]map[*entry]struct{}{}}
 }
 
 // Run follows the log until ctx ends; nothing is kept before it has
 // started, nor after it returns.
 func (c *Cache) Run(ctx context.Context) {
-	if c.opts.Heard {
+	var held sync.WaitGroup
+	holdCtx, stopHolding := context.WithCancel(ctx)
+	defer stopHolding()
+	leasing, _ := c.opts.Log.(LeasingLog)
+	switch {
+	case c.opts.Check == CheckInterval:
 		go c.check(ctx)
+	case c.opts.Check == CheckLease && leasing != nil:
+		held.Add(1)
+		go func() {
+			defer held.Done()
+			c.hold(holdCtx, leasing)
+		}()
 	}
 	c.opts.Log.Follow(ctx, func(seq uint64) {
 		c.mu.Lock()
@@ -121,13 +179,69 @@ func (c *Cache) Run(ctx context.Context) {
 	}, c.apply)
 	c.mu.Lock()
 	c.started = false
+	c.leaseUntil = time.Time{}
 	c.resetLocked(c.mark)
 	c.mu.Unlock()
+	if leasing != nil && c.opts.Check == CheckLease {
+		// Nothing is served any more: writers need not wait for this
+		// replica until its lease would have run out.
+		stopHolding()
+		held.Wait()
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), catchUpWait)
+		_ = leasing.Release(rctx, c.id)
+		cancel()
+	}
 }
+
+// hold tells the log, as soon as each write is applied and every renewEvery
+// besides, how far this replica has applied its writes, which renews the
+// lease when it has applied them all, until ctx ends.
+func (c *Cache) hold(ctx context.Context, l LeasingLog) {
+	t := time.NewTicker(renewEvery)
+	defer t.Stop()
+	for {
+		c.mu.Lock()
+		started, mark, advanced := c.started, c.mark, c.advanced
+		c.mu.Unlock()
+		if started {
+			hctx, cancel := context.WithTimeout(ctx, catchUpWait)
+			until, err := l.Hold(hctx, c.id, mark)
+			cancel()
+			c.mu.Lock()
+			if err == nil && c.started && until.After(c.leaseUntil) {
+				c.leaseUntil = until
+			}
+			c.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-advanced:
+		case <-t.C:
+		}
+	}
+}
+
+// Leasing reports whether this replica serves under leases of its log
+// (CheckLease over a LeasingLog).
+func (c *Cache) Leasing() bool {
+	_, ok := c.opts.Log.(LeasingLog)
+	return ok && c.opts.Check == CheckLease
+}
+
+// Leased reports whether this replica holds a lease of its log now, so
+// serves kept answers without asking the log where the fleet is.
+func (c *Cache) Leased() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.leasedLocked()
+}
+
+func (c *Cache) leasedLocked() bool { return c.started && time.Now().Before(c.leaseUntil) }
 
 // check asks the log where the fleet is every checkEvery until ctx ends, and
 // waits to have heard as much (see caughtUp): what bounds how long a replica
-// that serves what it Heard can miss a write.
+// that checks at an interval can miss a write.
 func (c *Cache) check(ctx context.Context) {
 	t := time.NewTicker(checkEvery)
 	defer t.Stop()
@@ -212,11 +326,12 @@ func (c *Cache) removeLocked(e *entry) {
 func (c *Cache) Get(ctx context.Context, id string) (Answer, bool) {
 	c.mu.Lock()
 	_, ok := c.entries[id]
+	asked := c.opts.Check != CheckInterval && !c.leasedLocked()
 	c.mu.Unlock()
 	if !ok {
 		return Answer{}, false
 	}
-	if !c.opts.Heard {
+	if asked {
 		seq, err := c.seq(ctx)
 		if ctx.Err() != nil {
 			return Answer{}, false // the request went away: nothing failed

@@ -224,7 +224,7 @@ func TestALostOrRestartedLogDropsEverything(t *testing.T) {
 
 func TestAnAnswerServedFromWhatWasHeardIsCheckedEveryInterval(t *testing.T) {
 	f := &fakeLog{}
-	c := following(t, f, Options{Heard: true})
+	c := following(t, f, Options{Check: CheckInterval})
 	keep(t, c, "a", "A", "room:1")
 	f.mu.Lock()
 	f.err = errors.New("down")

@@ -3,6 +3,7 @@ package answer
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Log is the order in which the fleet's store writes were made, numbered
@@ -19,6 +20,25 @@ type Log interface {
 	// until ctx ends. A write it may have missed shows as a gap in the
 	// numbers.
 	Follow(ctx context.Context, start func(seq uint64), apply func(seq uint64, keys []string))
+}
+
+// A LeasingLog lets a follower serve what it has applied without asking
+// where the fleet is, while it holds a lease, because its writers wait for
+// the followers holding one: Written returns only once every follower that
+// held a lease when the write was logged has told the log it applied it
+// (Hold), or its lease has run out. A lease is granted only to a follower
+// that has applied every write logged (so one that stops hearing them
+// cannot keep it), and for at most a fixed time.
+type LeasingLog interface {
+	Log
+	// Hold tells the log that follower id has applied every write up to
+	// mark, and renews its lease when no later write was logged. It returns
+	// until when, on this replica's clock, the lease is held: the zero time
+	// when it was not renewed.
+	Hold(ctx context.Context, id string, mark uint64) (time.Time, error)
+	// Release gives follower id's lease up, once it serves nothing more,
+	// so that writers stop waiting for it.
+	Release(ctx context.Context, id string) error
 }
 
 // MemoryLog is the Log of a single replica: writes are applied to its

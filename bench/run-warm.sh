@@ -5,7 +5,8 @@
 # client and from eight, each beside the ceiling (a bare net/http server
 # answering the gateway's own bytes) in the same run. Without REDIS_URL it
 # starts a redis-server of its own on a free loopback port, as
-# scripts/test.sh does. Takes under a minute.
+# scripts/test.sh does. Then BenchmarkLoggedWrite: what a store write costs
+# its writer with each CACHE_ANSWERS_CHECK. Takes a few minutes.
 #
 #   bench/run-warm.sh                # 2,000 requests per case
 #   WARM_TIME=300x bench/run-warm.sh # a quick look
@@ -46,5 +47,8 @@ fi
 	echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 } >"$work/results"
 go test -run '^$' -bench '^BenchmarkWarmAgainstTheCeiling$' -benchmem -benchtime "$WARM_TIME" -count 1 -timeout 10m . 2>&1 | grep -v '^redis: ' | tee -a "$work/results"
+# What a store write costs its writer on Redis with each check (leases make
+# writes wait for the replicas holding one).
+go test -run '^$' -bench '^BenchmarkLoggedWrite$' -benchtime 2000x -count 1 -timeout 5m . 2>&1 | grep -v '^redis: ' | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$work/results"
 cp "$work/results" "$out"
 log "wrote $out"

@@ -16,20 +16,84 @@ import (
 // carries the number and the keys to every replica that follows the log.
 // Messages missed while a replica's connection was down show as a gap in
 // the numbers (see answer.Log).
+//
+// It is an answer.LeasingLog: a hash beside the counter holds, for each
+// follower, the last write it applied and when its lease runs out (in
+// Redis's clock, in milliseconds: "<mark> <until>"). A write is done only
+// once every follower whose lease had not run out has applied it, or its
+// lease has; a lease is renewed only while the follower has applied every
+// write numbered, so one that stops hearing the writes loses it within
+// DefaultLease.
 type RedisWriteLog struct {
-	rdb     redis.UniversalClient
-	seqKey  string
-	channel string
-	script  *redis.Script
-	log     *slog.Logger
+	rdb          redis.UniversalClient
+	seqKey       string
+	followersKey string
+	channel      string
+	script       *redis.Script
+	log          *slog.Logger
+	lease        time.Duration
 }
 
+// DefaultLease is how long a follower's lease lasts once renewed.
+const DefaultLease = 2 * time.Second
+
 // writtenScript numbers a write and announces it in one step, so that
-// announcements reach followers in the order of their numbers.
+// announcements reach followers in the order of their numbers. It returns
+// the number and how many followers hold a lease, all of which are behind
+// it (none has heard it yet).
 const writtenScript = `
 local n = redis.call('INCR', KEYS[1])
 redis.call('PUBLISH', ARGV[1], n .. '\n' .. ARGV[2])
-return n`
+return {n, ` + leaseholdersBehind + `}`
+
+// leaseholdersBehind, a Lua expression, counts the followers in KEYS[2]
+// whose lease has not run out and who have not applied write n, and drops
+// those whose lease has.
+const leaseholdersBehind = `(function()
+  local t = redis.call('TIME')
+  local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  local all = redis.call('HGETALL', KEYS[2])
+  local behind = 0
+  for i = 1, #all, 2 do
+    local mark, untilMs = string.match(all[i + 1], '^(%d+) (%d+)$')
+    if not mark or tonumber(untilMs) <= now then
+      redis.call('HDEL', KEYS[2], all[i])
+    elseif tonumber(mark) < n then
+      behind = behind + 1
+    end
+  end
+  return behind
+end)()`
+
+// behindScript counts the leaseholders that have not applied write
+// ARGV[1].
+const behindScript = `
+local n = tonumber(ARGV[1])
+return ` + leaseholdersBehind
+
+// holdScript records that follower ARGV[1] applied every write up to
+// ARGV[2], and renews its lease for ARGV[3] ms when no later write was
+// numbered; 1 when renewed. A follower behind keeps its lease's end, and one
+// whose lease ran out gets none until it has caught up.
+const holdScript = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local mark = tonumber(ARGV[2])
+local seq = tonumber(redis.call('GET', KEYS[1]) or '0')
+if seq == mark then
+  redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' ' .. (now + tonumber(ARGV[3])))
+  return 1
+end
+local cur = redis.call('HGET', KEYS[2], ARGV[1])
+if cur then
+  local untilMs = string.match(cur, ' (%d+)$')
+  if untilMs and tonumber(untilMs) > now then
+    redis.call('HSET', KEYS[2], ARGV[1], ARGV[2] .. ' ' .. untilMs)
+  else
+    redis.call('HDEL', KEYS[2], ARGV[1])
+  end
+end
+return 0`
 
 // NewRedisWriteLog returns the log under namespace (as StoreOptions'), over
 // rdb, which the caller owns and closes. Nil log means slog.Default().
@@ -37,12 +101,75 @@ func NewRedisWriteLog(rdb redis.UniversalClient, namespace string, log *slog.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	return &RedisWriteLog{rdb: rdb, seqKey: namespace + "egw:v2:writes", channel: namespace + "egw:v2:writes", script: redis.NewScript(writtenScript), log: log}
+	seqKey := namespace + "egw:v2:writes"
+	return &RedisWriteLog{rdb: rdb, seqKey: seqKey, followersKey: sameSlot(seqKey, "followers"), channel: namespace + "egw:v2:writes",
+		script: redis.NewScript(writtenScript), log: log, lease: DefaultLease}
 }
 
-// Written implements WriteLog and answer.Log.
+// sameSlot returns a key named name beside key, in key's Redis Cluster
+// slot: under key's own hash tag, or with key itself as the hash tag.
+func sameSlot(key, name string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 && strings.IndexByte(key[i+1:], '}') > 0 {
+		return key + ":" + name
+	}
+	return key + ":" + name + "{" + key + "}"
+}
+
+var (
+	behindLua = redis.NewScript(behindScript)
+	holdLua   = redis.NewScript(holdScript)
+)
+
+// Written implements WriteLog and answer.Log. Once the write is logged it
+// waits until every follower holding a lease has applied it, or its lease
+// has run out; at the latest, a lease past the write's logging (no lease is
+// renewed behind it), so its wait is bounded even when Redis stops
+// answering. A ctx that ends stops the wait, not the write.
 func (l *RedisWriteLog) Written(ctx context.Context, keys []string) error {
-	return l.script.Run(ctx, l.rdb, []string{l.seqKey}, l.channel, strings.Join(keys, "\n")).Err()
+	deadline := time.Now().Add(l.lease + l.lease/10)
+	r, err := l.script.Run(ctx, l.rdb, []string{l.seqKey, l.followersKey}, l.channel, strings.Join(keys, "\n")).Int64Slice()
+	if err != nil {
+		return err
+	}
+	if len(r) != 2 {
+		return errors.New("the write log's script answered an unexpected reply")
+	}
+	n, behind := r[0], r[1]
+	pause := 50 * time.Microsecond
+	for behind > 0 {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(min(pause, left)):
+		}
+		pause = min(2*pause, 5*time.Millisecond)
+		b, err := behindLua.Run(ctx, l.rdb, []string{l.seqKey, l.followersKey}, n).Int64()
+		if err == nil {
+			behind = b
+		}
+	}
+	return nil
+}
+
+// Hold implements answer.LeasingLog. The lease is taken to run out a tenth
+// early, on this replica's clock read before asking, for the drift between
+// it and Redis's.
+func (l *RedisWriteLog) Hold(ctx context.Context, id string, mark uint64) (time.Time, error) {
+	asked := time.Now()
+	ok, err := holdLua.Run(ctx, l.rdb, []string{l.seqKey, l.followersKey}, id, mark, l.lease.Milliseconds()).Int()
+	if err != nil || ok != 1 {
+		return time.Time{}, err
+	}
+	return asked.Add(l.lease - l.lease/10), nil
+}
+
+// Release implements answer.LeasingLog.
+func (l *RedisWriteLog) Release(ctx context.Context, id string) error {
+	return l.rdb.HDel(ctx, l.followersKey, id).Err()
 }
 
 // Seq implements answer.Log.

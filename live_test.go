@@ -501,6 +501,13 @@ func TestLiveCacheSurvivesRedisOutage(t *testing.T) {
 
 	rs.stop(t)
 
+	// The replica gives up its kept answers' lease (CACHE_ANSWERS_CHECK=
+	// lease) as soon as a renewal fails, within a renewal and its timeout,
+	// and drops them.
+	require.EventuallyWithT(t, func(c *assert.CollectT) {
+		_, checks := readiness(c, l.gwURL)
+		assert.NotContains(c, checks["answers"], "under a lease")
+	}, 5*time.Second, 20*time.Millisecond)
 	// The cache fails open: the same answers, now from the upstream.
 	resetLiveStats(t, l.simURL)
 	assert.JSONEq(t, string(locs.Data), string(liveQuery(t, l.gwURL, locations, nil).Data))

@@ -29,7 +29,12 @@ type subloadReport struct {
 	RSSPerSubscriberKB                          float64                              `json:"rssPerSubscriberKB"`
 	GoroutinesPerSubscriber                     float64                              `json:"goroutinesPerSubscriber"`
 	Streams                                     float64                              `json:"streams"`
-	FirstError                                  string                               `json:"firstError"`
+	CPU                                         struct {
+		WallMS                       float64 `json:"wallMs"`
+		GatewayMS, LoadMS, MachineMS float64
+		Cores                        int
+	} `json:"cpu"`
+	FirstError string `json:"firstError"`
 }
 
 // TestTenThousandSubscribersOnOneReplica: one gateway process holds 10,000
@@ -214,6 +219,13 @@ func BenchmarkFanOut(b *testing.B) {
 			b.ReportMetric(r.RSSPerSubscriberKB, "RSS-KB/sub")
 			b.ReportMetric(r.GoroutinesPerSubscriber, "goroutines/sub")
 			b.ReportMetric(r.SubscribeSeconds, "subscribe-s")
+			// Where the machine's time went per change (bench/fanout.md).
+			b.ReportMetric(r.CPU.WallMS, "change-wall-ms")
+			b.ReportMetric(r.CPU.GatewayMS, "gateway-cpu-ms/change")
+			b.ReportMetric(r.CPU.LoadMS, "load-cpu-ms/change")
+			if r.CPU.Cores > 0 && r.CPU.WallMS > 0 {
+				b.ReportMetric(100*r.CPU.MachineMS/(r.CPU.WallMS*float64(r.CPU.Cores)), "machine-busy-%")
+			}
 		})
 	}
 }

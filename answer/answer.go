@@ -208,7 +208,16 @@ func (c *Cache) hold(ctx context.Context, l LeasingLog) {
 			until, err := l.Hold(hctx, c.id, mark)
 			cancel()
 			c.mu.Lock()
-			if err == nil && c.started && until.After(c.leaseUntil) {
+			switch {
+			case err != nil && ctx.Err() == nil:
+				// The log (the store's Redis) is failing: writes may be
+				// failing too, and be made up for later. Give up the
+				// lease at once rather than when it runs out.
+				c.leaseUntil = time.Time{}
+				if c.started {
+					c.resetLocked(c.mark)
+				}
+			case err == nil && c.started && until.After(c.leaseUntil):
 				c.leaseUntil = until
 			}
 			c.mu.Unlock()

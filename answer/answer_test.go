@@ -362,3 +362,59 @@ func (l *cancelledLog) Seq(ctx context.Context) (uint64, error) {
 	}
 	return l.fakeLog.Seq(ctx)
 }
+
+// leasingLog is a fakeLog that grants leases, or fails to.
+type leasingLog struct {
+	fakeLog
+	holdErr  error
+	held     int
+	released bool
+}
+
+func (l *leasingLog) Hold(_ context.Context, _ string, mark uint64) (time.Time, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.held++
+	if l.holdErr != nil {
+		return time.Time{}, l.holdErr
+	}
+	if mark != l.seq {
+		return time.Time{}, nil
+	}
+	return time.Now().Add(time.Minute), nil
+}
+
+func (l *leasingLog) Release(context.Context, string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.released = true
+	return nil
+}
+
+// A leaseholder serves without asking the log; one whose renewal fails
+// gives the lease up and drops everything at once, and asks the log again;
+// one that stops releases its lease.
+func TestALeaseholderServesWithoutAskingUntilItsLogFails(t *testing.T) {
+	l := &leasingLog{}
+	l.err = errors.New("asked")
+	c := New(Options{Log: l})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	require.Eventually(t, c.Leased, 5*time.Second, time.Millisecond)
+	keep(t, c, "a", "A", "room:1")
+	assert.Equal(t, "A", body(t, c, "a"), "served without asking the log (which fails when asked)")
+
+	l.mu.Lock()
+	l.holdErr = errors.New("redis down")
+	l.mu.Unlock()
+	require.Eventually(t, func() bool { return !c.Leased() }, 5*time.Second, time.Millisecond)
+	n, _ := c.Len()
+	assert.Zero(t, n, "everything was dropped with the lease")
+
+	cancel()
+	<-done
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	assert.True(t, l.released, "a cache that stops releases its lease")
+}

@@ -131,8 +131,26 @@ type Report struct {
 	GoroutinesPerSubscriber float64 `json:"goroutinesPerSubscriber"`
 	// Streams is the gateway's engagegw_subscription_streams_open with
 	// them all subscribed, less before: the streams they share.
-	Streams    float64 `json:"streams"`
-	FirstError string  `json:"firstError,omitempty"`
+	Streams float64 `json:"streams"`
+	// CPU is where the machine's time went while the changes were made,
+	// from the first mutation sent to the last change's last arrival
+	// (Linux): what says whether the machine, not the gateway, bounds the
+	// latency when the load shares it.
+	CPU        CPUReport `json:"cpu"`
+	FirstError string    `json:"firstError,omitempty"`
+}
+
+// CPUReport is the CPU time the changes took, per change, in milliseconds.
+type CPUReport struct {
+	// WallMS is how long a change took, from its mutation to its last
+	// arrival, on average.
+	WallMS float64 `json:"wallMs"`
+	// GatewayMS is the gateway's CPU time (with -pid), LoadMS this
+	// load's, MachineMS every core's busy time (both and everything else).
+	GatewayMS, LoadMS, MachineMS float64
+	// Cores is how many the machine has: MachineMS / (WallMS × Cores) is
+	// how busy it was.
+	Cores int
 }
 
 // Percentiles of a set of latencies, in milliseconds.
@@ -240,6 +258,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	sent := make([]time.Time, c.changes+1)
+	cpu0 := cpuNow(c.pid)
 	for k := 1; k <= c.changes; k++ {
 		sent[k] = time.Now()
 		if err := mutate(ctx, c, k); err != nil {
@@ -251,6 +270,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			time.Sleep(2 * time.Millisecond)
 		}
 	}
+	r.CPU = cpuNow(c.pid).since(cpu0, c.changes)
 	quiet := time.NewTimer(c.quiet)
 	select {
 	case <-quiet.C:
@@ -530,4 +550,67 @@ func rssKB(pid int) (int64, error) {
 		}
 	}
 	return 0, errors.New("no VmRSS")
+}
+
+// cpuSample is the CPU time spent so far by the gateway, this process and
+// the machine.
+type cpuSample struct {
+	at                  time.Time
+	gateway, load, busy time.Duration
+	cores               int
+}
+
+// cpuNow samples the CPU times (Linux); what it cannot read stays zero.
+func cpuNow(pid int) cpuSample {
+	s := cpuSample{at: time.Now()}
+	if pid != 0 {
+		if b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid)); err == nil {
+			// After the command's closing parenthesis: state, then
+			// fields 4.., of which utime and stime are the 14th and 15th.
+			if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+				f := strings.Fields(string(b[i+1:]))
+				if len(f) > 12 {
+					u, _ := strconv.ParseInt(f[11], 10, 64)
+					k, _ := strconv.ParseInt(f[12], 10, 64)
+					s.gateway = ticks(u + k)
+				}
+			}
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		s.load = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	if b, err := os.ReadFile("/proc/stat"); err == nil {
+		for line := range strings.SplitSeq(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) < 8 {
+				continue
+			}
+			if f[0] == "cpu" {
+				// user nice system idle iowait irq softirq [steal]: busy
+				// is all but idle and iowait.
+				for i, v := range f[1:] {
+					if i == 3 || i == 4 {
+						continue
+					}
+					n, _ := strconv.ParseInt(v, 10, 64)
+					s.busy += ticks(n)
+				}
+			} else if strings.HasPrefix(f[0], "cpu") {
+				s.cores++
+			}
+		}
+	}
+	return s
+}
+
+// ticks converts clock ticks (USER_HZ, 100 on Linux) to a duration.
+func ticks(n int64) time.Duration { return time.Duration(n) * 10 * time.Millisecond }
+
+// since reports what the changes took from s0 to s, per change.
+func (s cpuSample) since(s0 cpuSample, changes int) CPUReport {
+	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(max(changes, 1)) }
+	return CPUReport{WallMS: per(s.at.Sub(s0.at)), GatewayMS: per(s.gateway - s0.gateway), LoadMS: per(s.load - s0.load),
+		MachineMS: per(s.busy - s0.busy), Cores: s.cores}
 }

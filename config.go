@@ -17,6 +17,7 @@ import (
 	"github.com/engagegql/gateway/engage"
 	"github.com/engagegql/gateway/fleet"
 	"github.com/engagegql/gateway/guard"
+	"github.com/engagegql/gateway/loader"
 	"github.com/engagegql/gateway/protocol"
 	"github.com/engagegql/gateway/socket"
 	"github.com/engagegql/gateway/webhook"
@@ -225,7 +226,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if c.listenAddr == "" {
 		c.listenAddr = ":8080"
 	}
-	c.fanOut = 8
+	c.fanOut = loader.DefaultFanOut
 	if v := get("UPSTREAM_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 256 {

@@ -132,7 +132,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		answers = answer.New(answer.Options{Log: eng.writes, MaxBytes: cfg.answersMB << 20, MaxAge: cfg.answersMaxAge, Check: cfg.answersCheck})
 		onStoreDown = answers.Drop
 	}
-	svc := cache.New(client, eng.store, cache.Options{Logger: log, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor, TTLs: cfg.cacheTTLs,
+	svc := cache.New(client, eng.store, cache.Options{Logger: log, FanOut: cfg.fanOut, OnLookup: m.cacheLookup, StaleFor: cfg.staleFor, TTLs: cfg.cacheTTLs,
 		DecodedBytes: decodedBytes(cfg.decodedMB), Now: clockOf(ctx), OnStoreDown: onStoreDown})
 	// The client's walk for the zones of locations it has not seen reads
 	// through the cache, so a replica joining a warm fleet calls nothing.

@@ -91,7 +91,7 @@ type Options struct {
 	// Zero means 1s.
 	RetryInterval time.Duration
 	// FanOut bounds the concurrent upstream calls of one many-key read.
-	// Zero means 8.
+	// Zero means 32 (loader.DefaultFanOut, UPSTREAM_CONCURRENCY's default).
 	FanOut int
 	// Logger receives store failures and recoveries. Nil means
 	// slog.Default().
@@ -162,7 +162,7 @@ func (o Options) withDefaults() Options {
 		}
 	}
 	if o.FanOut <= 0 {
-		o.FanOut = 8
+		o.FanOut = 32
 	}
 	if o.StaleFor == 0 {
 		o.StaleFor = DefaultStaleFor

@@ -6,15 +6,13 @@ import (
 	"sync"
 
 	"github.com/engagegql/gateway/workplace"
-
-	"github.com/graph-gophers/dataloader/v7"
 )
 
 // fanOut batches a route that lists children of one parent per call: one call
 // per distinct key, at most limit at once.
-func fanOut[K comparable, V any](list func(context.Context, K) (V, error), limit int) dataloader.BatchFunc[K, V] {
-	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
-		out := make([]*dataloader.Result[V], len(keys))
+func fanOut[K comparable, V any](list func(context.Context, K) (V, error), limit int) BatchFunc[K, V] {
+	return func(ctx context.Context, keys []K) []*Result[V] {
+		out := make([]*Result[V], len(keys))
 		sem := make(chan struct{}, limit)
 		var wg sync.WaitGroup
 		for i, k := range keys {
@@ -23,7 +21,7 @@ func fanOut[K comparable, V any](list func(context.Context, K) (V, error), limit
 			go func() {
 				defer func() { <-sem; wg.Done() }()
 				v, err := list(ctx, k)
-				out[i] = &dataloader.Result[V]{Data: v, Error: err}
+				out[i] = &Result[V]{Data: v, Error: err}
 			}()
 		}
 		wg.Wait()
@@ -41,8 +39,8 @@ func fanOut[K comparable, V any](list func(context.Context, K) (V, error), limit
 // fall into batches as the scheduler runs them, and a first batch of one or
 // two of those people would otherwise cost a call each before a later one
 // listed everyone.
-func usersByEmail(svc workplace.Hierarchy, everyUser func(context.Context) ([]workplace.User, error), listAllAnyway func() bool, listAll, limit int) dataloader.BatchFunc[string, workplace.User] {
-	return func(ctx context.Context, emails []string) []*dataloader.Result[workplace.User] {
+func usersByEmail(svc workplace.Hierarchy, everyUser func(context.Context) ([]workplace.User, error), listAllAnyway func() bool, listAll, limit int) BatchFunc[string, workplace.User] {
+	return func(ctx context.Context, emails []string) []*Result[workplace.User] {
 		if len(emails) < listAll && !listAllAnyway() {
 			return fanOut(func(ctx context.Context, email string) (workplace.User, error) {
 				us, err := svc.Users(ctx, email)
@@ -52,15 +50,15 @@ func usersByEmail(svc workplace.Hierarchy, everyUser func(context.Context) ([]wo
 				return matchEmail(us, email)
 			}, limit)(ctx, emails)
 		}
-		out := make([]*dataloader.Result[workplace.User], len(emails))
+		out := make([]*Result[workplace.User], len(emails))
 		us, err := everyUser(ctx)
 		for i, email := range emails {
 			if err != nil {
-				out[i] = &dataloader.Result[workplace.User]{Error: err}
+				out[i] = &Result[workplace.User]{Error: err}
 				continue
 			}
 			u, err := matchEmail(us, email)
-			out[i] = &dataloader.Result[workplace.User]{Data: u, Error: err}
+			out[i] = &Result[workplace.User]{Data: u, Error: err}
 		}
 		return out
 	}

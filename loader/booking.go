@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/engagegql/gateway/workplace"
-	"github.com/graph-gophers/dataloader/v7"
 )
 
 // RoomBookings lists a room's bookings on the days from..to (inclusive),
@@ -17,7 +16,7 @@ import (
 func RoomBookings(ctx context.Context, roomID workplace.RoomID, from, to workplace.Date) ([]workplace.Booking, error) {
 	l := For(ctx)
 	windows := workplace.SplitWindow(from, to)
-	thunks := make([]dataloader.Thunk[[]workplace.Booking], len(windows))
+	thunks := make([]Thunk[[]workplace.Booking], len(windows))
 	for i, w := range windows {
 		thunks[i] = l.roomBookings.Load(ctx, roomWindow{room: roomID, from: w[0], to: w[1]})
 	}
@@ -51,7 +50,7 @@ func Booking(ctx context.Context, id workplace.BookingID) (workplace.Booking, er
 func DeskBookings(ctx context.Context, locationID workplace.LocationID, deskID workplace.DeskID, from, to workplace.Date) ([]workplace.DeskBooking, error) {
 	l := For(ctx)
 	windows := workplace.SplitWindow(from, to)
-	thunks := make([]dataloader.Thunk[[]workplace.DeskBooking], len(windows))
+	thunks := make([]Thunk[[]workplace.DeskBooking], len(windows))
 	for i, w := range windows {
 		thunks[i] = l.deskBookings.Load(ctx, deskWindow{desk: deskID, from: w[0], to: w[1]})
 	}

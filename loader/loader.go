@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/engagegql/gateway/workplace"
-	"github.com/graph-gophers/dataloader/v7"
 )
 
 // Options tune the loaders. The zero value is usable.
@@ -22,7 +21,8 @@ type Options struct {
 	// of the store goes upstream). Zero means DefaultWait.
 	Wait time.Duration
 	// FanOut bounds how many upstream calls one batch makes at once where the
-	// upstream lists by one parent at a time (rooms per location). Zero means 8.
+	// upstream lists by one parent at a time (rooms per location). Zero means
+	// DefaultFanOut.
 	FanOut int
 	// UsersListAll is how many distinct emails one batch must hold before the
 	// loader lists every user in one call instead of one call per email.
@@ -43,12 +43,17 @@ type Options struct {
 // names, not from a batch).
 const DefaultWait = 100 * time.Microsecond
 
+// DefaultFanOut (UPSTREAM_CONCURRENCY's default) lets a batch list every
+// room of a location of up to 32 at once, in one round trip: the calls are
+// the same whatever the bound, and the fleet's budget bounds their burst.
+const DefaultFanOut = 32
+
 func (o Options) withDefaults() Options {
 	if o.Wait <= 0 {
 		o.Wait = DefaultWait
 	}
 	if o.FanOut <= 0 {
-		o.FanOut = 8
+		o.FanOut = DefaultFanOut
 	}
 	if o.UsersListAll <= 0 {
 		o.UsersListAll = 3
@@ -73,7 +78,7 @@ type Loaders struct {
 	rooms       *peeking[workplace.LocationID, []workplace.Room]
 	desks       *peeking[workplace.LocationID, []workplace.Desk]
 	users       *peeking[string, workplace.User]
-	allUsers    *dataloader.Loader[all, []workplace.User]
+	allUsers    *Loader[all, []workplace.User]
 	// usersListed is set once the operation asks for every user, so email
 	// lookups after that read the same list instead of calling again.
 	usersListed atomic.Bool
@@ -102,9 +107,9 @@ func New(svc workplace.Service, opts Options) *Loaders {
 	l := &Loaders{
 		svc:   svc,
 		named: named,
-		countries: newPeeking(svc, func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.Country] {
+		countries: newPeeking(svc, func(ctx context.Context, _ []all) []*Result[[]workplace.Country] {
 			v, err := svc.Countries(ctx)
-			return []*dataloader.Result[[]workplace.Country]{{Data: v, Error: err}}
+			return []*Result[[]workplace.Country]{{Data: v, Error: err}}
 		}, opts),
 		// The upstream lists regions and groups by country and locations
 		// by region: one call per parent, and a walk from the countries
@@ -116,10 +121,10 @@ func New(svc workplace.Service, opts Options) *Loaders {
 		desks:     newPeeking(svc, manyOrFanOut(m.desks, svc.Desks, opts.FanOut), opts),
 		// Its only key is all{}, so there is nothing to wait for: a batch
 		// of one starts at once.
-		allUsers: dataloader.NewBatchedLoader(limited(func(ctx context.Context, _ []all) []*dataloader.Result[[]workplace.User] {
+		allUsers: NewLoader(limited(func(ctx context.Context, _ []all) []*Result[[]workplace.User] {
 			v, err := svc.Users(ctx, "")
-			return []*dataloader.Result[[]workplace.User]{{Data: v, Error: err}}
-		}), dataloader.WithBatchCapacity[all, []workplace.User](1)),
+			return []*Result[[]workplace.User]{{Data: v, Error: err}}
+		}), 0, 1),
 		roomBookings: newPeeking(svc, noting(manyOrFanOut(m.bookings, func(ctx context.Context, k roomWindow) ([]workplace.Booking, error) {
 			return svc.Bookings(ctx, k.room, k.from, k.to)
 		}, opts.FanOut), func(bs []workplace.Booking) { named.addBookings(bs...) }), opts),
@@ -207,14 +212,14 @@ type (
 	}
 )
 
-func newLoader[K comparable, V any](fn dataloader.BatchFunc[K, V], opts Options) *dataloader.Loader[K, V] {
-	return dataloader.NewBatchedLoader(limited(fn), dataloader.WithWait[K, V](opts.Wait))
+func newLoader[K comparable, V any](fn BatchFunc[K, V], opts Options) *Loader[K, V] {
+	return NewLoader(limited(fn), opts.Wait, 0)
 }
 
 // limited makes a batch's calls end with the operation's limit, when its
 // context carries one (see workplace.WithLimit).
-func limited[K comparable, V any](fn dataloader.BatchFunc[K, V]) dataloader.BatchFunc[K, V] {
-	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+func limited[K comparable, V any](fn BatchFunc[K, V]) BatchFunc[K, V] {
+	return func(ctx context.Context, keys []K) []*Result[V] {
 		ctx, cancel := workplace.Limited(ctx)
 		defer cancel()
 		return fn(ctx, keys)

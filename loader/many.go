@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/engagegql/gateway/workplace"
-	"github.com/graph-gophers/dataloader/v7"
 )
 
 // manyReads are a workplace.ManyReader's methods in the loaders' key types;
@@ -48,15 +47,15 @@ func manyReadsOf(svc workplace.Service) manyReads {
 
 // manyOrFanOut batches through many when the service has it, and otherwise
 // makes one call per key, at most limit at once.
-func manyOrFanOut[K comparable, V any](many func(context.Context, []K) ([]V, []error), one func(context.Context, K) (V, error), limit int) dataloader.BatchFunc[K, V] {
+func manyOrFanOut[K comparable, V any](many func(context.Context, []K) ([]V, []error), one func(context.Context, K) (V, error), limit int) BatchFunc[K, V] {
 	if many == nil {
 		return fanOut(one, limit)
 	}
-	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+	return func(ctx context.Context, keys []K) []*Result[V] {
 		vs, errs := many(ctx, keys)
-		out := make([]*dataloader.Result[V], len(keys))
+		out := make([]*Result[V], len(keys))
 		for i := range keys {
-			r := &dataloader.Result[V]{}
+			r := &Result[V]{}
 			if i < len(vs) {
 				r.Data = vs[i]
 			}
@@ -70,8 +69,8 @@ func manyOrFanOut[K comparable, V any](many func(context.Context, []K) ([]V, []e
 }
 
 // noting calls note with every value a batch read successfully.
-func noting[K comparable, V any](fn dataloader.BatchFunc[K, V], note func(V)) dataloader.BatchFunc[K, V] {
-	return func(ctx context.Context, keys []K) []*dataloader.Result[V] {
+func noting[K comparable, V any](fn BatchFunc[K, V], note func(V)) BatchFunc[K, V] {
+	return func(ctx context.Context, keys []K) []*Result[V] {
 		out := fn(ctx, keys)
 		for _, r := range out {
 			if r != nil && r.Error == nil {

@@ -5,14 +5,13 @@ import (
 	"sync"
 
 	"github.com/engagegql/gateway/workplace"
-	"github.com/graph-gophers/dataloader/v7"
 )
 
-// keyLoader is what resolvers need of a loader: *dataloader.Loader, or one
+// keyLoader is what resolvers need of a loader: *Loader, or one
 // that peeks first.
 type keyLoader[K comparable, V any] interface {
-	Load(ctx context.Context, key K) dataloader.Thunk[V]
-	LoadMany(ctx context.Context, keys []K) dataloader.ThunkMany[V]
+	Load(ctx context.Context, key K) Thunk[V]
+	LoadMany(ctx context.Context, keys []K) ThunkMany[V]
 }
 
 // peeking is a dataloader that first asks for a key from what the gateway
@@ -28,8 +27,8 @@ type keyLoader[K comparable, V any] interface {
 // while one peek reads the store are read together as soon as it ends
 // (nine rooms' bookings cost two round trips to the store, not nine).
 type peeking[K comparable, V any] struct {
-	ld    *dataloader.Loader[K, V]
-	peek  dataloader.BatchFunc[K, V]
+	ld    *Loader[K, V]
+	peek  BatchFunc[K, V]
 	mu    sync.Mutex
 	peeks map[K]*peeked[V]
 
@@ -55,7 +54,7 @@ type peeked[V any] struct {
 
 // newPeeking is newLoader with the peek in front, where svc can be
 // peeked into (workplace.StoreOnlyReader); otherwise it is newLoader.
-func newPeeking[K comparable, V any](svc workplace.Service, fn dataloader.BatchFunc[K, V], opts Options) *peeking[K, V] {
+func newPeeking[K comparable, V any](svc workplace.Service, fn BatchFunc[K, V], opts Options) *peeking[K, V] {
 	p := &peeking[K, V]{ld: newLoader(fn, opts), peeks: map[K]*peeked[V]{}}
 	if _, ok := svc.(workplace.StoreOnlyReader); ok {
 		p.peek = limited(fn)
@@ -64,7 +63,12 @@ func newPeeking[K comparable, V any](svc workplace.Service, fn dataloader.BatchF
 }
 
 // Load implements keyLoader.
-func (p *peeking[K, V]) Load(ctx context.Context, key K) dataloader.Thunk[V] {
+func (p *peeking[K, V]) Load(ctx context.Context, key K) Thunk[V] {
+	if p.peek != nil && !workplace.IsStoreOnly(ctx) {
+		// A miss is asked of the loader once the store has answered: a
+		// batch gathering meanwhile waits for it.
+		defer p.ld.Expect()()
+	}
 	if v, ok := p.held(ctx, key); ok {
 		return func() (V, error) { return v, nil }
 	}
@@ -77,7 +81,10 @@ func (p *peeking[K, V]) Load(ctx context.Context, key K) dataloader.Thunk[V] {
 }
 
 // LoadMany implements keyLoader: the hits at once, the misses in one batch.
-func (p *peeking[K, V]) LoadMany(ctx context.Context, keys []K) dataloader.ThunkMany[V] {
+func (p *peeking[K, V]) LoadMany(ctx context.Context, keys []K) ThunkMany[V] {
+	if p.peek != nil && !workplace.IsStoreOnly(ctx) {
+		defer p.ld.Expect()()
+	}
 	vs := make([]V, len(keys))
 	var missed []int
 	var missing []K
@@ -221,7 +228,7 @@ func (p *peeking[K, V]) peekOnce(ctx context.Context, key K) (V, bool) {
 
 // hit is the i-th result of a peek if it is a value: a peek's error, of
 // whatever kind, is a miss.
-func hit[V any](res []*dataloader.Result[V], i int) (V, bool) {
+func hit[V any](res []*Result[V], i int) (V, bool) {
 	if i < len(res) && res[i] != nil && res[i].Error == nil {
 		return res[i].Data, true
 	}
@@ -242,6 +249,6 @@ func (p *peeking[K, V]) Prime(ctx context.Context, key K, v V) {
 	}
 	p.mu.Unlock()
 	if asked {
-		p.ld.Prime(ctx, key, v)
+		p.ld.Prime(key, v)
 	}
 }

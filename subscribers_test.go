@@ -33,6 +33,7 @@ type subloadReport struct {
 		WallMS                       float64 `json:"wallMs"`
 		GatewayMS, LoadMS, MachineMS float64
 		Cores                        int
+		GCCycles                     float64 `json:"gcCycles"`
 	} `json:"cpu"`
 	FirstError string `json:"firstError"`
 }
@@ -223,6 +224,7 @@ func BenchmarkFanOut(b *testing.B) {
 			b.ReportMetric(r.CPU.WallMS, "change-wall-ms")
 			b.ReportMetric(r.CPU.GatewayMS, "gateway-cpu-ms/change")
 			b.ReportMetric(r.CPU.LoadMS, "load-cpu-ms/change")
+			b.ReportMetric(r.CPU.GCCycles, "gateway-gcs/change")
 			if r.CPU.Cores > 0 && r.CPU.WallMS > 0 {
 				b.ReportMetric(100*r.CPU.MachineMS/(r.CPU.WallMS*float64(r.CPU.Cores)), "machine-busy-%")
 			}

@@ -151,6 +151,9 @@ type CPUReport struct {
 	// Cores is how many the machine has: MachineMS / (WallMS × Cores) is
 	// how busy it was.
 	Cores int
+	// GCCycles is how many garbage collections the gateway ran meanwhile,
+	// per change (its go_gc_duration_seconds_count).
+	GCCycles float64 `json:"gcCycles"`
 }
 
 // Percentiles of a set of latencies, in milliseconds.
@@ -258,6 +261,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 
 	sent := make([]time.Time, c.changes+1)
+	gc0, _ := metric(ctx, c.metrics, "go_gc_duration_seconds_count")
 	cpu0 := cpuNow(c.pid)
 	for k := 1; k <= c.changes; k++ {
 		sent[k] = time.Now()
@@ -271,6 +275,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	r.CPU = cpuNow(c.pid).since(cpu0, c.changes)
+	if gc1, err := metric(ctx, c.metrics, "go_gc_duration_seconds_count"); err == nil {
+		r.CPU.GCCycles = (gc1 - gc0) / float64(c.changes)
+	}
 	quiet := time.NewTimer(c.quiet)
 	select {
 	case <-quiet.C:

@@ -158,7 +158,7 @@ func TestLoadConfig(t *testing.T) {
 	assert.Equal(t, ":8080", c.listenAddr)
 	assert.False(t, c.embedded)
 	assert.Equal(t, "one-key", c.defaultKey)
-	assert.Equal(t, 8, c.fanOut)
+	assert.Equal(t, 32, c.fanOut, "UPSTREAM_CONCURRENCY's default")
 	assert.Equal(t, 15*time.Second, c.shutdownTimeout)
 
 	assert.Equal(t, guard.Limits{}.WithDefaults(), c.limits)

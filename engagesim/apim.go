@@ -37,8 +37,14 @@ type tokenAnswer struct {
 
 // Faults is the fault injection state shown by GET /_sim/faults and set by POST /_sim/faults.
 // Durations are Go duration strings ("200ms"); zero values mean no fault or the config value.
+//
+// Latency holds each API call that long before it is handled. AnswerAfter
+// handles it at once and holds its answer until that long after it came,
+// as a remote upstream's latency includes its own work: a round trip then
+// takes AnswerAfter however long the simulator works on it (unless longer).
 type Faults struct {
 	Latency             string  `json:"latency"`
+	AnswerAfter         string  `json:"answerAfter"`
 	ErrorRate           float64 `json:"errorRate"`
 	FailNext            int     `json:"failNext"`
 	ErrorStatus         int     `json:"errorStatus"`
@@ -54,6 +60,7 @@ type Faults struct {
 // faultPatch is POST /_sim/faults: only the fields present change.
 type faultPatch struct {
 	Latency             *string  `json:"latency"`
+	AnswerAfter         *string  `json:"answerAfter"`
 	ErrorRate           *float64 `json:"errorRate"`
 	FailNext            *int     `json:"failNext"`
 	ErrorStatus         *int     `json:"errorStatus"`
@@ -70,6 +77,7 @@ type faultPatch struct {
 // faultState is the parsed fault state.
 type faultState struct {
 	latency          time.Duration
+	answerAfter      time.Duration
 	errorRate        float64
 	failNext         int
 	errorStatus      int
@@ -89,7 +97,7 @@ func (f faultState) view() Faults {
 		}
 		return x.String()
 	}
-	return Faults{Latency: d(f.latency), ErrorRate: f.errorRate, FailNext: f.failNext, ErrorStatus: f.errorStatus,
+	return Faults{Latency: d(f.latency), AnswerAfter: d(f.answerAfter), ErrorRate: f.errorRate, FailNext: f.failNext, ErrorStatus: f.errorStatus,
 		UnauthorizedNext: f.unauthorizedNext, DropDeliveries: f.dropDeliveries, DropRate: f.dropRate, DuplicateDeliveries: f.dupDeliveries,
 		TokenLifetime: d(f.tokenLifetime), RatePerMinute: f.ratePerMinute, QuotaPerWeek: f.quotaPerWeek}
 }
@@ -143,6 +151,10 @@ func (g *gateway) applyFaults(p faultPatch) *apiError {
 	if err != nil {
 		return err
 	}
+	after, err := dur(p.AnswerAfter)
+	if err != nil {
+		return err
+	}
 	life, err := dur(p.TokenLifetime)
 	if err != nil {
 		return err
@@ -152,6 +164,9 @@ func (g *gateway) applyFaults(p faultPatch) *apiError {
 	f := &g.faults
 	if p.Latency != nil {
 		f.latency = lat
+	}
+	if p.AnswerAfter != nil {
+		f.answerAfter = after
 	}
 	if p.TokenLifetime != nil {
 		f.tokenLifetime = life

@@ -195,7 +195,7 @@ func TestFaultsUnauthorizedErrorLatency(t *testing.T) {
 	h.admin(http.MethodPost, "/_sim/faults", map[string]any{"errorRate": 1, "errorStatus": 503})
 	requireMessage(t, h.api(http.MethodGet, "/countries", ProductHierarchyMapping, nil), 503, msgServerError)
 	r = h.admin(http.MethodGet, "/_sim/faults", nil)
-	assert.JSONEq(t, `{"latency":"","errorRate":1,"failNext":0,"errorStatus":503,"unauthorizedNext":0,"dropDeliveries":0,"dropRate":0,"duplicateDeliveries":0,"tokenLifetime":"","ratePerMinute":0,"quotaPerWeek":0}`, string(r.body))
+	assert.JSONEq(t, `{"latency":"","answerAfter":"","errorRate":1,"failNext":0,"errorStatus":503,"unauthorizedNext":0,"dropDeliveries":0,"dropRate":0,"duplicateDeliveries":0,"tokenLifetime":"","ratePerMinute":0,"quotaPerWeek":0}`, string(r.body))
 	h.admin(http.MethodDelete, "/_sim/faults", nil)
 
 	// failNext fails exactly the next N admitted calls.
@@ -210,4 +210,19 @@ func TestFaultsUnauthorizedErrorLatency(t *testing.T) {
 	assert.Equal(t, http.StatusOK, h.api(http.MethodGet, "/countries", ProductHierarchyMapping, nil).status)
 	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
 	assert.Equal(t, http.StatusBadRequest, h.admin(http.MethodPost, "/_sim/faults", map[string]any{"latency": "soon"}).status)
+	h.admin(http.MethodDelete, "/_sim/faults", nil)
+
+	// answerAfter: the call is handled (and counted) at once, its answer
+	// held until then, error answers too.
+	h.admin(http.MethodPost, "/_sim/faults", map[string]any{"answerAfter": "50ms"})
+	assert.Equal(t, "50ms", h.admin(http.MethodGet, "/_sim/faults", nil).obj(t)["answerAfter"])
+	start = time.Now()
+	r = h.api(http.MethodGet, "/countries", ProductHierarchyMapping, nil)
+	assert.Equal(t, http.StatusOK, r.status)
+	assert.NotEmpty(t, r.body)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	start = time.Now()
+	requireMessage(t, h.api(http.MethodGet, "/no/such/route", ProductHierarchyMapping, nil), 404, msgNoRoute)
+	assert.GreaterOrEqual(t, time.Since(start), 50*time.Millisecond)
+	assert.Equal(t, http.StatusBadRequest, h.admin(http.MethodPost, "/_sim/faults", map[string]any{"answerAfter": "-1s"}).status)
 }

@@ -20,6 +20,8 @@
 package engagesim
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -232,6 +234,12 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 	if rt != nil {
 		tmpl, product = rt.tmpl, rt.product
 	}
+	f := s.gw.currentFaults()
+	if f.answerAfter > 0 {
+		held := &heldAnswer{header: http.Header{}}
+		defer held.flush(r.Context(), w, time.Now().Add(f.answerAfter))
+		w = held
+	}
 	sw := &statusWriter{ResponseWriter: w, decided: func(status int) { s.stats.call(r.Method, tmpl, product, status) }}
 	// An answer the route never wrote is a 200 with no body.
 	defer sw.decide(http.StatusOK)
@@ -239,7 +247,6 @@ func (s *Sim) serveAPI(w http.ResponseWriter, r *http.Request) {
 		writeJSON(sw, http.StatusNotFound, apimError{StatusCode: http.StatusNotFound, Message: msgNoRoute})
 		return
 	}
-	f := s.gw.currentFaults()
 	if f.latency > 0 {
 		t := time.NewTimer(f.latency)
 		select {
@@ -280,4 +287,37 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// heldAnswer is an answer held back until its time (Faults.AnswerAfter).
+type heldAnswer struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (h *heldAnswer) Header() http.Header { return h.header }
+
+func (h *heldAnswer) WriteHeader(code int) {
+	if h.status == 0 {
+		h.status = code
+	}
+}
+
+func (h *heldAnswer) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return h.body.Write(b)
+}
+
+// flush writes the answer to w once at comes, or drops it when ctx ends
+// first (the caller has gone).
+func (h *heldAnswer) flush(ctx context.Context, w http.ResponseWriter, at time.Time) {
+	if !sleepCtx(ctx, time.Until(at)) {
+		return
+	}
+	for k, v := range h.header {
+		w.Header()[k] = v
+	}
+	w.WriteHeader(cmp.Or(h.status, http.StatusOK))
+	_, _ = w.Write(h.body.Bytes())
 }

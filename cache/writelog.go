@@ -107,7 +107,8 @@ func NewRedisWriteLog(rdb redis.UniversalClient, namespace string, log *slog.Log
 }
 
 // sameSlot returns a key named name beside key, in key's Redis Cluster
-// slot: under key's own hash tag, or with key itself as the hash tag.
+// slot: under key's own hash tag, or with key itself as the hash tag (key
+// holds no brace then: the gateway's keys hold none but their tags).
 func sameSlot(key, name string) string {
 	if i := strings.IndexByte(key, '{'); i >= 0 && strings.IndexByte(key[i+1:], '}') > 0 {
 		return key + ":" + name

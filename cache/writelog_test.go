@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -368,4 +369,29 @@ func TestKeptAnswersOnTwoReplicasUnderRandomInterleavings(t *testing.T) {
 	for i, c := range replicas {
 		assert.True(t, c.Leased(), "replica %d held its lease throughout", i)
 	}
+}
+
+// The followers' hash lives in the counter's Redis Cluster slot, in the
+// gateway's key space and in a namespace with a hash tag of its own.
+func TestTheFollowersShareTheCountersSlot(t *testing.T) {
+	for key, want := range map[string]string{
+		"egw:v2:writes":       "egw:v2:writes:followers{egw:v2:writes}",
+		"ns:egw:v2:writes":    "ns:egw:v2:writes:followers{ns:egw:v2:writes}",
+		"{gw}:egw:v2:writes":  "{gw}:egw:v2:writes:followers",
+		"a{b}c:egw:v2:writes": "a{b}c:egw:v2:writes:followers",
+	} {
+		got := sameSlot(key, "followers")
+		assert.Equal(t, want, got, key)
+		assert.Equal(t, slotTag(key), slotTag(got), "%s and %s share a slot", key, got)
+	}
+}
+
+// slotTag is the part of a key Redis Cluster hashes.
+func slotTag(key string) string {
+	if i := strings.IndexByte(key, '{'); i >= 0 {
+		if j := strings.IndexByte(key[i+1:], '}'); j > 0 {
+			return key[i+1 : i+1+j]
+		}
+	}
+	return key
 }

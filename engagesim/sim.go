@@ -26,7 +26,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -311,20 +310,10 @@ func (h *heldAnswer) Write(b []byte) (int, error) {
 }
 
 // flush writes the answer to w once at comes, or drops it when ctx ends
-// first (the caller has gone). A timer of an idle process fires a fifth of
-// a millisecond late or more (the poller sleeps in whole milliseconds), so
-// the last of the wait yields the processor instead: the latency asked for
-// is the latency given.
+// first (the caller has gone).
 func (h *heldAnswer) flush(ctx context.Context, w http.ResponseWriter, at time.Time) {
-	const yieldLast = 500 * time.Microsecond
-	if !sleepCtx(ctx, time.Until(at)-yieldLast) {
+	if !sleepCtx(ctx, time.Until(at)) {
 		return
-	}
-	for time.Now().Before(at) {
-		if ctx.Err() != nil {
-			return
-		}
-		runtime.Gosched()
 	}
 	for k, v := range h.header {
 		w.Header()[k] = v

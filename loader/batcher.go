@@ -71,16 +71,20 @@ type batch[K comparable, V any] struct {
 	ctx   context.Context
 	keys  []K
 	out   []*pending[V]
-	taken atomic.Bool  // set once the batch is closed to new keys
-	count atomic.Int32 // len(keys), for gather to watch
+	taken atomic.Bool   // set once the batch is closed to new keys
+	count atomic.Int32  // len(keys), for gather to watch
+	full  chan struct{} // closed when the batch fills up
 }
 
 // quietYields is how many yields in a row past the window must bring no
 // key before a batch starts; gatherLonger bounds, in windows, how long the
-// yields past it may go on.
+// yields past it may go on; timerLate is how late a timer may fire in an
+// idle process: a window longer than that is slept through on a timer, but
+// for its last timerLate.
 const (
 	quietYields  = 3
 	gatherLonger = 10
+	timerLate    = 2 * time.Millisecond
 )
 
 // NewLoader returns a Loader that gathers keys for wait (zero: none) and
@@ -100,7 +104,7 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) Thunk[V] {
 	l.cache[key] = p
 	b, first := l.cur, false
 	if b == nil {
-		b, first = &batch[K, V]{ctx: ctx}, true
+		b, first = &batch[K, V]{ctx: ctx, full: make(chan struct{})}, true
 		l.cur = b
 	}
 	b.keys = append(b.keys, key)
@@ -110,6 +114,7 @@ func (l *Loader[K, V]) Load(ctx context.Context, key K) Thunk[V] {
 	if full {
 		l.cur = nil
 		b.taken.Store(true)
+		close(b.full)
 	}
 	l.mu.Unlock()
 	switch {
@@ -174,6 +179,15 @@ func (l *Loader[K, V]) gather(b *batch[K, V]) {
 	if l.wait > 0 {
 		start := time.Now()
 		until, bound := start.Add(l.wait), start.Add(gatherLonger*l.wait)
+		// A long window is slept through on a timer, all but its end.
+		if rest := l.wait - timerLate; rest > 0 {
+			t := time.NewTimer(rest)
+			select {
+			case <-t.C:
+			case <-b.full:
+			}
+			t.Stop()
+		}
 		n, quiet := b.count.Load(), 0
 		for !b.taken.Load() {
 			runtime.Gosched()

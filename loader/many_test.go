@@ -56,7 +56,9 @@ func (m manyService) BookingMany(context.Context, []workplace.BookingID) ([]work
 
 func TestLoaderUsesManyReaderInOneBatch(t *testing.T) {
 	svc := manyService{&fakeService{}}
-	ctx := With(context.Background(), New(svc, Options{}))
+	// A window wide enough for three goroutines started one after another
+	// to reach it under the race detector on a busy machine.
+	ctx := With(context.Background(), New(svc, Options{Wait: 5 * time.Millisecond}))
 
 	// Three locations asked at once: one RoomsMany, no Rooms call.
 	load(t, []workplace.LocationID{41, 42, 43}, func(l workplace.LocationID) error { _, err := Rooms(ctx, l); return err })

@@ -160,16 +160,12 @@ func (c *Cache) Run(ctx context.Context) {
 	var held sync.WaitGroup
 	holdCtx, stopHolding := context.WithCancel(ctx)
 	defer stopHolding()
-	leasing, _ := c.opts.Log.(LeasingLog)
+	leasing := c.leasing()
 	switch {
 	case c.opts.Check == CheckInterval:
 		go c.check(ctx)
-	case c.opts.Check == CheckLease && leasing != nil:
-		held.Add(1)
-		go func() {
-			defer held.Done()
-			c.hold(holdCtx, leasing)
-		}()
+	case leasing != nil:
+		held.Go(func() { c.hold(holdCtx, leasing) })
 	}
 	c.opts.Log.Follow(ctx, func(seq uint64) {
 		c.mu.Lock()
@@ -182,7 +178,7 @@ func (c *Cache) Run(ctx context.Context) {
 	c.leaseUntil = time.Time{}
 	c.resetLocked(c.mark)
 	c.mu.Unlock()
-	if leasing != nil && c.opts.Check == CheckLease {
+	if leasing != nil {
 		// Nothing is served any more: writers need not wait for this
 		// replica until its lease would have run out.
 		stopHolding()
@@ -233,9 +229,14 @@ func (c *Cache) hold(ctx context.Context, l LeasingLog) {
 
 // Leasing reports whether this replica serves under leases of its log
 // (CheckLease over a LeasingLog).
-func (c *Cache) Leasing() bool {
-	_, ok := c.opts.Log.(LeasingLog)
-	return ok && c.opts.Check == CheckLease
+func (c *Cache) Leasing() bool { return c.leasing() != nil }
+
+// leasing is the log whose leases this replica holds, if it holds any.
+func (c *Cache) leasing() LeasingLog {
+	if l, ok := c.opts.Log.(LeasingLog); ok && c.opts.Check == CheckLease {
+		return l
+	}
+	return nil
 }
 
 // Leased reports whether this replica holds a lease of its log now, so

@@ -216,45 +216,41 @@ func (l *Loader[K, V]) gather(b *batch[K, V]) {
 
 // run calls the batch function and hands each key its outcome.
 func (l *Loader[K, V]) run(b *batch[K, V]) {
-	var results []*Result[V]
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				err := workplace.Errorf(workplace.EINTERNAL, "the gateway failed reading this data")
-				results = nil
-				l.mu.Lock()
-				for _, k := range b.keys {
-					delete(l.cache, k) // asked again, it is read again
-				}
-				l.mu.Unlock()
-				for _, p := range b.out {
-					p.err = err
-					close(p.done)
-				}
-				b.out = nil
-				panicked(r)
-			}
-		}()
-		results = l.fn(b.ctx, b.keys)
-	}()
-	if b.out == nil {
-		return
+	results, ok := l.call(b)
+	if !ok {
+		l.mu.Lock()
+		for _, k := range b.keys {
+			delete(l.cache, k) // asked again, it is read again
+		}
+		l.mu.Unlock()
+	} else if len(results) != len(b.keys) {
+		panicked(fmt.Sprintf("loader: a batch of %d keys returned %d results", len(b.keys), len(results)))
+		ok = false
 	}
 	for i, p := range b.out {
-		switch {
-		case len(results) != len(b.keys):
-			p.err = workplace.Errorf(workplace.EINTERNAL, "the gateway failed reading this data")
-			if i == 0 {
-				panicked(fmt.Sprintf("loader: a batch of %d keys returned %d results", len(b.keys), len(results)))
-			}
-		case results[i] == nil:
-			p.err = workplace.Errorf(workplace.EINTERNAL, "the gateway failed reading this data")
-		default:
+		if ok && results[i] != nil {
 			p.v, p.err = results[i].Data, results[i].Error
+		} else {
+			p.err = errBatchFailed
 		}
 		close(p.done)
 	}
 }
+
+// call runs the batch function; false when it panicked (logged).
+func (l *Loader[K, V]) call(b *batch[K, V]) (results []*Result[V], ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			panicked(r)
+			results, ok = nil, false
+		}
+	}()
+	return l.fn(b.ctx, b.keys), true
+}
+
+// errBatchFailed is a key's error when its batch failed the gateway's own
+// way: a panic, or no result for it.
+var errBatchFailed = workplace.Errorf(workplace.EINTERNAL, "the gateway failed reading this data")
 
 // panicked logs a batch function's panic (or a wrong count of results),
 // which the keys' callers see as an internal error: the process goes on.

@@ -12,6 +12,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -515,8 +516,16 @@ type ccRecorder struct {
 
 	mu       sync.Mutex
 	calls    []string
+	timed    []ccCall
 	inFlight map[string]int
 	most     map[string]int
+}
+
+// ccCall is one API request as the recorder saw it: the request (its body
+// left out: the calls timed are reads) and when it was sent and answered.
+type ccCall struct {
+	req        *http.Request
+	start, end time.Time
 }
 
 func newCCRecorder() *ccRecorder {
@@ -536,12 +545,24 @@ func (r *ccRecorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	r.inFlight[path]++
 	r.most[path] = max(r.most[path], r.inFlight[path])
 	r.mu.Unlock()
-	defer func() {
-		r.mu.Lock()
-		r.inFlight[path]--
-		r.mu.Unlock()
-	}()
-	return r.base.RoundTrip(req)
+	start := time.Now()
+	resp, err := r.base.RoundTrip(req)
+	end := time.Now()
+	r.mu.Lock()
+	r.inFlight[path]--
+	if req.Body == nil || req.Body == http.NoBody {
+		r.timed = append(r.timed, ccCall{req: req.Clone(context.Background()), start: start, end: end})
+	}
+	r.mu.Unlock()
+	return resp, err
+}
+
+// timedCalls are the bodiless API requests since the last reset, with
+// when each was sent and answered.
+func (r *ccRecorder) timedCalls() []ccCall {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.timed)
 }
 
 func (r *ccRecorder) reset() {
@@ -550,7 +571,7 @@ func (r *ccRecorder) reset() {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = nil
+	r.calls, r.timed = nil, nil
 	clear(r.most)
 }
 

@@ -24,6 +24,8 @@ type subloadReport struct {
 	Subscribers, Changes                        int
 	Delivered, Missing, Twice, Unmarked, Errors int
 	LatencyMS                                   struct{ P50, P90, P99, Max float64 } `json:"latencyMs"`
+	ReadLatencyMS                               struct{ P50, P90, P99, Max float64 } `json:"readLatencyMs"`
+	KernelArrivals                              bool                                 `json:"kernelArrivals"`
 	FanOutMS                                    struct{ P50, P90, P99, Max float64 } `json:"fanOutMs"`
 	SubscribeSeconds                            float64                              `json:"subscribeSeconds"`
 	RSSPerSubscriberKB                          float64                              `json:"rssPerSubscriberKB"`
@@ -47,7 +49,7 @@ type subloadReport struct {
 // by BenchmarkFanOut (bench/run-fanout.sh), not asserted here.
 func TestTenThousandSubscribersOnOneReplica(t *testing.T) {
 	const n = 10_000
-	_, r := fanOut(t, n, 3)
+	_, r := fanOut(t, n, 3, 0)
 	t.Logf("%d subscribers: subscribed in %.1fs; latency from the mutation p50 %.1f ms, p99 %.1f ms, max %.1f ms (from the first arrival: p99 %.1f ms); %.1f KB RSS and %.2f goroutines per subscriber",
 		r.Subscribers, r.SubscribeSeconds, r.LatencyMS.P50, r.LatencyMS.P99, r.LatencyMS.Max, r.FanOutMS.P99, r.RSSPerSubscriberKB, r.GoroutinesPerSubscriber)
 
@@ -65,9 +67,13 @@ func TestTenThousandSubscribersOnOneReplica(t *testing.T) {
 // (query (B)'s selection for one room), and changes changes to one of its
 // bookings, each made through the gateway, so that Engage notifies it by
 // webhook. It returns the gateway (still running) and subload's report.
+// deferReads is the load's -defer-reads: above 0 its readers read nothing
+// while a change is delivered (the kernel's receive times still time each
+// arrival), as subscribers on machines of their own would take nothing of
+// the gateway's cores.
 // The gateway and the load run as processes of their own, built without
 // the race detector, which could not hold 10,000 goroutines.
-func fanOut(t testing.TB, n, changes int) (*replica, subloadReport) {
+func fanOut(t testing.TB, n, changes int, deferReads time.Duration) (*replica, subloadReport) {
 	t.Helper()
 	const replayWindow = time.Second  // the shortest WEBHOOK_REPLAY_WINDOW
 	raiseFileLimit(t, uint64(n+2048)) // for each process: the gateway and the load
@@ -113,7 +119,7 @@ func fanOut(t testing.TB, n, changes int) (*replica, subloadReport) {
 
 	<-time.After(time.Until(made.Add(replayWindow + 100*time.Millisecond)))
 	cmd := exec.Command(load,
-		"-url", g.url+"/graphql", "-n", strconv.Itoa(n), "-changes", strconv.Itoa(changes), "-timeout", "4m", "-pid", strconv.Itoa(g.cmd.Process.Pid),
+		"-url", g.url+"/graphql", "-n", strconv.Itoa(n), "-changes", strconv.Itoa(changes), "-defer-reads", deferReads.String(), "-timeout", "4m", "-pid", strconv.Itoa(g.cmd.Process.Pid),
 		"-query", `subscription($r: [ID!]) { bookingChanged(roomIds: $r) { action bookingId booking { id title start end host { name email } } } }`,
 		"-variables", string(vars), "-mutation", mutation, "-mutation-variables", string(mvars), "-mark", "Fan-out #")
 	if p := os.Getenv("SUBLOAD_GOMAXPROCS"); p != "" {
@@ -202,13 +208,29 @@ func changeableBookings(t testing.TB, s *stack, g *replica, n int) (room string,
 // BenchmarkFanOut measures how one change reaches 1,000, 5,000 and 10,000
 // websocket subscribers of one replica (see fanOut and bench/fanout.md):
 // the latency from the mutation to each subscriber's result, and what a
-// subscriber holds on the gateway.
+// subscriber holds on the gateway. Each arrival is timed by the kernel's
+// receive time. At each level the load reads nothing while a change is
+// delivered (load=deferred), as subscribers on machines of their own would
+// take nothing of the gateway's two cores; 10,000 runs again with the load
+// reading each result as it comes (load=reading), side by side.
+// deferReads is how long the benchmark's load waits after each mutation's
+// answer before it reads: longer than the delivery to 10,000 takes.
+const deferReads = 400 * time.Millisecond
+
 func BenchmarkFanOut(b *testing.B) {
-	for _, n := range []int{1_000, 5_000, 10_000} {
-		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+	levels := []struct {
+		n        int
+		deferFor time.Duration
+	}{{1_000, deferReads}, {5_000, deferReads}, {10_000, deferReads}, {10_000, 0}}
+	for _, l := range levels {
+		n, load := l.n, "deferred"
+		if l.deferFor == 0 {
+			load = "reading"
+		}
+		b.Run(fmt.Sprintf("subscribers=%d/load=%s", n, load), func(b *testing.B) {
 			var r subloadReport
 			for range b.N {
-				_, r = fanOut(b, n, 5)
+				_, r = fanOut(b, n, 5, l.deferFor)
 				if r.Delivered != 5*n || r.Twice != 0 || r.Errors != 0 {
 					b.Fatalf("delivered %d of %d, %d twice, %d errors (%s)", r.Delivered, 5*n, r.Twice, r.Errors, r.FirstError)
 				}
@@ -216,6 +238,8 @@ func BenchmarkFanOut(b *testing.B) {
 			b.ReportMetric(r.LatencyMS.P50, "p50-ms")
 			b.ReportMetric(r.LatencyMS.P99, "p99-ms")
 			b.ReportMetric(r.LatencyMS.Max, "max-ms")
+			// The same, to when the load's reader read each result.
+			b.ReportMetric(r.ReadLatencyMS.P99, "read-p99-ms")
 			b.ReportMetric(r.FanOutMS.P99, "fanout-p99-ms")
 			b.ReportMetric(r.RSSPerSubscriberKB, "RSS-KB/sub")
 			b.ReportMetric(r.GoroutinesPerSubscriber, "goroutines/sub")

@@ -54,7 +54,7 @@ type config struct {
 	vars                                map[string]any
 	mutationVars                        []map[string]any
 	n, changes, dialers, pid            int
-	timeout, quiet                      time.Duration
+	timeout, quiet, deferReads          time.Duration
 }
 
 func parse(args []string, stderr io.Writer) (config, error) {
@@ -74,12 +74,16 @@ func parse(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.pid, "pid", 0, "the gateway's process id, to report its resident memory per subscriber")
 	fs.IntVar(&c.dialers, "dialers", 64, "websockets opened at once")
 	fs.DurationVar(&c.timeout, "timeout", 2*time.Minute, "how long it all may take")
+	fs.DurationVar(&c.deferReads, "defer-reads", 0, "above 0, the readers read nothing from each change's mutation until this long after its answer (arrivals are still timed by the kernel, on Linux), as subscribers on machines of their own take nothing of the gateway's cores")
 	fs.DurationVar(&c.quiet, "quiet", time.Second, "how long to listen after the last change for results that come twice")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	if c.query == "" || c.mutation == "" || c.mark == "" {
 		return c, errors.New("-query, -mutation and -mark are required")
+	}
+	if c.deferReads > 0 && !kernelStamps {
+		return c, errors.New("-defer-reads needs the kernel's receive times (Linux)")
 	}
 	if c.n < 1 || c.changes < 1 || c.dialers < 1 {
 		return c, errors.New("-n, -changes and -dialers must be at least 1")
@@ -118,6 +122,14 @@ type Report struct {
 	// arrival, over every delivery; PerChange the same for each change.
 	LatencyMS Percentiles   `json:"latencyMs"`
 	PerChange []Percentiles `json:"perChange"`
+	// KernelArrivals says that an arrival is when the kernel received the
+	// message's last packet (SO_TIMESTAMPNS, Linux), not when the load's
+	// reader read it; ReadLatencyMS is LatencyMS to the reads instead.
+	KernelArrivals bool        `json:"kernelArrivals"`
+	ReadLatencyMS  Percentiles `json:"readLatencyMs"`
+	// DeferReadsMS is -defer-reads: how long after each mutation's
+	// answer the load started reading.
+	DeferReadsMS float64 `json:"deferReadsMs"`
 	// FanOutMS is from each change's first arrival at any subscriber to its
 	// arrival at each: the share of the latency that grows with the
 	// subscribers.
@@ -179,6 +191,7 @@ func percentiles(d []time.Duration) Percentiles {
 // are made, so that the load measured takes little of the machine it
 // shares with the gateway.
 type subscriber struct {
+	ws      *wsClient
 	inbox   []arrival
 	inboxMu sync.Mutex
 	// got counts the results received (read while changes are made).
@@ -187,6 +200,7 @@ type subscriber struct {
 	mu               sync.Mutex
 	received         map[int]int       // change → times
 	at               map[int]time.Time // change → first arrival
+	readAt           map[int]time.Time // change → when the load read it
 	unmarked, errors int
 	firstErr         string
 }
@@ -205,6 +219,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	streams0, _ := metric(ctx, c.metrics, "engagegw_subscription_streams_open")
 
 	start := time.Now()
+	readers := newGate()
 	subs := make([]*subscriber, c.n)
 	var opened atomic.Int64
 	var wg sync.WaitGroup
@@ -213,9 +228,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	for range c.dialers {
 		wg.Go(func() {
 			for i := range work {
-				s := &subscriber{received: map[int]int{}, at: map[int]time.Time{}}
+				s := &subscriber{received: map[int]int{}, at: map[int]time.Time{}, readAt: map[int]time.Time{}}
 				subs[i] = s
-				if err := subscribe(ctx, c, s, &wg); err != nil {
+				if err := subscribe(ctx, c, s, readers, &wg); err != nil {
 					errs <- err
 					continue
 				}
@@ -264,9 +279,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	gc0, _ := metric(ctx, c.metrics, "go_gc_duration_seconds_count")
 	cpu0 := cpuNow(c.pid)
 	for k := 1; k <= c.changes; k++ {
+		if c.deferReads > 0 {
+			readers.shut()
+			for _, s := range subs {
+				s.ws.conn.kick()
+			}
+			for readers.parked.Load() < int64(c.n) && ctx.Err() == nil {
+				time.Sleep(time.Millisecond)
+			}
+		}
 		sent[k] = time.Now()
 		if err := mutate(ctx, c, k); err != nil {
+			readers.lift()
 			return fmt.Errorf("change %d: %w", k, err)
+		}
+		if c.deferReads > 0 {
+			select {
+			case <-time.After(c.deferReads):
+			case <-ctx.Done():
+			}
+			readers.lift()
 		}
 		// The next change waits until this one reached everyone (or the
 		// timeout), so that each is measured alone.
@@ -286,7 +318,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 	cancel()
 	wg.Wait()
-	var all []time.Duration
+	var all, read []time.Duration
 	per := make([][]time.Duration, c.changes+1)
 	for _, s := range subs {
 		s.read(c.mark)
@@ -301,6 +333,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			d := s.at[k].Sub(sent[k])
 			all = append(all, d)
 			per[k] = append(per[k], d)
+			read = append(read, s.readAt[k].Sub(sent[k]))
 		}
 		r.Unmarked += s.unmarked
 		r.Errors += s.errors
@@ -326,6 +359,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	r.FanOutMS = percentiles(spread)
 	r.LatencyMS = percentiles(all)
+	r.ReadLatencyMS = percentiles(read)
+	r.KernelArrivals = kernelStamps
+	r.DeferReadsMS = float64(c.deferReads) / float64(time.Millisecond)
 	for k := 1; k <= c.changes; k++ {
 		r.PerChange = append(r.PerChange, percentiles(per[k]))
 	}
@@ -346,12 +382,13 @@ func allGot(subs []*subscriber, k int) bool {
 
 // subscribe opens s's websocket and subscribes; its reader runs (in wg)
 // until ctx ends.
-func subscribe(ctx context.Context, c config, s *subscriber, wg *sync.WaitGroup) error {
+func subscribe(ctx context.Context, c config, s *subscriber, g *gate, wg *sync.WaitGroup) error {
 	u := "ws" + strings.TrimPrefix(c.url, "http")
-	ws, err := dialWS(ctx, u, "graphql-transport-ws")
+	ws, err := dialWS(ctx, u, "graphql-transport-ws", g)
 	if err != nil {
 		return err
 	}
+	s.ws = ws
 	stop := context.AfterFunc(ctx, func() { _ = ws.close() })
 	write := func(v any) error {
 		b, err := json.Marshal(v)
@@ -369,7 +406,7 @@ func subscribe(ctx context.Context, c config, s *subscriber, wg *sync.WaitGroup)
 		ID, Type string
 		Payload  json.RawMessage
 	}
-	if b, err := ws.read(readLimit); err != nil || json.Unmarshal(b, &m) != nil || m.Type != "connection_ack" {
+	if b, _, err := ws.read(readLimit); err != nil || json.Unmarshal(b, &m) != nil || m.Type != "connection_ack" {
 		stop()
 		_ = ws.close()
 		return fmt.Errorf("no connection_ack: %v", err)
@@ -383,7 +420,7 @@ func subscribe(ctx context.Context, c config, s *subscriber, wg *sync.WaitGroup)
 		defer stop()
 		defer ws.close()
 		for {
-			b, err := ws.read(readLimit)
+			b, at, err := ws.read(readLimit)
 			if err != nil {
 				return
 			}
@@ -393,7 +430,7 @@ func subscribe(ctx context.Context, c config, s *subscriber, wg *sync.WaitGroup)
 				continue
 			}
 			s.inboxMu.Lock()
-			s.inbox = append(s.inbox, arrival{at: now, msg: b})
+			s.inbox = append(s.inbox, arrival{at: at, read: now, msg: b})
 			s.inboxMu.Unlock()
 			s.got.Add(1)
 		}
@@ -404,10 +441,11 @@ func subscribe(ctx context.Context, c config, s *subscriber, wg *sync.WaitGroup)
 // readLimit is the largest message the load reads.
 const readLimit = 1 << 20
 
-// arrival is a message as it arrived.
+// arrival is a message as it arrived: at is when it reached the socket (on
+// Linux, the kernel's receive time), read when the load's reader had it.
 type arrival struct {
-	at  time.Time
-	msg []byte
+	at, read time.Time
+	msg      []byte
 }
 
 // read goes through what s received.
@@ -425,7 +463,7 @@ func (s *subscriber) read(mark string) {
 		}
 		switch m.Type {
 		case "next":
-			s.take(mark, m.Payload, a.at)
+			s.take(mark, m.Payload, a)
 		case "error", "complete":
 			s.errors++
 			if s.firstErr == "" {
@@ -436,7 +474,7 @@ func (s *subscriber) read(mark string) {
 }
 
 // take records one result.
-func (s *subscriber) take(mark string, payload json.RawMessage, at time.Time) {
+func (s *subscriber) take(mark string, payload json.RawMessage, a arrival) {
 	var r struct {
 		Errors []json.RawMessage
 	}
@@ -453,7 +491,7 @@ func (s *subscriber) take(mark string, payload json.RawMessage, at time.Time) {
 		return
 	}
 	if s.received[k] == 0 {
-		s.at[k] = at
+		s.at[k], s.readAt[k] = a.at, a.read
 	}
 	s.received[k]++
 }

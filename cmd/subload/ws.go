@@ -24,7 +24,7 @@ import (
 
 // wsClient is one client websocket.
 type wsClient struct {
-	conn net.Conn
+	conn *gatedConn
 	r    *bufio.Reader
 	wmu  sync.Mutex
 }
@@ -32,17 +32,24 @@ type wsClient struct {
 // errClosed is a close frame read.
 var errClosed = errors.New("the server closed the websocket")
 
-// dialWS opens a websocket to rawURL (ws://) with subprotocol.
-func dialWS(ctx context.Context, rawURL, subprotocol string) (*wsClient, error) {
+// dialWS opens a websocket to rawURL (ws://) with subprotocol; its reads
+// wait while g is shut.
+func dialWS(ctx context.Context, rawURL, subprotocol string, g *gate) (*wsClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", u.Host)
+	nc, err := d.DialContext(ctx, "tcp", u.Host)
 	if err != nil {
 		return nil, err
 	}
+	sc, err := stamped(nc)
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	conn := &gatedConn{stampedConn: sc, ctx: ctx, gate: g}
 	if dl, ok := ctx.Deadline(); ok {
 		_ = conn.SetDeadline(dl)
 	}
@@ -104,9 +111,15 @@ func (c *wsClient) write(opcode byte, payload []byte) error {
 // writeText sends a text message.
 func (c *wsClient) writeText(msg []byte) error { return c.write(0x1, msg) }
 
-// read returns the next data message, answering pings on the way; a close
-// frame is errClosed.
-func (c *wsClient) read(limit int) ([]byte, error) {
+// read returns the next data message and when it arrived (on Linux, when
+// the kernel received its last packet), answering pings on the way; a
+// close frame is errClosed.
+func (c *wsClient) read(limit int) ([]byte, time.Time, error) {
+	msg, err := c.readMessage(limit)
+	return msg, c.conn.arrived(), err
+}
+
+func (c *wsClient) readMessage(limit int) ([]byte, error) {
 	var msg []byte
 	for {
 		var h [2]byte

@@ -267,6 +267,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 
 	c.embedded = c.apiURL == ""
+	if c.embedded && get("LISTEN_ADDR") == "" {
+		// The demo serves this machine only, unless told otherwise: it
+		// has no authentication.
+		c.listenAddr = "127.0.0.1:8080"
+	}
 	if c.mirror.auto {
 		c.mirror.on = c.embedded || c.webhookSecret != ""
 	}

@@ -168,7 +168,13 @@ func newMetrics() *metrics {
 		}, []string{"query", "answer"}),
 		names: map[string]struct{}{},
 	}
+	b := buildInfo()
 	m.reg.MustRegister(
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "build_info",
+			Help:        "Always 1; its labels say which build this replica runs: version, commit (with -dirty when built from a changed tree) and goversion.",
+			ConstLabels: prometheus.Labels{"version": b.Version, "commit": b.Commit, "goversion": b.Go},
+		}, func() float64 { return 1 }),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups, m.answers,

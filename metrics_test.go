@@ -86,6 +86,12 @@ func TestMetricsEndToEnd(t *testing.T) {
 	// The embedded mode registers its webhook listeners in the background.
 	require.Eventually(t, func() bool { return sim.stats(t).Listeners == 6 }, 20*time.Second, 50*time.Millisecond)
 
+	// Which build this is, from the first scrape on.
+	b := buildInfo()
+	v, ok := metricSum(scrape(t, g.url), "engagegw_build_info", map[string]string{"version": b.Version, "commit": b.Commit, "goversion": b.Go})
+	require.True(t, ok, "engagegw_build_info{version=%q,commit=%q,goversion=%q}", b.Version, b.Commit, b.Go)
+	assert.Equal(t, 1.0, v)
+
 	// The same named query twice: the second is answered from the cache.
 	const places = `query Places { locations { id name rooms { id } } }`
 	var data struct {

@@ -30,10 +30,7 @@ import (
 )
 
 func main() {
-	if err := run(context.Background(), os.Getenv, os.Stdout); err != nil {
-		fmt.Fprintf(os.Stderr, "gateway: %v\n", err)
-		os.Exit(1)
-	}
+	os.Exit(cli(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
 }
 
 // defaultShutdownTimeout bounds a graceful stop unless SHUTDOWN_TIMEOUT
@@ -44,6 +41,12 @@ const defaultShutdownTimeout = 15 * time.Second
 // receives SIGINT or SIGTERM. Tests call it directly with LISTEN_ADDR on
 // port 0 and read the address from the "gateway listening" log line.
 func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	return runWith(ctx, getenv, stdout, io.Discard)
+}
+
+// runWith is run, writing the demo's start-up hints for a person (where
+// GraphiQL and the simulator are, and how to make a change) to hints.
+func runWith(ctx context.Context, getenv func(string) string, stdout, hints io.Writer) error {
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	cfg, err := loadConfig(getenv)
@@ -52,12 +55,14 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	}
 	log := newLogger(stdout, cfg.logLevel)
 
+	var demo *simulator
 	if cfg.embedded {
 		sim, simURL, err := startSimulator(log)
 		if err != nil {
 			return err
 		}
 		defer sim.close()
+		demo = sim
 		cfg.useSimulator(simURL)
 		log.Warn("no ENGAGE_API_URL set: running on an embedded Engage simulator with demo data; set ENGAGE_API_URL and its companions to use a real tenant", "simulator", simURL)
 	}
@@ -265,6 +270,9 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	log.Info("gateway listening", "addr", ln.Addr().String(), "graphql", "/graphql", "graphiql", "/")
+	if demo != nil {
+		demo.writeHints(hints, ln.Addr())
+	}
 
 	if cfg.webhookPublicURL != "" {
 		registered := func() {}
@@ -310,6 +318,29 @@ func clockOf(ctx context.Context) func() time.Time {
 type simulator struct {
 	sim *engagesim.Sim
 	srv *http.Server
+	url string
+	// booking is one of today's bookings yet to start, for the hints.
+	booking engagesim.Booking
+}
+
+// writeHints tells a person trying the demo where everything is and how
+// to see a change made in Engage's web app reach a subscription.
+func (s *simulator) writeHints(w io.Writer, addr net.Addr) {
+	host := addr.String()
+	if h, p, err := net.SplitHostPort(host); err == nil && (h == "" || h == "::" || h == "0.0.0.0") {
+		host = net.JoinHostPort("localhost", p)
+	}
+	fmt.Fprintf(w, `
+The demo is up: the gateway on an embedded Engage simulator with demo data, and no authentication.
+  GraphiQL:       http://%[1]s/
+  GraphQL:        http://%[1]s/graphql (websockets and SSE on the same path)
+  the simulator:  %[2]s (its admin routes: README, "engagesim, the simulator")
+To watch a change arrive, run this in GraphiQL:
+  subscription { bookingChanged { action booking { title start end room { name } } } }
+and rename a booking of today as Engage's web app would:
+  curl -sS -X PUT %[2]s/_sim/bookings/%[3]d -H 'Content-Type: application/json' -d '{"meetingTitle":"Renamed in the web app"}'
+
+`, host, s.url, s.booking.ID)
 }
 
 func (s *simulator) close() {
@@ -320,7 +351,9 @@ func (s *simulator) close() {
 // startSimulator serves an engagesim with the demo fixture on a free loopback
 // port; the gateway then talks to it over real HTTP as it would to Engage.
 func startSimulator(log *slog.Logger) (*simulator, string, error) {
-	sim, err := engagesim.New(engagesim.Config{Logger: log.With("component", "engagesim")})
+	now := time.Now()
+	fix := engagesim.DemoFixture(1, now.UTC())
+	sim, err := engagesim.New(engagesim.Config{Logger: log.With("component", "engagesim"), Fixture: fix})
 	if err != nil {
 		return nil, "", fmt.Errorf("embedded simulator: %w", err)
 	}
@@ -331,7 +364,26 @@ func startSimulator(log *slog.Logger) (*simulator, string, error) {
 	}
 	srv := &http.Server{Handler: sim, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	return &simulator{sim: sim, srv: srv}, "http://" + ln.Addr().String(), nil
+	url := "http://" + ln.Addr().String()
+	return &simulator{sim: sim, srv: srv, url: url, booking: nextBooking(fix, now)}, url, nil
+}
+
+// nextBooking is the first of the fixture's bookings with a title that
+// starts after now and within a day (any booking, if none does).
+func nextBooking(f *engagesim.Fixture, now time.Time) engagesim.Booking {
+	var next engagesim.Booking
+	for _, b := range f.Bookings {
+		if b.Title == "" || b.Start.Before(now) || b.Start.After(now.Add(24*time.Hour)) {
+			continue
+		}
+		if next.ID == 0 || b.Start.Before(next.Start) {
+			next = b
+		}
+	}
+	if next.ID == 0 && len(f.Bookings) > 0 {
+		next = f.Bookings[0]
+	}
+	return next
 }
 
 // useSimulator points the upstream settings at an embedded simulator with

@@ -83,9 +83,12 @@ func authenticate(a authenticator, g grants, clientHeader string, next http.Hand
 		}
 		p, err := a.Authenticate(ctx, authz, key)
 		if err != nil {
+			msg, reason := refusal(err)
+			noteAuthFailure(ctx, reason, msg)
 			refuse(w, err)
 			return
 		}
+		noteClient(ctx, p.ClientID())
 		// A request accepted is served in full: a query or mutation needs
 		// its token to be valid when it arrives, not until it is answered.
 		// Streams end with their token: SSE by credentialExpiry, a
@@ -161,10 +164,12 @@ func websocketInit(a authenticator, g grants, now func() time.Time) func(ctx con
 			authz, key := initCredential(payload)
 			var err error
 			if p, err = a.Authenticate(ctx, authz, key); err != nil {
-				msg, _ := refusal(err)
+				msg, reason := refusal(err)
+				noteAuthFailure(ctx, reason, msg)
 				return ctx, &socket.CloseError{Code: closeUnauthorized, Reason: "unauthorized: " + msg}
 			}
 			ctx = withPrincipal(ctx, p, g)
+			noteClient(ctx, p.ClientID())
 		}
 		if s := sessionFrom(ctx); s != nil && !p.ExpiresAt.IsZero() {
 			s.expireIn(p.ExpiresAt.Sub(now()))

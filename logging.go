@@ -10,11 +10,19 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/graphiql"
+	"github.com/engagegql/gateway/webhook"
+	"github.com/engagegql/gateway/workplace"
 
 	"go.opentelemetry.io/otel/trace"
 )
@@ -60,10 +68,13 @@ func (h contextHandler) WithGroup(name string) slog.Handler {
 // client reporting a problem can quote it.
 const requestIDHeader = "X-Request-Id"
 
-// withRequestID gives every request an id and logs one line per request
-// when it ends. Probes and scrapes are logged at debug level only, so they do
-// not drown the requests that matter.
-func withRequestID(log *slog.Logger, next http.Handler) http.Handler {
+// withRequestID gives every request an id, counts it in the HTTP metrics
+// (obs; nil counts nothing) and logs one line per request when it ends:
+// its route, status and duration, and what the layers below noted on its
+// access record (who called, the GraphQL operations and error codes, why a
+// credential was refused) and its upstream calls. Probes and scrapes are
+// logged at debug level only, so they do not drown the requests that matter.
+func withRequestID(log *slog.Logger, obs httpObserver, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id := r.Header.Get(requestIDHeader)
 		if !validRequestID(id) {
@@ -71,17 +82,183 @@ func withRequestID(log *slog.Logger, next http.Handler) http.Handler {
 		}
 		w.Header().Set(requestIDHeader, id)
 		ctx := context.WithValue(r.Context(), requestIDKey{}, id)
-		rec := &statusRecorder{ResponseWriter: w}
+		rec := &accessRecord{}
+		ctx = context.WithValue(ctx, accessKey{}, rec)
+		ctx, calls := workplace.WithCallTally(ctx)
+		sw := &statusRecorder{ResponseWriter: w}
 		start := time.Now()
-		next.ServeHTTP(rec, r.WithContext(ctx))
+		inner := r.WithContext(ctx)
+		route := routeOf(r)
+		if obs != nil {
+			obs.started(route)
+		}
+		next.ServeHTTP(sw, inner)
+		took := time.Since(start)
+		if obs != nil {
+			obs.finished(route, r.Method, sw.status(), took)
+		}
 		level := slog.LevelInfo
 		switch r.URL.Path {
 		case "/healthz", "/readyz", "/metrics":
 			level = slog.LevelDebug
 		}
-		log.Log(ctx, level, "http request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.status(), "duration_ms", time.Since(start).Milliseconds(), "remote", r.RemoteAddr)
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status(), "duration_ms", took.Milliseconds(), "remote", r.RemoteAddr}
+		attrs = append(attrs, rec.attrs()...)
+		if n, d := calls.Calls(); n > 0 {
+			attrs = append(attrs, "upstream_calls", n, "upstream_ms", float64(d.Microseconds())/1000)
+		}
+		log.Log(ctx, level, "http request", attrs...)
 	})
+}
+
+// accessRecord is what the access line of one request says beyond HTTP,
+// noted by the layers that know it. Safe for concurrent use: a websocket's
+// operations note theirs as they run.
+type accessRecord struct {
+	mu          sync.Mutex
+	client      string
+	authFailure string
+	ops         []string // "query Name", distinct, at most maxAccessItems
+	moreOps     int
+	codes       []string // error codes returned, distinct, at most maxAccessItems
+}
+
+type accessKey struct{}
+
+// maxAccessItems bounds the operations and error codes one access line
+// lists (a websocket may run many).
+const maxAccessItems = 10
+
+func accessOf(ctx context.Context) *accessRecord {
+	rec, _ := ctx.Value(accessKey{}).(*accessRecord)
+	return rec
+}
+
+// noteClient records who called: a credential's name, never the credential.
+func noteClient(ctx context.Context, client string) {
+	if rec := accessOf(ctx); rec != nil {
+		rec.mu.Lock()
+		rec.client = client
+		rec.mu.Unlock()
+	}
+}
+
+// noteAuthFailure records why a credential was refused.
+func noteAuthFailure(ctx context.Context, reason, msg string) {
+	if rec := accessOf(ctx); rec != nil {
+		rec.mu.Lock()
+		rec.authFailure = reason + ": " + msg
+		rec.mu.Unlock()
+	}
+}
+
+// noteOperation records a GraphQL operation ("query", "Places") and the
+// error codes of its answer.
+func noteOperation(ctx context.Context, kind, name string, codes ...string) {
+	rec := accessOf(ctx)
+	if rec == nil {
+		return
+	}
+	op := kind
+	if name != "" {
+		op += " " + name
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	switch {
+	case slices.Contains(rec.ops, op):
+	case len(rec.ops) < maxAccessItems:
+		rec.ops = append(rec.ops, op)
+	default:
+		rec.moreOps++
+	}
+	for _, c := range codes {
+		if c != "" && !slices.Contains(rec.codes, c) && len(rec.codes) < maxAccessItems {
+			rec.codes = append(rec.codes, c)
+		}
+	}
+}
+
+func (rec *accessRecord) attrs() []any {
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	var a []any
+	if rec.client != "" {
+		a = append(a, "client", rec.client)
+	}
+	if rec.authFailure != "" {
+		a = append(a, "auth_failure", rec.authFailure)
+	}
+	if len(rec.ops) > 0 {
+		ops := strings.Join(rec.ops, ", ")
+		if rec.moreOps > 0 {
+			ops += fmt.Sprintf(" and %d more", rec.moreOps)
+		}
+		a = append(a, "operation", ops)
+	}
+	if len(rec.codes) > 0 {
+		a = append(a, "error_codes", strings.Join(rec.codes, ","))
+	}
+	return a
+}
+
+// accessExtension notes each GraphQL operation and the error codes of its
+// answers on the request's access record.
+type accessExtension struct{}
+
+var _ interface {
+	graphql.HandlerExtension
+	graphql.ResponseInterceptor
+} = accessExtension{}
+
+func (accessExtension) ExtensionName() string                   { return "AccessLog" }
+func (accessExtension) Validate(graphql.ExecutableSchema) error { return nil }
+func (accessExtension) InterceptResponse(ctx context.Context, next graphql.ResponseHandler) *graphql.Response {
+	resp := next(ctx)
+	if !graphql.HasOperationContext(ctx) {
+		return resp
+	}
+	oc := graphql.GetOperationContext(ctx)
+	kind, name := "operation", oc.OperationName
+	if oc.Operation != nil {
+		kind = string(oc.Operation.Operation)
+		if name == "" {
+			name = oc.Operation.Name
+		}
+	}
+	var codes []string
+	if resp != nil {
+		for _, e := range resp.Errors {
+			if c, ok := e.Extensions["code"].(string); ok {
+				codes = append(codes, c)
+			}
+		}
+	}
+	noteOperation(ctx, kind, name, codes...)
+	return resp
+}
+
+// httpObserver hears every HTTP request: when it starts, and how it ended.
+type httpObserver interface {
+	started(route string)
+	finished(route, method string, status int, d time.Duration)
+}
+
+// routeOf is the route a request will take, as the metrics label it: one of
+// the gateway's few routes, so a client cannot make up labels.
+func routeOf(r *http.Request) string {
+	p := r.URL.Path
+	switch {
+	case p == "/graphql", p == "/healthz", p == "/readyz", p == "/metrics":
+		return p
+	case p == "/":
+		return "/ (graphiql)"
+	case strings.HasPrefix(p, graphiql.AssetsPath):
+		return graphiql.AssetsPath
+	case strings.HasPrefix(p, webhook.MountPath):
+		return webhook.MountPath
+	}
+	return "other"
 }
 
 // validRequestID accepts ids a log can carry safely: short, and made of

@@ -13,6 +13,7 @@ package main
 import (
 	"context"
 	"math"
+	"net/http"
 	"strconv"
 	"sync"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
+	"github.com/engagegql/gateway/graphiql"
+	"github.com/engagegql/gateway/webhook"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -59,6 +62,9 @@ type metrics struct {
 	operationTime      *prometheus.HistogramVec
 	operationErrors    *prometheus.CounterVec
 	breakerTransitions *prometheus.CounterVec
+	httpRequests       *prometheus.CounterVec
+	httpInFlight       *prometheus.GaugeVec
+	httpDuration       *prometheus.HistogramVec
 	breakerOpen        *prometheus.GaugeVec
 	mirrorCalls        *prometheus.CounterVec
 	mirrorVisitorCalls *prometheus.CounterVec
@@ -138,6 +144,19 @@ func newMetrics() *metrics {
 			Namespace: metricsNamespace, Name: "graphql_operation_errors_total",
 			Help: "GraphQL responses that carried errors, by operation name and type.",
 		}, []string{"operation", "type"}),
+		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: metricsNamespace, Name: "http_requests_total",
+			Help: "HTTP requests answered, by route (/graphql, / (graphiql), /graphiql/, /healthz, /readyz, /metrics, /webhooks/engage/, other), method (OTHER for a method HTTP does not define) and status (101 for a websocket, counted once accepted).",
+		}, []string{"route", "method", "status"}),
+		httpInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Namespace: metricsNamespace, Name: "http_requests_in_flight",
+			Help: "HTTP requests being served, by route; SSE streams count while they are open, websockets until they are accepted.",
+		}, []string{"route"}),
+		httpDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: metricsNamespace, Name: "http_request_duration_seconds",
+			Help:    "How long HTTP requests took to answer, by route; an SSE stream, how long it was open; a websocket, its upgrade.",
+			Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600},
+		}, []string{"route"}),
 		breakerTransitions: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "upstream_breaker_transitions_total",
 			Help: "Transitions of the upstream circuit breakers, by product and the state entered.",
@@ -180,10 +199,37 @@ func newMetrics() *metrics {
 		m.upstreamCalls, m.upstreamDuration, m.tokenRefreshes, m.cacheLookups, m.answers,
 		m.webhooks, m.invalidations, m.webhookDuplicates, m.webhookRereads, m.subscriptions, m.streams, m.deliveryLatency,
 		m.operations, m.operationTime, m.operationErrors,
+		m.httpRequests, m.httpInFlight, m.httpDuration,
 		m.breakerTransitions, m.breakerOpen, m.mirrorCalls, m.mirrorVisitorCalls, m.mirrorMissedDays, m.mirrorResyncs,
 		m.mirrorAnswers,
 	)
+	// The breakers' series exist from the start, every breaker closed, so a
+	// dashboard or an alert sees them before the first trip.
+	for _, p := range engage.Products() {
+		m.breakerOpen.WithLabelValues(string(p)).Set(0)
+		for _, state := range []string{engage.BreakerOpen, engage.BreakerHalfOpen, engage.BreakerClosed} {
+			m.breakerTransitions.WithLabelValues(string(p), state)
+		}
+	}
+	for _, route := range []string{"/graphql", "/ (graphiql)", graphiql.AssetsPath, "/healthz", "/readyz", "/metrics", webhook.MountPath, "other"} {
+		m.httpInFlight.WithLabelValues(route)
+	}
 	return m
+}
+
+// started and finished make the metrics the server's httpObserver.
+func (m *metrics) started(route string) { m.httpInFlight.WithLabelValues(route).Inc() }
+
+func (m *metrics) finished(route, method string, status int, d time.Duration) {
+	m.httpInFlight.WithLabelValues(route).Dec()
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete,
+		http.MethodOptions, http.MethodConnect, http.MethodTrace:
+	default:
+		method = "OTHER"
+	}
+	m.httpRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+	m.httpDuration.WithLabelValues(route).Observe(d.Seconds())
 }
 
 // observeUpstream is engage.Config.Observe.

@@ -129,6 +129,8 @@ type serverDeps struct {
 	// answered hears how each query over HTTP was answered (see
 	// answer.HandlerOptions.Served); nil hears nothing.
 	answered func(ctx context.Context, outcome, name string)
+	// httpObserve counts every HTTP request (the metrics); nil counts none.
+	httpObserve httpObserver
 }
 
 // grants names what widens a caller's credential, as newServer defaults it.
@@ -147,7 +149,7 @@ func newServer(d serverDeps) http.Handler {
 	if d.privateGrant == "" {
 		d.privateGrant = defaultPrivateGrant
 	}
-	mux.Handle("/graphql", guard.CORS(d.corsOrigins)(authenticate(d.auth, d.grants(), d.clientHeader, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(kept(d, newGraphQL(d))))))
+	mux.Handle("/graphql", onTheWire(guard.CORS(d.corsOrigins)(authenticate(d.auth, d.grants(), d.clientHeader, guard.LimitBody(d.limits.WithDefaults().MaxBodyBytes)(kept(d, newGraphQL(d)))))))
 	mux.Handle("GET /{$}", graphiql.Page(graphiql.Config{Title: "Engage GraphQL Gateway", Endpoint: "/graphql", DefaultQuery: graphiql.ExampleQuery}))
 	mux.Handle("GET "+graphiql.AssetsPath, graphiql.Assets())
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -160,7 +162,7 @@ func newServer(d serverDeps) http.Handler {
 	if d.metrics != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(d.metrics, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(d.log.Handler(), slog.LevelWarn)}))
 	}
-	return withRequestID(d.log, mux)
+	return withRequestID(d.log, d.httpObserve, mux)
 }
 
 // kept serves the queries whose answers d.answers keeps, and runs the rest
@@ -171,7 +173,15 @@ func kept(d serverDeps, next http.Handler) http.Handler {
 	if d.answers == nil {
 		return next
 	}
-	o := answer.HandlerOptions{Visibility: workplace.Visibility, Served: d.answered}
+	o := answer.HandlerOptions{Visibility: workplace.Visibility, Served: func(ctx context.Context, outcome, name string) {
+		if outcome == "hit" {
+			// Not executed: the access line names it all the same.
+			noteOperation(ctx, "query", name)
+		}
+		if d.answered != nil {
+			d.answered(ctx, outcome, name)
+		}
+	}}
 	if d.clientLimits != nil {
 		o.Admit = d.clientLimits.admit
 	}
@@ -270,6 +280,7 @@ func newGraphQL(d serverDeps) http.Handler {
 	if d.observe != nil {
 		srv.Use(d.observe)
 	}
+	srv.Use(accessExtension{})
 	parsed := lru.New[*ast.QueryDocument](1000)
 	srv.SetQueryCache(parsed)
 	// Validation that stays linear in the document (see guard.ValidationRules),

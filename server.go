@@ -227,6 +227,7 @@ func runWith(ctx context.Context, getenv func(string) string, stdout, hints io.W
 	deps := serverDeps{
 		answers:      answers,
 		answered:     m.answered,
+		httpObserve:  m,
 		log:          log,
 		service:      svc,
 		token:        client,

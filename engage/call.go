@@ -194,7 +194,10 @@ func (c *Client) attempt(ctx context.Context, r request, target, key string, bod
 	}
 	start := time.Now()
 	status, header, respBody, err := c.roundTrip(ctx, r.method, target, key, tok, body)
-	c.observed(r.product, r.route, status, time.Since(start))
+	took := time.Since(start)
+	c.observed(r.product, r.route, status, took)
+	workplace.NoteCall(ctx, took)
+	c.log.DebugContext(ctx, "engage: call", "method", r.method, "route", r.route, "product", string(r.product), "status", status, "duration_ms", float64(took.Microseconds())/1000)
 	if err != nil {
 		e := c.fail(r, 0, kindNetwork, "upstream unreachable", err)
 		switch {
@@ -208,7 +211,6 @@ func (c *Client) attempt(ctx context.Context, r request, target, key string, bod
 		}
 		return result{err: e, health: failing, retry: r.idempotent, reason: "network error"}
 	}
-	c.log.Debug("engage: call", "method", r.method, "route", r.route, "product", string(r.product), "status", status)
 	if status >= 200 && status < 300 {
 		if out == nil || len(bytes.TrimSpace(respBody)) == 0 {
 			return result{health: healthy}

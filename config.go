@@ -78,6 +78,8 @@ type config struct {
 	// privateGrant shows private meetings' titles to callers not in them
 	// (AUTH_PRIVATE_GRANT).
 	privateGrant string
+	// trusted are the trusted documents (TRUSTED_DOCUMENTS); nil when off.
+	trusted *guard.TrustedDocuments
 	// clientMaxSubscriptions bounds the subscriptions one client holds at
 	// once across the fleet (CLIENT_MAX_SUBSCRIPTIONS); 0 means no cap.
 	clientMaxSubscriptions int
@@ -255,6 +257,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 	if err := loadMirror(&c, get); err != nil {
+		return c, err
+	}
+	if err := loadTrusted(&c, get); err != nil {
 		return c, err
 	}
 	if _, _, err := net.SplitHostPort(c.listenAddr); err != nil {
@@ -632,6 +637,37 @@ func loadBudgets(c *config, get func(string) string) error {
 
 // loadOperations reads how the gateway behaves when the upstream struggles
 // (retries, breaker, stale answers) and how much it logs.
+// loadTrusted reads TRUSTED_DOCUMENTS and its manifests (read now, so
+// that a missing or malformed one stops start-up, and check names it).
+func loadTrusted(c *config, get func(string) string) error {
+	mode := guard.TrustedMode(strings.ToLower(get("TRUSTED_DOCUMENTS")))
+	var paths []string
+	for _, p := range strings.Split(get("TRUSTED_DOCUMENTS_MANIFESTS"), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			paths = append(paths, p)
+		}
+	}
+	switch mode {
+	case "", guard.TrustedOff:
+		if len(paths) > 0 {
+			return errors.New("TRUSTED_DOCUMENTS_MANIFESTS is set but TRUSTED_DOCUMENTS is off: set it to strict (serve only the manifests' documents) or log")
+		}
+		return nil
+	case guard.TrustedLog, guard.TrustedStrict:
+	default:
+		return fmt.Errorf("TRUSTED_DOCUMENTS %q is not off, log or strict", mode)
+	}
+	if len(paths) == 0 {
+		return fmt.Errorf("TRUSTED_DOCUMENTS=%s needs TRUSTED_DOCUMENTS_MANIFESTS: the manifest files of the documents to trust", mode)
+	}
+	t, err := guard.LoadTrustedDocuments(mode, paths, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return fmt.Errorf("TRUSTED_DOCUMENTS_MANIFESTS: %w", err)
+	}
+	c.trusted = t
+	return nil
+}
+
 func loadOperations(c *config, get func(string) string) error {
 	if err := intSetting(get, "UPSTREAM_RETRY_ATTEMPTS", 1, 10, &c.retry.Attempts); err != nil {
 		return err

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -254,4 +256,38 @@ func TestLoadConfigOperations(t *testing.T) {
 	assert.Equal(t, "reception", c.actAsGrant)
 	assert.Equal(t, "facilities", c.privateGrant)
 	assert.False(t, c.authOff)
+}
+
+func TestLoadConfigTrustedDocuments(t *testing.T) {
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "m.json")
+	require.NoError(t, os.WriteFile(manifest, []byte(`{"abc":"{ countries { name } }"}`), 0o600))
+	load := func(env map[string]string) (config, error) {
+		return loadConfig(func(k string) string { return env[k] })
+	}
+	c, err := load(map[string]string{"TRUSTED_DOCUMENTS": "strict", "TRUSTED_DOCUMENTS_MANIFESTS": manifest})
+	require.NoError(t, err)
+	require.NotNil(t, c.trusted)
+	assert.Equal(t, 1, c.trusted.Len())
+	c, err = load(map[string]string{})
+	require.NoError(t, err)
+	assert.Nil(t, c.trusted, "off by default")
+	for env, want := range map[string]string{
+		"TRUSTED_DOCUMENTS=sometimes":  `TRUSTED_DOCUMENTS "sometimes" is not off, log or strict`,
+		"TRUSTED_DOCUMENTS=log":        "TRUSTED_DOCUMENTS=log needs TRUSTED_DOCUMENTS_MANIFESTS",
+		"TRUSTED_DOCUMENTS_MANIFESTS=": "TRUSTED_DOCUMENTS_MANIFESTS is set but TRUSTED_DOCUMENTS is off",
+		"TRUSTED_DOCUMENTS=strict":     "TRUSTED_DOCUMENTS_MANIFESTS: trusted documents manifest: open " + filepath.Join(dir, "missing.json"),
+	} {
+		k, v, _ := strings.Cut(env, "=")
+		e := map[string]string{k: v}
+		switch k + "=" + v {
+		case "TRUSTED_DOCUMENTS_MANIFESTS=":
+			e[k] = manifest
+		case "TRUSTED_DOCUMENTS=strict":
+			e["TRUSTED_DOCUMENTS_MANIFESTS"] = filepath.Join(dir, "missing.json")
+		}
+		_, err := load(e)
+		require.Error(t, err, env)
+		assert.Contains(t, err.Error(), want, env)
+	}
 }

@@ -131,6 +131,8 @@ type serverDeps struct {
 	answered func(ctx context.Context, outcome, name string)
 	// httpObserve counts every HTTP request (the metrics); nil counts none.
 	httpObserve httpObserver
+	// trusted are the trusted documents; nil serves any document.
+	trusted *guard.TrustedDocuments
 }
 
 // grants names what widens a caller's credential, as newServer defaults it.
@@ -290,6 +292,12 @@ func newGraphQL(d serverDeps) http.Handler {
 	persisted := d.persisted
 	if persisted == nil {
 		persisted = lru.New[string](1000)
+	}
+	// Trusted documents, when on, come first: a document named by its id
+	// in the manifests gets its text, and in strict mode nothing else
+	// reaches the persisted queries below.
+	if d.trusted != nil {
+		srv.Use(d.trusted)
 	}
 	// Automatic persisted queries (Apollo's protocol): a client sends the
 	// hash of a query it sent before instead of its text.

@@ -54,6 +54,10 @@ func runWith(ctx context.Context, getenv func(string) string, stdout, hints io.W
 		return fmt.Errorf("configuration: %w", err)
 	}
 	log := newLogger(stdout, cfg.logLevel)
+	if cfg.trusted != nil {
+		cfg.trusted.SetLogger(log)
+		log.Info("trusted documents", "mode", string(cfg.trusted.Mode()), "documents", cfg.trusted.Len())
+	}
 
 	var demo *simulator
 	if cfg.embedded {
@@ -228,6 +232,7 @@ func runWith(ctx context.Context, getenv func(string) string, stdout, hints io.W
 		answers:      answers,
 		answered:     m.answered,
 		httpObserve:  m,
+		trusted:      cfg.trusted,
 		log:          log,
 		service:      svc,
 		token:        client,

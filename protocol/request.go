@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/99designs/gqlgen/graphql"
+	"github.com/engagegql/gateway/guard"
 )
 
 // requestError is a request the server will not run: its status and what
@@ -95,6 +96,7 @@ func readBody(r *http.Request, params *graphql.RawParams) *requestError {
 		OperationName json.RawMessage `json:"operationName"`
 		Variables     json.RawMessage `json:"variables"`
 		Extensions    json.RawMessage `json:"extensions"`
+		DocumentID    json.RawMessage `json:"documentId"`
 	}
 	if err := dec.Decode(&fields); err != nil {
 		var te *json.UnmarshalTypeError
@@ -123,6 +125,8 @@ func readBody(r *http.Request, params *graphql.RawParams) *requestError {
 			v = fields.Variables
 		case "extensions":
 			v = fields.Extensions
+		case "documentId":
+			v = fields.DocumentID
 		}
 		return v, v != nil
 	}, false)
@@ -139,7 +143,7 @@ func readQuery(r *http.Request, params *graphql.RawParams) *requestError {
 		if !ok || len(vs) == 0 {
 			return nil, false
 		}
-		if name == "query" || name == "operationName" {
+		if name == "query" || name == "operationName" || name == "documentId" {
 			b, _ := json.Marshal(vs[0])
 			return b, true
 		}
@@ -177,19 +181,31 @@ func decodeParams(params *graphql.RawParams, get func(string) (json.RawMessage, 
 		}
 		return nil
 	}
+	var documentID string
 	for _, check := range []*requestError{
 		str("query", &params.Query),
 		str("operationName", &params.OperationName),
 		obj("variables", &params.Variables),
 		obj("extensions", &params.Extensions),
+		str("documentId", &documentID),
 	} {
 		if check != nil {
 			return check
 		}
 	}
+	if documentID != "" {
+		// A trusted document by its id (the GraphQL over HTTP proposal's
+		// persisted documents): the trusted documents look it up.
+		if params.Extensions == nil {
+			params.Extensions = map[string]any{}
+		}
+		params.Extensions[guard.DocumentIDExtension] = documentID
+	}
 	if strings.TrimSpace(params.Query) == "" {
-		// Automatic persisted queries send a hash instead of the query.
-		if _, ok := params.Extensions["persistedQuery"]; !ok {
+		// Automatic persisted queries send a hash instead of the query,
+		// trusted documents an id.
+		_, apq := params.Extensions["persistedQuery"]
+		if !apq && documentID == "" {
 			return badRequest("the request has no query: send the GraphQL document in the query parameter")
 		}
 	}

@@ -7,12 +7,15 @@ package main
 // untrusted logged.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -159,4 +162,54 @@ func TestTrustedDocumentsLog(t *testing.T) {
 		return strings.Contains(g.logs.String(), `"msg":"untrusted document served","operation":"","sha256":"`+sha256Hex(untrustedRegions)+`"`)
 	}, 5*time.Second, 20*time.Millisecond, "the untrusted document was logged with its hash")
 	assert.NotContains(t, g.logs.String(), `"sha256":"`+sha256Hex(trustedCountries)+`"`, "a trusted one is not")
+}
+
+// TestTrustedDocumentsFromApollosManifest: the manifest is written by
+// Apollo's own tool from a front end's documents, and Apollo Client's
+// persisted queries link, reading its ids from it, is served by a strict
+// gateway, while the same client's document of its own is refused.
+func TestTrustedDocumentsFromApollosManifest(t *testing.T) {
+	t.Parallel()
+	node := nodeForClients(t)
+	dir := t.TempDir()
+	manifest := filepath.Join(dir, "persisted-query-manifest.json")
+	config, err := json.Marshal(map[string]any{"documents": []string{"trusted/*.graphql"}, "output": manifest})
+	require.NoError(t, err)
+	configPath := filepath.Join(dir, "persisted-query-manifest.config.json")
+	require.NoError(t, os.WriteFile(configPath, config, 0o600))
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	gen := exec.CommandContext(ctx, node, "node_modules/@apollo/generate-persisted-query-manifest/cli.js", "--config", configPath)
+	gen.Dir = clientsDir
+	out, err := gen.CombinedOutput()
+	require.NoError(t, err, "generate-persisted-query-manifest: %s", out)
+	raw, err := os.ReadFile(manifest)
+	require.NoError(t, err)
+	var m struct {
+		Format     string
+		Operations []struct{ ID, Name, Body string }
+	}
+	require.NoError(t, json.Unmarshal(raw, &m))
+	require.Equal(t, "apollo-persisted-query-manifest", m.Format)
+	require.Len(t, m.Operations, 2, "%s", raw)
+
+	g := startGateway(t, map[string]string{"TRUSTED_DOCUMENTS": "strict", "TRUSTED_DOCUMENTS_MANIFESTS": manifest})
+	run := exec.CommandContext(ctx, node, "apollo-trusted.mjs", g.url+"/graphql", manifest)
+	run.Dir = clientsDir
+	var stderr strings.Builder
+	run.Stderr = &stderr
+	got, err := run.Output()
+	require.NoError(t, err, "apollo-trusted.mjs: %s; stderr: %s", got, stderr.String())
+	lines := map[string]map[string]any{}
+	for _, l := range strings.Split(strings.TrimSpace(string(got)), "\n") {
+		var v map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &v), l)
+		lines[v["operation"].(string)] = v
+	}
+	for _, op := range []string{"LobbyCountries", "LobbyLocations"} {
+		assert.Equal(t, "result", lines[op]["type"], "%s: %v", op, lines[op])
+		assert.NotEmpty(t, lines[op]["data"], op)
+	}
+	assert.Equal(t, "error", lines["Rogue"]["type"], "%v", lines["Rogue"])
+	assert.Contains(t, fmt.Sprint(lines["Rogue"]["error"]), "serves only trusted documents")
 }

@@ -57,7 +57,7 @@ func check(ctx context.Context, getenv func(string) string, reach bool, w io.Wri
 		upstream = cfg.apiURL
 	}
 	if cfg.redisOptions != nil {
-		store = "Redis " + strings.Join(cfg.redisOptions.Addrs, ", ")
+		store = "Redis, " + redisWhere(cfg.redisOptions)
 	}
 	fmt.Fprintf(w, "configuration: sound\n  listen: %s\n  upstream: %s\n  store: %s\n", cfg.listenAddr, upstream, store)
 	if !reach {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -321,18 +323,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 		return c, err
 	}
 
-	if c.redisURL != "" {
-		opts, err := redis.ParseURL(c.redisURL)
-		if err != nil {
-			return c, fmt.Errorf("REDIS_URL is not a redis:// or rediss:// URL: %s", describeURLError(err))
-		}
-		c.redisOptions = &redis.UniversalOptions{
-			Addrs:     []string{opts.Addr},
-			DB:        opts.DB,
-			Username:  opts.Username,
-			Password:  opts.Password,
-			TLSConfig: opts.TLSConfig,
-		}
+	if err := loadRedis(&c, get, getenv); err != nil {
+		return c, err
 	}
 
 	if c.webhookPublicURL != "" {
@@ -637,6 +629,127 @@ func loadBudgets(c *config, get func(string) string) error {
 
 // loadOperations reads how the gateway behaves when the upstream struggles
 // (retries, breaker, stale answers) and how much it logs.
+// loadRedis reads where Redis is: one node (REDIS_URL), a cluster
+// (REDIS_CLUSTER_ADDRS) or a primary behind Sentinel (REDIS_SENTINEL_ADDRS
+// and REDIS_SENTINEL_MASTER); the credentials, from the URL or
+// REDIS_USERNAME and REDIS_PASSWORD (or REDIS_PASSWORD_FILE); and TLS
+// (rediss://, or REDIS_TLS=true), with REDIS_CA_FILE's authorities.
+func loadRedis(c *config, get, getenv func(string) string) error {
+	cluster, err := splitAddrs("REDIS_CLUSTER_ADDRS", get("REDIS_CLUSTER_ADDRS"))
+	if err != nil {
+		return err
+	}
+	sentinel, err := splitAddrs("REDIS_SENTINEL_ADDRS", get("REDIS_SENTINEL_ADDRS"))
+	if err != nil {
+		return err
+	}
+	master := get("REDIS_SENTINEL_MASTER")
+	set := 0
+	for _, on := range []bool{c.redisURL != "", len(cluster) > 0, len(sentinel) > 0} {
+		if on {
+			set++
+		}
+	}
+	switch {
+	case set > 1:
+		return errors.New("REDIS_URL, REDIS_CLUSTER_ADDRS and REDIS_SENTINEL_ADDRS each name where Redis is: set one of them")
+	case len(sentinel) > 0 && master == "":
+		return errors.New("REDIS_SENTINEL_ADDRS needs REDIS_SENTINEL_MASTER: the name the sentinels know the primary by")
+	case master != "" && len(sentinel) == 0:
+		return errors.New("REDIS_SENTINEL_MASTER is set without REDIS_SENTINEL_ADDRS: the sentinels to ask")
+	case set == 0:
+		for _, v := range []string{"REDIS_USERNAME", "REDIS_PASSWORD", "REDIS_PASSWORD_FILE", "REDIS_TLS", "REDIS_CA_FILE"} {
+			if getenv(v) != "" {
+				return fmt.Errorf("%s is set but no Redis is (REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS)", v)
+			}
+		}
+		return nil
+	}
+	o := &redis.UniversalOptions{}
+	var tlsOn bool
+	switch {
+	case c.redisURL != "":
+		u, err := redis.ParseURL(c.redisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL is not a redis:// or rediss:// URL: %s", describeURLError(err))
+		}
+		o.Addrs, o.DB, o.Username, o.Password, o.TLSConfig = []string{u.Addr}, u.DB, u.Username, u.Password, u.TLSConfig
+		tlsOn = u.TLSConfig != nil
+	case len(cluster) > 0:
+		o.Addrs, o.IsClusterMode = cluster, true
+	default:
+		o.Addrs, o.MasterName = sentinel, master
+		// The sentinels share the data nodes' credentials unless told.
+		o.SentinelUsername, o.SentinelPassword = getenv("REDIS_SENTINEL_USERNAME"), getenv("REDIS_SENTINEL_PASSWORD")
+	}
+	if v := getenv("REDIS_USERNAME"); v != "" {
+		o.Username = v
+	}
+	password, file := getenv("REDIS_PASSWORD"), get("REDIS_PASSWORD_FILE")
+	switch {
+	case password != "" && file != "":
+		return errors.New("REDIS_PASSWORD and REDIS_PASSWORD_FILE are both set: set one")
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("REDIS_PASSWORD_FILE: %w", err)
+		}
+		o.Password = strings.TrimRight(string(b), "\r\n")
+	case password != "":
+		o.Password = password
+	}
+	if v := get("REDIS_TLS"); v != "" {
+		on, err := strconv.ParseBool(v)
+		if err != nil {
+			return fmt.Errorf("REDIS_TLS %q is not true or false", v)
+		}
+		if !on && tlsOn {
+			return errors.New("REDIS_TLS=false, but REDIS_URL is rediss:// (TLS)")
+		}
+		tlsOn = tlsOn || on
+	}
+	caFile := get("REDIS_CA_FILE")
+	if caFile != "" {
+		tlsOn = true
+	}
+	if tlsOn {
+		if o.TLSConfig == nil {
+			o.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+			if len(o.Addrs) == 1 && o.MasterName == "" {
+				o.TLSConfig.ServerName, _, _ = net.SplitHostPort(o.Addrs[0])
+			}
+		}
+		if caFile != "" {
+			pem, err := os.ReadFile(caFile)
+			if err != nil {
+				return fmt.Errorf("REDIS_CA_FILE: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("REDIS_CA_FILE %s holds no PEM certificate", caFile)
+			}
+			o.TLSConfig.RootCAs = pool
+		}
+	}
+	c.redisOptions = o
+	return nil
+}
+
+// splitAddrs reads setting name, a comma-separated list of host:port.
+func splitAddrs(name, v string) ([]string, error) {
+	var out []string
+	for _, a := range strings.Split(v, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("%s: %q is not host:port", name, a)
+		}
+		out = append(out, a)
+	}
+	return out, nil
+}
+
 // loadTrusted reads TRUSTED_DOCUMENTS and its manifests (read now, so
 // that a missing or malformed one stops start-up, and check names it).
 func loadTrusted(c *config, get func(string) string) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"os"
 	"path/filepath"
 	"strings"
@@ -289,5 +290,54 @@ func TestLoadConfigTrustedDocuments(t *testing.T) {
 		_, err := load(e)
 		require.Error(t, err, env)
 		assert.Contains(t, err.Error(), want, env)
+	}
+}
+
+func TestLoadConfigRedis(t *testing.T) {
+	load := func(env map[string]string) (config, error) {
+		return loadConfig(func(k string) string { return env[k] })
+	}
+	c, err := load(map[string]string{"REDIS_CLUSTER_ADDRS": "10.0.0.1:6379, 10.0.0.2:6379", "REDIS_USERNAME": "gw", "REDIS_PASSWORD": "pw"})
+	require.NoError(t, err)
+	assert.True(t, c.redisOptions.IsClusterMode)
+	assert.Equal(t, []string{"10.0.0.1:6379", "10.0.0.2:6379"}, c.redisOptions.Addrs)
+	assert.Equal(t, "gw", c.redisOptions.Username)
+	assert.Equal(t, "pw", c.redisOptions.Password)
+	assert.Nil(t, c.redisOptions.TLSConfig)
+
+	c, err = load(map[string]string{"REDIS_SENTINEL_ADDRS": "s1:26379,s2:26379,s3:26379", "REDIS_SENTINEL_MASTER": "engage", "REDIS_TLS": "true"})
+	require.NoError(t, err)
+	assert.Equal(t, "engage", c.redisOptions.MasterName)
+	assert.Len(t, c.redisOptions.Addrs, 3)
+	require.NotNil(t, c.redisOptions.TLSConfig)
+	assert.Equal(t, uint16(tls.VersionTLS12), c.redisOptions.TLSConfig.MinVersion)
+
+	c, err = load(map[string]string{"REDIS_URL": "rediss://:urlpw@cache.example.com:6380/3", "REDIS_PASSWORD": "override"})
+	require.NoError(t, err)
+	assert.Equal(t, "override", c.redisOptions.Password)
+	assert.Equal(t, 3, c.redisOptions.DB)
+	require.NotNil(t, c.redisOptions.TLSConfig, "rediss:// is TLS")
+
+	dir := t.TempDir()
+	notPEM := filepath.Join(dir, "ca.txt")
+	require.NoError(t, os.WriteFile(notPEM, []byte("hello"), 0o600))
+	for name, tt := range map[string]struct {
+		env  map[string]string
+		want string
+	}{
+		"two places":               {map[string]string{"REDIS_URL": "redis://a:1/0", "REDIS_CLUSTER_ADDRS": "b:1"}, "set one of them"},
+		"sentinels without a name": {map[string]string{"REDIS_SENTINEL_ADDRS": "s:26379"}, "needs REDIS_SENTINEL_MASTER"},
+		"a name without sentinels": {map[string]string{"REDIS_SENTINEL_MASTER": "m"}, "without REDIS_SENTINEL_ADDRS"},
+		"not host:port":            {map[string]string{"REDIS_CLUSTER_ADDRS": "node-a"}, `REDIS_CLUSTER_ADDRS: "node-a" is not host:port`},
+		"both passwords":           {map[string]string{"REDIS_URL": "redis://a:1/0", "REDIS_PASSWORD": "x", "REDIS_PASSWORD_FILE": "/f"}, "both set"},
+		"a missing password file":  {map[string]string{"REDIS_URL": "redis://a:1/0", "REDIS_PASSWORD_FILE": filepath.Join(dir, "none")}, "REDIS_PASSWORD_FILE"},
+		"a CA that is not PEM":     {map[string]string{"REDIS_URL": "redis://a:1/0", "REDIS_CA_FILE": notPEM}, "holds no PEM certificate"},
+		"TLS off for rediss":       {map[string]string{"REDIS_URL": "rediss://a:1/0", "REDIS_TLS": "false"}, "REDIS_TLS=false"},
+		"credentials, no Redis":    {map[string]string{"REDIS_PASSWORD": "x"}, "REDIS_PASSWORD is set but no Redis is"},
+	} {
+		_, err := load(tt.env)
+		require.Error(t, err, name)
+		assert.Contains(t, err.Error(), tt.want, name)
+		assert.NotContains(t, err.Error(), "urlpw", name)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"strings"
 	"time"
 
 	"github.com/engagegql/gateway/answer"
@@ -72,7 +73,7 @@ const redisStartupWait = 10 * time.Second
 // gateway survives Redis going away.
 func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, error) {
 	if cfg.redisOptions == nil {
-		log.Info("no REDIS_URL set: cache, events and webhook de-duplication are in memory; run one replica only")
+		log.Info("no Redis set (REDIS_URL, REDIS_CLUSTER_ADDRS or REDIS_SENTINEL_ADDRS): cache, events and webhook de-duplication are in memory; run one replica only")
 		e := &engine{store: cache.NewMemoryStore(), broker: pubsub.NewMemory(pubsub.Options{Logger: log}), limiter: fleet.NewMemoryLimiter(nil), slots: fleet.NewMemorySemaphore(),
 			tally: fleet.NewMemoryTally(clockOf(ctx))}
 		if cfg.answersMB > 0 {
@@ -95,14 +96,14 @@ func newEngine(ctx context.Context, cfg config, log *slog.Logger) (*engine, erro
 		select {
 		case <-wait.Done():
 			_ = rdb.Close()
-			return nil, fmt.Errorf("REDIS_URL: Redis did not answer within %s: %w", redisStartupWait, err)
+			return nil, fmt.Errorf("Redis (%s) did not answer within %s: %w", redisWhere(cfg.redisOptions), redisStartupWait, err)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
 	broker, err := pubsub.NewRedis(rdb, pubsub.Options{Logger: log})
 	if err != nil {
 		_ = rdb.Close()
-		return nil, fmt.Errorf("REDIS_URL: %w", err)
+		return nil, fmt.Errorf("Redis (%s): %w", redisWhere(cfg.redisOptions), err)
 	}
 	log.Info("using Redis for the cache, events across replicas, webhook de-duplication, the shared upstream budget and session token, and client rate limits", "addr", opts.Addrs)
 	limiter := fleet.NewRedisLimiter(rdb, "egw", fleet.RedisLimiterOptions{Logger: log, FallbackShare: cfg.replicas})
@@ -285,4 +286,16 @@ func (f forecast) watch(ctx context.Context, log *slog.Logger) {
 			log.Warn("the upstream calls of the last day, kept up for a week, would exceed the weekly budget", "forecastPerWeek", int(w), "weeklyBudget", f.weekly)
 		}
 	}
+}
+
+// redisWhere names the Redis the options reach, for messages: never its
+// credentials.
+func redisWhere(o *redis.UniversalOptions) string {
+	switch {
+	case o.MasterName != "":
+		return fmt.Sprintf("primary %q of the sentinels %s", o.MasterName, strings.Join(o.Addrs, ", "))
+	case o.IsClusterMode:
+		return "the cluster of " + strings.Join(o.Addrs, ", ")
+	}
+	return strings.Join(o.Addrs, ", ")
 }

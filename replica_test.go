@@ -197,7 +197,11 @@ func sseEvents(t *testing.T, url, query string, vars map[string]any) <-chan json
 }
 
 func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
-	redisURL := redisForReplicas(t)
+	replicasShareCacheAndEventsThroughRedis(t, map[string]string{"REDIS_URL": redisForReplicas(t)})
+}
+
+// replicasShareCacheAndEventsThroughRedis runs TestReplicasShareCacheAndEventsThroughRedis's test on the Redis that redisEnv names.
+func replicasShareCacheAndEventsThroughRedis(t *testing.T, redisEnv map[string]string) {
 	bin := buildGateway(t)
 
 	sim, err := engagesim.New(engagesim.Config{RetryDelays: []time.Duration{50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond}})
@@ -207,8 +211,7 @@ func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
 	s := &stack{sim: sim, simURL: simSrv.URL}
 
 	portA, portB := freePort(t), freePort(t)
-	env := withEnv(upstreamEnv(simSrv.URL), map[string]string{
-		"REDIS_URL": redisURL,
+	env := withEnv(withEnv(upstreamEnv(simSrv.URL), redisEnv), map[string]string{
 		// The fleet's public address: here replica A stands in for the
 		// load balancer, so every notification lands on A.
 		"WEBHOOK_PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", portA),
@@ -342,15 +345,17 @@ func TestReplicasShareCacheAndEventsThroughRedis(t *testing.T) {
 // TestReplicasSharePersistedQueries: a query registered on one replica is
 // known by its hash on every other, through Redis.
 func TestReplicasSharePersistedQueries(t *testing.T) {
-	redisURL := redisForReplicas(t)
+	replicasSharePersistedQueries(t, map[string]string{"REDIS_URL": redisForReplicas(t)})
+}
+
+// replicasSharePersistedQueries runs TestReplicasSharePersistedQueries's test on the Redis that redisEnv names.
+func replicasSharePersistedQueries(t *testing.T, redisEnv map[string]string) {
 	bin := buildGateway(t)
 	sim, err := engagesim.New(engagesim.Config{})
 	require.NoError(t, err)
 	simSrv := httptest.NewServer(sim)
 	t.Cleanup(func() { simSrv.Close(); sim.Close() })
-	env := withEnv(upstreamEnv(simSrv.URL), map[string]string{
-		"REDIS_URL": redisURL,
-	})
+	env := withEnv(upstreamEnv(simSrv.URL), redisEnv)
 	a := startReplica(t, bin, freePort(t), env)
 	b := startReplica(t, bin, freePort(t), env)
 
@@ -425,7 +430,11 @@ func decodeTestID(id string) ([]int64, error) {
 // the body only), is recognised there through Redis: acknowledged, with no
 // second invalidation and no second event.
 func TestReplicasRecogniseAReplay(t *testing.T) {
-	redisURL := redisForReplicas(t)
+	replicasRecogniseAReplay(t, map[string]string{"REDIS_URL": redisForReplicas(t)})
+}
+
+// replicasRecogniseAReplay runs TestReplicasRecogniseAReplay's test on the Redis that redisEnv names.
+func replicasRecogniseAReplay(t *testing.T, redisEnv map[string]string) {
 	bin := buildGateway(t)
 	sim, err := engagesim.New(engagesim.Config{})
 	require.NoError(t, err)
@@ -433,7 +442,7 @@ func TestReplicasRecogniseAReplay(t *testing.T) {
 	t.Cleanup(func() { simSrv.Close(); sim.Close() })
 	const secret = "replica-replay-secret"
 	// No WEBHOOK_PUBLIC_URL: the simulator delivers nothing; the test does.
-	env := withEnv(upstreamEnv(simSrv.URL), map[string]string{"REDIS_URL": redisURL, "WEBHOOK_SECRET": secret})
+	env := withEnv(withEnv(upstreamEnv(simSrv.URL), redisEnv), map[string]string{"WEBHOOK_SECRET": secret})
 	a := startReplica(t, bin, freePort(t), env)
 	b := startReplica(t, bin, freePort(t), env)
 	s := &stack{sim: sim, simURL: simSrv.URL}

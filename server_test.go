@@ -271,5 +271,5 @@ func TestGatewayRefusesToStartWithoutItsRedis(t *testing.T) {
 	env := map[string]string{"LISTEN_ADDR": "127.0.0.1:0", "REDIS_URL": "redis://127.0.0.1:1/0"}
 	err := run(ctx, func(k string) string { return env[k] }, io.Discard)
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "REDIS_URL")
+	assert.Contains(t, err.Error(), "Redis (127.0.0.1:1) did not answer")
 }

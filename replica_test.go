@@ -127,7 +127,14 @@ type replica struct {
 func startReplica(t testing.TB, bin string, port int, env map[string]string) *replica {
 	t.Helper()
 	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), "LISTEN_ADDR=127.0.0.1:"+fmt.Sprint(port))
+	// Where Redis is comes from env alone: the test script's REDIS_URL
+	// would name a second Redis beside a cluster's or Sentinel's.
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "REDIS_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "LISTEN_ADDR=127.0.0.1:"+fmt.Sprint(port))
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}

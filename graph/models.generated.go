@@ -14,19 +14,24 @@ import (
 
 // Someone invited to a new booking.
 type AttendeeInput struct {
+	// The attendee's first (given) name.
 	FirstName string `json:"firstName"`
-	LastName  string `json:"lastName"`
-	Email     string `json:"email"`
+	// The attendee's last (family) name.
+	LastName string `json:"lastName"`
+	// The attendee's email address.
+	Email string `json:"email"`
 	// Whether the attendee is from outside the organisation.
 	External *bool `json:"external,omitempty"`
 }
 
+// A desk to book on one or more days.
 type BookDeskInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
-	DeskID          string  `json:"deskId"`
+	// The desk to book.
+	DeskID string `json:"deskId"`
 	// The days to book; one desk booking is made per day.
 	Dates []workplace.Date `json:"dates"`
 	// The part of each day to book.
@@ -37,30 +42,38 @@ type BookDeskInput struct {
 type BookDeskPayload struct {
 	// The new desk bookings, one per day, read back from Engage.
 	DeskBookings []workplace.DeskBooking `json:"deskBookings"`
-	Errors       []UserError             `json:"errors"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
 }
 
+// A new meeting room booking.
 type BookRoomInput struct {
 	// The email of the person making the booking; they become its host. Omit it
 	// to book as yourself; naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
 	// The room to book.
-	RoomID string    `json:"roomId"`
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	Title  string    `json:"title"`
+	RoomID string `json:"roomId"`
+	// When the booking starts; any RFC 3339 offset, read back in the location's time zone.
+	Start time.Time `json:"start"`
+	// When the booking ends; after start.
+	End time.Time `json:"end"`
+	// The meeting's title.
+	Title string `json:"title"`
 	// How many people will attend; defaults to the number of attendees, or 1.
-	NumberOfAttendees *int            `json:"numberOfAttendees,omitempty"`
-	Attendees         []AttendeeInput `json:"attendees,omitempty"`
+	NumberOfAttendees *int `json:"numberOfAttendees,omitempty"`
+	// The people invited; omitted or empty invites no one.
+	Attendees []AttendeeInput `json:"attendees,omitempty"`
 }
 
+// The booking to cancel, start or end.
 type BookingActionInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
-	BookingID       string  `json:"bookingId"`
+	// The booking to act on.
+	BookingID string `json:"bookingId"`
 }
 
 // The outcome of a mutation on a booking.
@@ -74,129 +87,169 @@ type BookingPayload struct {
 // The outcome of cancelling a booking.
 type CancelBookingPayload struct {
 	// The id of the cancelled booking; null when the cancellation failed.
-	CancelledBookingID *string     `json:"cancelledBookingId,omitempty"`
-	Errors             []UserError `json:"errors"`
+	CancelledBookingID *string `json:"cancelledBookingId,omitempty"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
 }
 
 // The outcome of cancelling a desk booking.
 type CancelDeskBookingPayload struct {
-	CancelledDeskBookingID *string     `json:"cancelledDeskBookingId,omitempty"`
-	Errors                 []UserError `json:"errors"`
+	// The id of the cancelled desk booking; null when the cancellation failed.
+	CancelledDeskBookingID *string `json:"cancelledDeskBookingId,omitempty"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
 }
 
 // The outcome of cancelling a visit.
 type CancelVisitorPayload struct {
-	CancelledVisitorID *string     `json:"cancelledVisitorId,omitempty"`
-	Errors             []UserError `json:"errors"`
+	// The id of the cancelled visitor; null when the cancellation failed.
+	CancelledVisitorID *string `json:"cancelledVisitorId,omitempty"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
 }
 
+// One cost code to create.
 type CostCodeInput struct {
-	Code        string  `json:"code"`
+	// The code, as bookings will quote it.
+	Code string `json:"code"`
+	// What the code is for; defaults to empty.
 	Description *string `json:"description,omitempty"`
-	Active      *bool   `json:"active,omitempty"`
+	// Whether bookings may use the code; defaults to true.
+	Active *bool `json:"active,omitempty"`
 }
 
+// The cost codes to create at a location.
 type CreateCostCodesInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
-	ActingUserEmail *string         `json:"actingUserEmail,omitempty"`
-	LocationID      string          `json:"locationId"`
-	Codes           []CostCodeInput `json:"codes"`
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	// The location the codes belong to.
+	LocationID string `json:"locationId"`
+	// The codes to create; at least one.
+	Codes []CostCodeInput `json:"codes"`
 }
 
 // The outcome of creating cost codes.
 type CreateCostCodesPayload struct {
 	// The location's cost codes after the change, read back from Engage.
 	CostCodes []workplace.CostCode `json:"costCodes"`
-	Errors    []UserError          `json:"errors"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
 }
 
+// The desk booking to cancel, check in to or release.
 type DeskBookingActionInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
-	DeskBookingID   string  `json:"deskBookingId"`
+	// The desk booking to act on.
+	DeskBookingID string `json:"deskBookingId"`
 }
 
 // The outcome of a mutation on a desk booking.
 type DeskBookingPayload struct {
+	// The desk booking as it now stands, read back from Engage; null when the mutation failed.
 	DeskBooking *workplace.DeskBooking `json:"deskBooking,omitempty"`
-	Errors      []UserError            `json:"errors"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
 }
 
+// A meeting to extend, and by how much.
 type ExtendMeetingInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
-	BookingID       string  `json:"bookingId"`
+	// The booking of the meeting to extend.
+	BookingID string `json:"bookingId"`
 	// How many minutes to add to the end of the meeting.
 	Minutes int `json:"minutes"`
 }
 
+// The root of every change. A mutation acts in the name of the acting user (see `actingUserEmail`) and returns a payload whose `errors` list the failures a client can act on.
 type Mutation struct {
 }
 
+// A vendor service to order for a booking.
 type OrderVendorServiceInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
-	BookingID       string  `json:"bookingId"`
-	ServiceID       string  `json:"serviceId"`
-	Quantity        *int    `json:"quantity,omitempty"`
+	// The booking the service is for.
+	BookingID string `json:"bookingId"`
+	// The service to order: a `VendorService` id of the booking's location.
+	ServiceID string `json:"serviceId"`
+	// How many units to order; positive, defaults to 1.
+	Quantity *int `json:"quantity,omitempty"`
 }
 
 // The outcome of ordering a service.
 type OrderVendorServicePayload struct {
 	// The new order, read back from Engage; null when the order failed.
-	Order  *workplace.ServiceOrder `json:"order,omitempty"`
-	Errors []UserError             `json:"errors"`
+	Order *workplace.ServiceOrder `json:"order,omitempty"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
 }
 
 // Where a page of a connection sits in the whole list.
 type PageInfo struct {
-	HasNextPage     bool    `json:"hasNextPage"`
-	HasPreviousPage bool    `json:"hasPreviousPage"`
-	StartCursor     *string `json:"startCursor,omitempty"`
-	EndCursor       *string `json:"endCursor,omitempty"`
+	// Whether visitors follow this page: pass `endCursor` as `after` to get them.
+	HasNextPage bool `json:"hasNextPage"`
+	// Whether visitors come before this page: true whenever `after` was given.
+	HasPreviousPage bool `json:"hasPreviousPage"`
+	// The first edge's cursor; null when the page is empty.
+	StartCursor *string `json:"startCursor,omitempty"`
+	// The last edge's cursor; null when the page is empty.
+	EndCursor *string `json:"endCursor,omitempty"`
 }
 
+// The root of every read: start here to fetch the location hierarchy, bookings, visitors and any object by id.
 type Query struct {
 }
 
+// A visitor to register at a location.
 type RegisterVisitorInput struct {
 	// The email of the person registering the visitor, the host unless hostEmail
 	// says otherwise. Omit it to act as yourself; naming someone else needs the
 	// act-as grant; without client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
 	// The host's email; defaults to the acting user.
-	HostEmail  *string `json:"hostEmail,omitempty"`
-	FirstName  string  `json:"firstName"`
-	LastName   string  `json:"lastName"`
-	Company    *string `json:"company,omitempty"`
-	Email      *string `json:"email,omitempty"`
-	LocationID string  `json:"locationId"`
+	HostEmail *string `json:"hostEmail,omitempty"`
+	// The visitor's first (given) name.
+	FirstName string `json:"firstName"`
+	// The visitor's last (family) name.
+	LastName string `json:"lastName"`
+	// The company the visitor comes from; defaults to empty.
+	Company *string `json:"company,omitempty"`
+	// The visitor's email; defaults to empty (unknown).
+	Email *string `json:"email,omitempty"`
+	// The location the visitor comes to.
+	LocationID string `json:"locationId"`
 	// When the visitor is expected: today to 13 days ahead.
 	Arrival time.Time `json:"arrival"`
 	// The floor the visitor goes to.
 	Floor *int `json:"floor,omitempty"`
 	// The meeting the visitor attends.
-	BookingID      *string `json:"bookingId,omitempty"`
+	BookingID *string `json:"bookingId,omitempty"`
+	// Why the visitor comes, free text for reception; defaults to empty.
 	PurposeOfVisit *string `json:"purposeOfVisit,omitempty"`
 	// Whether the host is told by email when the visitor arrives.
 	NotifyByEmail *bool `json:"notifyByEmail,omitempty"`
 }
 
+// A change of a visitor's status to record.
 type SetVisitorStatusInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
-	ActingUserEmail *string                 `json:"actingUserEmail,omitempty"`
-	VisitorID       string                  `json:"visitorId"`
-	Change          workplace.VisitorAction `json:"change"`
+	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
+	// The visitor whose status changes.
+	VisitorID string `json:"visitorId"`
+	// What happened at reception, or which record to undo.
+	Change workplace.VisitorAction `json:"change"`
 }
 
 // Live changes, as Engage announces them. Each event carries the affected
@@ -205,12 +258,14 @@ type SetVisitorStatusInput struct {
 type Subscription struct {
 }
 
+// Changes to a booking; omitted fields stay as they are.
 type UpdateBookingInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
-	BookingID       string  `json:"bookingId"`
+	// The booking to change.
+	BookingID string `json:"bookingId"`
 	// A new room; omitted keeps the room.
 	RoomID *string `json:"roomId,omitempty"`
 	// A new start; omitted keeps the start.
@@ -221,20 +276,28 @@ type UpdateBookingInput struct {
 	Title *string `json:"title,omitempty"`
 }
 
+// Changes to a visitor's details; omitted fields stay as they are.
 type UpdateVisitorInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
-	VisitorID       string  `json:"visitorId"`
+	// The visitor to change.
+	VisitorID string `json:"visitorId"`
 	// A new first name; omitted keeps it. Likewise for every field below.
-	FirstName *string    `json:"firstName,omitempty"`
-	LastName  *string    `json:"lastName,omitempty"`
-	Company   *string    `json:"company,omitempty"`
-	Email     *string    `json:"email,omitempty"`
-	Arrival   *time.Time `json:"arrival,omitempty"`
-	Floor     *int       `json:"floor,omitempty"`
-	HostEmail *string    `json:"hostEmail,omitempty"`
+	FirstName *string `json:"firstName,omitempty"`
+	// A new last name.
+	LastName *string `json:"lastName,omitempty"`
+	// A new company.
+	Company *string `json:"company,omitempty"`
+	// A new email.
+	Email *string `json:"email,omitempty"`
+	// A new expected arrival: today to 13 days ahead.
+	Arrival *time.Time `json:"arrival,omitempty"`
+	// A new floor number the visitor goes to.
+	Floor *int `json:"floor,omitempty"`
+	// The new host's email.
+	HostEmail *string `json:"hostEmail,omitempty"`
 }
 
 // A mutation's failure that the client can act on. Failures of the gateway or
@@ -248,20 +311,24 @@ type UserError struct {
 	Field []string `json:"field,omitempty"`
 }
 
+// The visit to cancel.
 type VisitorActionInput struct {
 	// Whose name the change is made in. Omit it to act as yourself (the email of
 	// your credential). Naming someone else needs the act-as grant; without
 	// client authentication it is required.
 	ActingUserEmail *string `json:"actingUserEmail,omitempty"`
-	VisitorID       string  `json:"visitorId"`
+	// The visitor whose visit to cancel.
+	VisitorID string `json:"visitorId"`
 }
 
 // A page of visitors, Relay style.
 type VisitorConnection struct {
+	// The visitors of this page with their cursors, by arrival time.
 	Edges []VisitorEdge `json:"edges"`
 	// The visitors of this page, for clients that need no cursors.
-	Nodes    []workplace.Visitor `json:"nodes"`
-	PageInfo PageInfo            `json:"pageInfo"`
+	Nodes []workplace.Visitor `json:"nodes"`
+	// Where this page sits, and whether more follow.
+	PageInfo PageInfo `json:"pageInfo"`
 	// How many visitors match, over all pages.
 	TotalCount int `json:"totalCount"`
 }
@@ -269,24 +336,30 @@ type VisitorConnection struct {
 // One visitor in a page of visitors.
 type VisitorEdge struct {
 	// Pass it as `after` to get the visitors after this one.
-	Cursor string            `json:"cursor"`
-	Node   workplace.Visitor `json:"node"`
+	Cursor string `json:"cursor"`
+	// The visitor.
+	Node workplace.Visitor `json:"node"`
 }
 
 // The outcome of a mutation on a visitor.
 type VisitorPayload struct {
 	// The visitor as they now stand, read back from Engage; null when the mutation failed.
 	Visitor *workplace.Visitor `json:"visitor,omitempty"`
-	Errors  []UserError        `json:"errors"`
+	// Why the mutation failed; empty on success.
+	Errors []UserError `json:"errors"`
 }
 
 // Where a service order stands.
 type ServiceOrderStatus string
 
 const (
-	ServiceOrderStatusPlaced    ServiceOrderStatus = "PLACED"
+	// Ordered, not yet confirmed by the vendor.
+	ServiceOrderStatusPlaced ServiceOrderStatus = "PLACED"
+	// The vendor confirmed the order.
 	ServiceOrderStatusConfirmed ServiceOrderStatus = "CONFIRMED"
+	// The service was delivered.
 	ServiceOrderStatusDelivered ServiceOrderStatus = "DELIVERED"
+	// The order was cancelled.
 	ServiceOrderStatusCancelled ServiceOrderStatus = "CANCELLED"
 	// A status this version of the gateway does not know yet.
 	ServiceOrderStatusOther ServiceOrderStatus = "OTHER"

@@ -43,7 +43,10 @@ func run(args []string, stderr io.Writer) error {
 }
 
 // export loads and validates every schema file of dir and formats the
-// merged schema, types in name order so the output is stable.
+// merged schema, directives and then types in name order so the output is
+// stable. It is what live introspection of the gateway reports, printed the
+// same way (the root package's TestSchemaExportEqualsLiveIntrospection holds
+// it to that), less what the GraphQL specification itself defines.
 func export(dir string) ([]byte, error) {
 	files, err := filepath.Glob(filepath.Join(dir, "*.graphqls"))
 	if err != nil {
@@ -65,8 +68,36 @@ func export(dir string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	declareServedDirectives(schema)
 	var buf bytes.Buffer
 	buf.WriteString("# The Engage GraphQL Gateway's schema, exported by cmd/schemaexport from\n# graph/*.graphqls. Do not edit: run `go generate ./...`.\n\n")
 	formatter.NewFormatter(&buf, formatter.WithIndent("  ")).FormatSchema(schema)
 	return buf.Bytes(), nil
+}
+
+// specifiedDirectives are the directives the GraphQL specification defines.
+// Every GraphQL tool knows them, so SDL printers leave their definitions out
+// (graphql-js's printSchema does too), as the export does.
+var specifiedDirectives = map[string]bool{
+	"deprecated":  true,
+	"include":     true,
+	"oneOf":       true,
+	"skip":        true,
+	"specifiedBy": true,
+}
+
+// declareServedDirectives makes the formatter write out the directives that
+// gqlparser's prelude adds to every schema beyond the specification's, today
+// @defer: the gateway serves them and introspection lists them, and a
+// client's tools know them only if the export declares them. The formatter
+// leaves out whatever comes from the prelude, so these lose their position.
+func declareServedDirectives(schema *ast.Schema) {
+	for name, d := range schema.Directives {
+		if specifiedDirectives[name] || d.Position == nil || d.Position.Src == nil || !d.Position.Src.BuiltIn {
+			continue
+		}
+		served := *d
+		served.Position = nil
+		schema.Directives[name] = &served
+	}
 }

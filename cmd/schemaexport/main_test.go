@@ -15,8 +15,16 @@ func TestExportIsTheServedSchemaAndStable(t *testing.T) {
 	second, err := export(filepath.Join("..", "..", "graph"))
 	require.NoError(t, err)
 	assert.Equal(t, string(first), string(second), "export must be byte-for-byte stable")
-	for _, want := range []string{"type Query {", "type Mutation {", "interface Node {", "scalar DateTime", "bookRoom(input: BookRoomInput!): BookingPayload!"} {
+	for _, want := range []string{"type Query {", "type Mutation {", "interface Node {", "scalar DateTime", "  bookRoom(\n", "    input: BookRoomInput!\n  ): BookingPayload!\n"} {
 		assert.Contains(t, string(first), want)
+	}
+	// The directives the gateway serves beyond the specification's are
+	// declared, with their arguments; the specification's own are not.
+	assert.Contains(t, string(first), "directive @defer(")
+	assert.Contains(t, string(first), "if: Boolean = true")
+	assert.Contains(t, string(first), "label: String\n) on FRAGMENT_SPREAD | INLINE_FRAGMENT\n")
+	for name := range specifiedDirectives {
+		assert.NotContains(t, string(first), "directive @"+name)
 	}
 	committed, err := os.ReadFile(filepath.Join("..", "..", "schema.graphql"))
 	require.NoError(t, err)

@@ -149,25 +149,7 @@ func TestDemoHints(t *testing.T) {
 	assert.True(t, strings.HasPrefix(curl[1], simURL[1]+"/_sim/bookings/"), curl[1])
 
 	// The subscription the hints name, over SSE, as GraphiQL would run it.
-	body := fmt.Sprintf(`{"query":%q}`, sub[1])
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, gw+"/graphql", strings.NewReader(body))
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	events := make(chan string, 16)
-	go func() {
-		sc := bufio.NewScanner(resp.Body)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "data: ") {
-				events <- sc.Text()
-			}
-		}
-		close(events)
-	}()
+	events := sseEvents(t, gw, sub[1], nil)
 	// The stream is registered once its first byte is written; give the
 	// gateway a moment to hold the subscription.
 	time.Sleep(300 * time.Millisecond)
@@ -183,8 +165,8 @@ func TestDemoHints(t *testing.T) {
 	select {
 	case ev, ok := <-events:
 		require.True(t, ok, "the stream ended")
-		assert.Contains(t, ev, `"action":"UPDATED"`)
-		assert.Contains(t, ev, `"title":"Renamed in the web app"`)
+		assert.Contains(t, string(ev), `"action":"UPDATED"`)
+		assert.Contains(t, string(ev), `"title":"Renamed in the web app"`)
 	case <-time.After(15 * time.Second):
 		t.Fatal("the change did not arrive")
 	}

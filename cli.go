@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -12,9 +11,6 @@ import (
 	"github.com/engagegql/gateway/engage"
 	"github.com/redis/go-redis/v9"
 )
-
-// errUsage is a command line the gateway does not understand.
-var errUsage = errors.New("usage")
 
 // cli is the whole of main: it answers --help and --version, runs check,
 // or serves, and returns the process's exit code (2 for a command line it

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -77,5 +76,4 @@ func TestCommandLine(t *testing.T) {
 		assert.Empty(t, out)
 		assert.Contains(t, errs, "see gateway --help")
 	}
-	assert.True(t, slices.ContainsFunc(settings(), func(s setting) bool { return slices.Contains(s.names, "OTEL_EXPORTER_OTLP_ENDPOINT") }))
 }

@@ -244,21 +244,29 @@ type httpObserver interface {
 	finished(route, method string, status int, d time.Duration)
 }
 
-// routeOf is the route a request will take, as the metrics label it: one of
-// the gateway's few routes, so a client cannot make up labels.
+// httpRoutes are the routes the metrics label requests with: the
+// gateway's few, so a client cannot make up labels.
+var httpRoutes = []string{"/graphql", graphiqlRoute, graphiql.AssetsPath, "/healthz", "/readyz", "/metrics", webhook.MountPath, otherRoute}
+
+const (
+	graphiqlRoute = "/ (graphiql)"
+	otherRoute    = "other"
+)
+
+// routeOf is the one of httpRoutes a request takes.
 func routeOf(r *http.Request) string {
 	p := r.URL.Path
 	switch {
 	case p == "/graphql", p == "/healthz", p == "/readyz", p == "/metrics":
 		return p
 	case p == "/":
-		return "/ (graphiql)"
+		return graphiqlRoute
 	case strings.HasPrefix(p, graphiql.AssetsPath):
 		return graphiql.AssetsPath
 	case strings.HasPrefix(p, webhook.MountPath):
 		return webhook.MountPath
 	}
-	return "other"
+	return otherRoute
 }
 
 // validRequestID accepts ids a log can carry safely: short, and made of

@@ -15,14 +15,13 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/99designs/gqlgen/graphql"
 	"github.com/engagegql/gateway/cache"
 	"github.com/engagegql/gateway/engage"
-	"github.com/engagegql/gateway/graphiql"
-	"github.com/engagegql/gateway/webhook"
 	"github.com/engagegql/gateway/workplace"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -146,7 +145,7 @@ func newMetrics() *metrics {
 		}, []string{"operation", "type"}),
 		httpRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: metricsNamespace, Name: "http_requests_total",
-			Help: "HTTP requests answered, by route (/graphql, / (graphiql), /graphiql/, /healthz, /readyz, /metrics, /webhooks/engage/, other), method (OTHER for a method HTTP does not define) and status (101 for a websocket, counted once accepted).",
+			Help: "HTTP requests answered, by route (" + strings.Join(httpRoutes, ", ") + "), method (OTHER for a method HTTP does not define) and status (101 for a websocket, counted once accepted).",
 		}, []string{"route", "method", "status"}),
 		httpInFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Namespace: metricsNamespace, Name: "http_requests_in_flight",
@@ -211,7 +210,7 @@ func newMetrics() *metrics {
 			m.breakerTransitions.WithLabelValues(string(p), state)
 		}
 	}
-	for _, route := range []string{"/graphql", "/ (graphiql)", graphiql.AssetsPath, "/healthz", "/readyz", "/metrics", webhook.MountPath, "other"} {
+	for _, route := range httpRoutes {
 		m.httpInFlight.WithLabelValues(route)
 	}
 	return m

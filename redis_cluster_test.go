@@ -28,23 +28,16 @@ import (
 // addresses.
 func startRedisCluster(t *testing.T) []string {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	require.NoError(t, err, "redis-server is not on PATH: install Debian's redis-server, as scripts/test.sh does")
 	cli, err := exec.LookPath("redis-cli")
-	require.NoError(t, err)
+	require.NoError(t, err, "redis-cli is not on PATH: install Debian's redis-server, as scripts/test.sh does")
 	dir := t.TempDir()
 	var addrs []string
 	for i := range 3 {
 		port := freePort(t)
 		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+		startRedisProcess(t, addr, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
 			"--cluster-enabled", "yes", "--cluster-config-file", fmt.Sprintf("nodes-%d.conf", i), "--dir", dir,
 			"--logfile", filepath.Join(dir, fmt.Sprintf("redis-%d.log", i)))
-		require.NoError(t, cmd.Start())
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		rdb := redis.NewClient(&redis.Options{Addr: addr})
-		require.Eventually(t, func() bool { return rdb.Ping(context.Background()).Err() == nil }, 10*time.Second, 20*time.Millisecond, "node %s", addr)
-		_ = rdb.Close()
 		addrs = append(addrs, addr)
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)

@@ -16,7 +16,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"hash/maphash"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -221,8 +220,6 @@ func compressed(enc string, body []byte) ([]byte, bool) {
 	}
 	return out, len(out) < len(body)
 }
-
-var _ io.Writer = (*wireWriter)(nil)
 
 // compressMemo remembers the compressed forms of recent answers, so that
 // the same answer asked again and again (a kept answer, a screen polling)

@@ -14,6 +14,7 @@ import (
 	"hash/maphash"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -209,4 +210,39 @@ func TestCompressMemo(t *testing.T) {
 	defer m.mu.Unlock()
 	assert.LessOrEqual(t, m.bytes, memoMaxBytes)
 	assert.Equal(t, m.lru.Len(), len(m.items))
+}
+
+// TestOnTheWirePassesStreamsThrough: an answer that flushes (a stream) and
+// one past maxBuffered are sent as they come, uncompressed and without an
+// ETag; a held one is compressed.
+func TestOnTheWirePassesStreamsThrough(t *testing.T) {
+	serve := func(h http.HandlerFunc) *http.Response {
+		req, err := http.NewRequest(http.MethodGet, "/graphql", nil)
+		require.NoError(t, err)
+		req.Header.Set("Accept-Encoding", "gzip")
+		rec := httptest.NewRecorder()
+		onTheWire(h).ServeHTTP(rec, req)
+		return rec.Result()
+	}
+	chunk := bytes.Repeat([]byte("x"), 64<<10)
+	resp := serve(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		_, _ = w.Write(chunk)
+		w.(http.Flusher).Flush()
+	})
+	assert.Empty(t, resp.Header.Get("Content-Encoding"), "a stream")
+	assert.Empty(t, resp.Header.Get("ETag"))
+	resp = serve(func(w http.ResponseWriter, r *http.Request) {
+		for range maxBuffered/len(chunk) + 1 {
+			_, _ = w.Write(chunk)
+		}
+	})
+	assert.Empty(t, resp.Header.Get("Content-Encoding"), "past maxBuffered")
+	assert.Empty(t, resp.Header.Get("ETag"))
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Len(t, b, (maxBuffered/len(chunk)+1)*len(chunk))
+	resp = serve(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write(chunk) })
+	assert.Equal(t, "gzip", resp.Header.Get("Content-Encoding"))
+	assert.NotEmpty(t, resp.Header.Get("ETag"))
 }

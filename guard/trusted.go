@@ -66,6 +66,9 @@ type TrustedDocuments struct {
 // LoadTrustedDocuments reads the manifests at paths, in either format.
 func LoadTrustedDocuments(mode TrustedMode, paths []string, log *slog.Logger) (*TrustedDocuments, error) {
 	t := &TrustedDocuments{mode: mode, byID: map[string]string{}, byText: map[string]bool{}, log: log}
+	if t.log == nil {
+		t.log = slog.New(slog.DiscardHandler)
+	}
 	for _, p := range paths {
 		raw, err := os.ReadFile(p)
 		if err != nil {

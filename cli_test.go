@@ -171,3 +171,23 @@ func TestDemoHints(t *testing.T) {
 		t.Fatal("the change did not arrive")
 	}
 }
+
+// The booking the hints rename is one the demo's caller may see whole, at
+// any time of day: a private meeting's title would arrive hidden.
+func TestTheDemoHintsNameABookingTheDemoMaySee(t *testing.T) {
+	start := time.Date(2026, 12, 7, 0, 0, 0, 0, time.UTC)
+	private := 0
+	for at := start; at.Before(start.Add(48 * time.Hour)); at = at.Add(10 * time.Minute) {
+		fix := engagesim.DemoFixture(1, at)
+		for _, b := range fix.Bookings {
+			if b.Private {
+				private++
+			}
+		}
+		b := nextBooking(fix, at)
+		require.NotZero(t, b.ID, at)
+		assert.False(t, b.Private, "at %s: booking %d is private", at, b.ID)
+		assert.NotEmpty(t, b.Title, at)
+	}
+	require.NotZero(t, private, "the demo tenant has private meetings, so the check can fail")
+}

@@ -375,19 +375,27 @@ func startSimulator(log *slog.Logger) (*simulator, string, error) {
 }
 
 // nextBooking is the first of the fixture's bookings with a title that
-// starts after now and within a day (any booking, if none does).
+// starts after now and within a day (any such booking, if none does). A
+// private meeting is never picked: the demo has no authentication, so its
+// caller sees such a title hidden and the rename would seem not to arrive.
 func nextBooking(f *engagesim.Fixture, now time.Time) engagesim.Booking {
-	var next engagesim.Booking
+	var next, any engagesim.Booking
 	for _, b := range f.Bookings {
-		if b.Title == "" || b.Start.Before(now) || b.Start.After(now.Add(24*time.Hour)) {
+		if b.Title == "" || b.Private {
+			continue
+		}
+		if any.ID == 0 {
+			any = b
+		}
+		if b.Start.Before(now) || b.Start.After(now.Add(24*time.Hour)) {
 			continue
 		}
 		if next.ID == 0 || b.Start.Before(next.Start) {
 			next = b
 		}
 	}
-	if next.ID == 0 && len(f.Bookings) > 0 {
-		next = f.Bookings[0]
+	if next.ID == 0 {
+		return any
 	}
 	return next
 }

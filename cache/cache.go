@@ -268,7 +268,6 @@ var errStepAside = errors.New("cache store is down; not retried yet")
 type health struct {
 	mu        sync.Mutex
 	down      bool
-	since     time.Time // when it went down
 	nextProbe time.Time
 	// recovering is set while the mirror checks, as the store answers
 	// again after a long outage, whether the fleet missed notifications
@@ -321,10 +320,14 @@ func (s *Service) report(ctx context.Context, err error) bool {
 	switch {
 	case err == nil && h.down:
 		usable := true
-		if s.mirror != nil && !h.recovering && time.Since(h.since) > s.mirror.opts.RetrySpan {
-			// Down for longer than Engage retries a delivery: before
-			// anything read from the store is served, the mirror learns
-			// whether the fleet missed notifications meanwhile.
+		if s.mirror != nil && !h.recovering {
+			// Before anything read from the store is served, the mirror
+			// learns whether the fleet missed notifications meanwhile:
+			// whether the fleet's heartbeat is older than Engage retries
+			// a delivery. That is asked on every return, not only after
+			// this replica saw the store fail for that long, since the
+			// first failure it saw may have come well after the store
+			// stopped answering.
 			h.recovering = true
 			h.mu.Unlock()
 			usable = !s.mirror.storeBack(context.WithValue(ctx, recoveryKey{}, true))
@@ -350,7 +353,6 @@ func (s *Service) report(ctx context.Context, err error) bool {
 		return usable
 	case err != nil && !h.down:
 		h.down = true
-		h.since = time.Now()
 		h.nextProbe = time.Now().Add(s.opts.RetryInterval)
 		h.mu.Unlock()
 		s.log.Warn("cache store failed; serving from upstream until it answers again", "err", err)

@@ -1115,9 +1115,9 @@ func (m *Mirror) resyncMarked(ctx context.Context) bool {
 	return m.resync(ctx, subjects)
 }
 
-// storeBack runs as the store answers again after an outage longer than
-// Engage's retry span, before anything read from it is served: when no
-// replica renewed the fleet's heartbeat meanwhile, none could take
+// storeBack runs as the store answers again after an outage, before
+// anything read from it is served: when no replica renewed the fleet's
+// heartbeat for longer than Engage's retry span, none could take
 // notifications (each was refused for want of the store, and Engage gave
 // it up), so what the mirror held is dropped for the worker to read
 // again. It reports whether it was.

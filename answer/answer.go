@@ -8,6 +8,10 @@
 // without asking, because no write is done until every leaseholder has
 // applied it. Callers share an answer only when they see the same (see
 // Handler).
+//
+//	answer.go   the Cache: answers kept with the keys they read, dropped on a write
+//	handler.go  Handler: GET and POST queries served from the Cache, answers kept
+//	log.go      the Log and LeasingLog interfaces, and MemoryLog for one replica
 package answer
 
 import (

@@ -7,6 +7,13 @@
 // says what was wrong and never contains the token, the key or any key
 // material. Details for operators go to the configured logger, equally
 // without credentials.
+//
+//	auth.go       Config, the Authenticator, Authenticate, and the *Error of a failure
+//	apikey.go     static API keys: AUTH_API_KEYS parsed, a key matched by its hash
+//	jwks.go       the JWKS: fetched, cached, refreshed, refetched for an unknown kid
+//	jwt.go        bearer tokens verified, the algorithm chosen before the key
+//	keys.go       public keys from PEM or a JWKS, each pinned to one algorithm
+//	principal.go  the Principal: scopes, client id, carried in a context
 package auth
 
 import (

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs "cold answers against the upstream's round trips" (bench_cold_test.go,
+# Runs "cold answers against the upstream's round trips" (server/bench_cold_test.go,
 # explained in bench/cold.md) and writes its output to
 # bench/cold-results.txt: each representative query answered cold with the
 # simulator 10 ms and then 20 ms away, and from the two, the round trips it
@@ -18,6 +18,6 @@ out=bench/cold-results.txt
 	echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 } >"$out.tmp"
-go test -run '^$' -bench '^BenchmarkColdAgainstRoundTrips$' -benchtime "$COLD_TIME" -count 1 -timeout 10m . 2>&1 | tee -a "$out.tmp"
+go test -run '^$' -bench '^BenchmarkColdAgainstRoundTrips$' -benchtime "$COLD_TIME" -count 1 -timeout 10m ./server 2>&1 | tee -a "$out.tmp"
 mv "$out.tmp" "$out"
 echo "==> wrote $out" >&2

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of the documents a client can send within the body
-# limit (BenchmarkDocuments in bench_documents_test.go, explained in
+# limit (BenchmarkDocuments in server/bench_documents_test.go, explained in
 # bench/documents.md) and writes their output, with the date, the Go version
 # and the machine, to bench/documents-results.txt, followed by the mean of
 # the runs of each benchmark and, for each document run both ways, how many
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 BENCHTIME=${BENCHTIME:-20x}
 COUNT=${COUNT:-3}
 out=bench/documents-results.txt
-cmd=(go test -run '^$' -bench '^BenchmarkDocuments$' -benchmem -benchtime "$BENCHTIME" -count "$COUNT" -timeout 30m .)
+cmd=(go test -run '^$' -bench '^BenchmarkDocuments$' -benchmem -benchtime "$BENCHTIME" -count "$COUNT" -timeout 30m ./server)
 
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the live benchmarks (bench_live_test.go, explained in bench/live.md)
+# Runs the live benchmarks (server/bench_live_test.go, explained in bench/live.md)
 # and writes their output to bench/live-results.txt. Without REDIS_URL it
 # starts a redis-server of its own on a free loopback port, as
 # scripts/test.sh does, and stops it at the end. Takes about two minutes.
@@ -40,7 +40,7 @@ fi
 
 bench() { # name benchtime
 	log "$1 (-benchtime $2)"
-	go test -run '^$' -bench "^$1\$" -benchmem -benchtime "$2" -count 1 -timeout 10m . | tee -a "$work/results"
+	go test -run '^$' -bench "^$1\$" -benchmem -benchtime "$2" -count 1 -timeout 10m ./server | tee -a "$work/results"
 }
 
 {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of the HTTP transports (protocol/bench_test.go) and of
 # query (a) with @defer end to end (BenchmarkLocationRoomsDeferred in
-# defer_test.go, next to BenchmarkLocationRooms, the same query without it),
+# server/api_defer_test.go, next to BenchmarkLocationRooms, the same query without it),
 # explained in bench/protocol.md, and writes their output, with the date, the
 # Go version, the machine and its load, to bench/protocol-results.txt,
 # followed by the mean of the runs of each benchmark. About a minute on 2
@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 COUNT=${COUNT:-3}
 out=bench/protocol-results.txt
 unit=(go test -run '^$' -bench 'BenchmarkPOST|BenchmarkDeferredInOneResponse|BenchmarkStripDeferred' -benchmem -benchtime 5000x -count "$COUNT" ./protocol/)
-e2e=(go test -run '^$' -bench '^BenchmarkLocationRooms(Deferred)?$' -benchmem -benchtime 200x -count "$COUNT" .)
+e2e=(go test -run '^$' -bench '^BenchmarkLocationRooms(Deferred)?$' -benchmem -benchtime 200x -count "$COUNT" ./server)
 
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT

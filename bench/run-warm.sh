@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs "warm answers against the ceiling" (bench_warm_test.go, explained in
+# Runs "warm answers against the ceiling" (server/bench_warm_test.go, explained in
 # bench/warm.md) and writes its output to bench/warm-results.txt: query (B)
 # answered warm by the gateway on the memory store and on Redis, from one
 # client and from eight, each beside the ceiling (a bare net/http server
@@ -46,9 +46,9 @@ fi
 	echo "# load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 	echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 } >"$work/results"
-go test -run '^$' -bench '^BenchmarkWarmAgainstTheCeiling$' -benchmem -benchtime "$WARM_TIME" -count 1 -timeout 10m . 2>&1 | grep -v '^redis: ' | tee -a "$work/results"
+go test -run '^$' -bench '^BenchmarkWarmAgainstTheCeiling$' -benchmem -benchtime "$WARM_TIME" -count 1 -timeout 10m ./server 2>&1 | grep -v '^redis: ' | tee -a "$work/results"
 # What a store write costs its writer on Redis with each check (leases make
 # writes wait for the replicas holding one).
-go test -run '^$' -bench '^BenchmarkLoggedWrite$' -benchtime 2000x -count 1 -timeout 5m . 2>&1 | grep -v '^redis: ' | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$work/results"
+go test -run '^$' -bench '^BenchmarkLoggedWrite$' -benchtime 2000x -count 1 -timeout 5m ./server 2>&1 | grep -v '^redis: ' | grep -E '^(Benchmark|ok|FAIL|---)' | tee -a "$work/results"
 cp "$work/results" "$out"
 log "wrote $out"

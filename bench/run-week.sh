@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs "a week at the office" (bench_week_test.go, explained in bench/week.md)
+# Runs "a week at the office" (server/bench_week_test.go, explained in bench/week.md)
 # and writes its output to bench/week-results.txt: the mirror over a whole
 # simulated week, and the read-through cache of TTLs over two simulated hours
 # projected onto the week, in one go. Without REDIS_URL it starts a
@@ -39,7 +39,7 @@ fi
 	echo "# commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet 2>/dev/null || echo ' (with uncommitted changes)')"
 } >"$work/results"
 start=$(date +%s)
-go test -run '^$' -bench '^BenchmarkWeekAtTheOffice$' -benchtime 1x -count 1 -timeout 20m . 2>&1 | grep -v '^redis: ' | tee -a "$work/results"
+go test -run '^$' -bench '^BenchmarkWeekAtTheOffice$' -benchtime 1x -count 1 -timeout 20m ./server 2>&1 | grep -v '^redis: ' | tee -a "$work/results"
 echo "# took $(( $(date +%s) - start ))s" >>"$work/results"
 cp "$work/results" "$out"
 log "wrote $out"

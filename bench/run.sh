@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of the four representative GraphQL operations
-# (bench_test.go, explained in bench/README.md) and writes their output, with
+# (server/bench_test.go, explained in bench/README.md) and writes their output, with
 # the date, the Go version and the machine, to bench/results.txt, followed by
 # the mean of the runs of each benchmark. Takes about a minute on 2 cores.
 #
@@ -8,7 +8,7 @@
 #   BENCHTIME=20x COUNT=1 bench/run.sh    # a quick look
 #
 # The pattern names the four benchmarks: the live benchmarks in the same
-# package (bench_live_test.go) have their own script, bench/run-live.sh.
+# package (server/bench_live_test.go) have their own script, bench/run-live.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,7 @@ BENCHTIME=${BENCHTIME:-200x}
 COUNT=${COUNT:-3}
 out=bench/results.txt
 pattern='^Benchmark(LocationRooms|FloorDesks|VisitorsToday|BookingByID)$'
-cmd=(go test -run '^$' -bench "$pattern" -benchmem -benchtime "$BENCHTIME" -count "$COUNT" .)
+cmd=(go test -run '^$' -bench "$pattern" -benchmem -benchtime "$BENCHTIME" -count "$COUNT" ./server)
 
 raw=$(mktemp)
 trap 'rm -f "$raw"' EXIT

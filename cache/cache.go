@@ -22,6 +22,30 @@
 //     that copy instead of failing, and the answer is noted with its age in
 //     the operation's workplace.Staleness, so the client is told it is stale.
 //     Any answer the upstream does give, errors included, is never masked.
+//
+// Its files:
+//
+//	cache.go          the Service, Options and TTLs; the store's fail-open health
+//	bookings.go       room bookings per room and local day, by id, and availability
+//	codec.go          values as JSON, every time with its IANA zone (RFC 9557)
+//	decoded.go        decoded values kept in process, reused for the same bytes
+//	derived.go        availability worked out from the mirror's held days
+//	desks.go          desk bookings per desk and day, and available desks
+//	hierarchy.go      the hierarchy: countries down to desks, users, floor plans
+//	invalidate.go     Invalidate: the keys each change drops, and nothing else
+//	keys.go           the key scheme: every key the Service uses, with its hash tag
+//	logged.go         Logged: a Store whose writes are told to a WriteLog
+//	memory.go         MemoryStore: the Store of a single replica without Redis
+//	mirror.go         the Mirror: each room's next 14 days held, kept by notifications
+//	mirror_writes.go  what a write through the gateway does to what is held
+//	persisted.go      PersistedQueries: automatic persisted queries, in the store
+//	read.go           the read-through engine: one store round trip per read
+//	redis.go          RedisStore: the Store in Redis, conditional writes in Lua
+//	services.go       cost codes, vendors, orders (cached); listeners (passed through)
+//	stale.go          last-known-good copies, served marked stale
+//	store.go          the Store interface, Entry and Item
+//	visitors.go       visitors: a day's plain list at a location, cached whole
+//	writelog.go       RedisWriteLog: the fleet's log of store writes, in Redis
 package cache
 
 import (

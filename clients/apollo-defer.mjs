@@ -1,5 +1,5 @@
 // Runs one query through Apollo Client, which merges @defer's incremental
-// payloads itself, for defer_test.go to read what an application sees.
+// payloads itself, for server/api_defer_test.go to read what an application sees.
 //
 // Usage: node apollo-defer.mjs URL QUERY VARIABLES_JSON LINK [HEADERS_JSON]
 //

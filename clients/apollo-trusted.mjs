@@ -2,7 +2,7 @@
 // queries link reading ids from a manifest that
 // @apollo/generate-persisted-query-manifest wrote, as a front end facing a
 // gateway with trusted documents does, and one document of its own with a
-// plain link, for trusted_test.go to read what an application sees.
+// plain link, for server/limits_trusted_test.go to read what an application sees.
 //
 // Usage: node apollo-trusted.mjs URL MANIFEST
 //

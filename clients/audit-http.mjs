@@ -1,6 +1,6 @@
 // Runs graphql-http's server audits (the GraphQL over HTTP spec's checks)
 // against a GraphQL endpoint and prints their results as one JSON document,
-// for conformance_test.go to read.
+// for server/api_conformance_test.go to read.
 //
 // Usage: node audit-http.mjs URL [HEADERS_JSON]
 //

@@ -3,7 +3,7 @@
 // Usage: node <script> URL QUERY VARIABLES_JSON N [--control]
 //
 // A client prints one JSON line per thing that happens, for
-// subscription_test.go to read:
+// server/live_subscription_test.go to read:
 //
 //   {"type":"ready"}                   connected, acknowledged and subscribed
 //   {"type":"next","payload":{...}}    one event (data and/or errors)

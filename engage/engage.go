@@ -27,6 +27,24 @@
 // Every choice this package makes where the contract is silent (an [X] in the
 // contract's terms) is marked "[X]" in a comment, so it can be found and
 // corrected when real traffic shows otherwise.
+//
+//	engage.go      Product, Config, the Client and New
+//	bookings.go    room bookings, requested in UTC
+//	breaker.go     the circuit breaker kept per product
+//	budget.go      Budget, the fleet's call budget, and a call's Class
+//	call.go        one API call: key, token, retries, breaker, budget
+//	desks.go       desk bookings
+//	error.go       Error: a failed call, and its workplace error code
+//	hierarchy.go   the HierarchyMapping routes
+//	limit.go       rate limits: a key fails fast until Retry-After
+//	loczones.go    the zone of every location, for visitors' times
+//	retry.go       which failed attempts are retried, and when
+//	services.go    cost codes, vendor services, orders, listeners
+//	token.go       the session token manager, one refresh at a time
+//	tokenshare.go  TokenShare: one session token for the fleet
+//	visitors.go    visitors, in their location's zone
+//	wire.go        wire quirks decoded, request times encoded
+//	zones.go       Windows zone names mapped to IANA, with CLDR
 package engage
 
 import (

@@ -17,6 +17,26 @@
 //	POST   /_sim/resources, PUT|DELETE /_sim/resources/{id}
 //	POST   /_sim/visitors, PUT|DELETE /_sim/visitors/{id}, POST /_sim/visitors/{id}/action
 //	GET    /_sim/healthz
+//
+// Its files:
+//
+//	sim.go              the Sim: New, the table of API routes, ServeHTTP
+//	admin.go            the admin routes under /_sim/
+//	apim.go             token provider and API Management: keys, quotas, Faults
+//	bookings.go         room bookings, free slots and available rooms
+//	choices.go          every choice the contract leaves open ([X]), as constants
+//	config.go           Config, its defaults, the products and the demo keys
+//	costvendor.go       the CostCode and VendorServices products
+//	desks.go            desk bookings and available desks
+//	fixture.go          the Fixture a simulator starts from, and DemoFixture
+//	fixture_private.go  the demo fixture's private meetings, chosen by booking id
+//	fixture_scale.go    ScaleFixture: a tenant the size of a large customer
+//	hierarchy.go        the HierarchyMapping product, every answer in its envelope
+//	httpx.go            request and response helpers shared by all routes
+//	stats.go            Stats: counts of the calls, tokens and deliveries served
+//	store.go            the in-memory tenant: the Fixture's entities and their indexes
+//	visitors.go         the Visitor product
+//	webhook.go          listener registration, and signed webhook delivery with retries
 package engagesim
 
 import (

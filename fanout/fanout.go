@@ -14,6 +14,9 @@
 // hands each result to every subscriber (Subscriber.Next), which must take
 // it without blocking: a socket queues it on its connection, whose writer
 // runs only while it has something to write.
+//
+//	fanout.go  the Hub: one stream per distinct subscription, shared results
+//	queue.go   Queue: a buffered Subscriber for a transport with its own goroutine
 package fanout
 
 import (

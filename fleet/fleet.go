@@ -13,6 +13,17 @@
 //
 // Every Redis key of one limiter key, and of one credential, carries the
 // same hash tag, so the scripts work on a single node, Sentinel or Cluster.
+//
+//	fleet.go            ErrInvalidArgument, and bounded: a call given up at a deadline
+//	lease.go            Lease and RedisLease: held by one replica at a time
+//	limiter.go          the Limiter contract (Rate, Decision) and the GCRA arithmetic
+//	memory.go           MemoryLimiter: the Limiter of one process
+//	reach.go            reach: what the Redis types do while Redis is away
+//	redis.go            RedisLimiter: GCRA in Lua on Redis's clock, with a fallback
+//	semaphore.go        the Semaphore contract, and MemorySemaphore for one process
+//	semaphore_redis.go  RedisSemaphore: slots in a sorted set per key, expiring
+//	tally.go            Tally: the fleet's event counts in hourly buckets
+//	token.go            TokenLease: one replica logs in, the others load its token
 package fleet
 
 import (

@@ -20,6 +20,18 @@
 // Per-client rate limits are not here: they are counted per authenticated
 // client in the fleet's shared limiter (package fleet), which the gateway
 // wires in after these checks.
+//
+//	guard.go      Limits, their defaults and codes, and the Extension
+//	cost.go       the cost model: predicted upstream calls (Cost)
+//	defer.go      the time limit of a query with @defer
+//	document.go   a document's size, checked before validation
+//	http.go       LimitBody and CORS
+//	measure.go    Measure: depth, aliases and introspection
+//	merge.go      "field selections must merge" in linear time
+//	response.go   the bound on a response's errors
+//	rules.go      ValidationRules: the rules documents are validated with
+//	trusted.go    TrustedDocuments: the manifests of trusted operations
+//	websocket.go  WebsocketOrigins: which pages may open a websocket
 package guard
 
 import (

@@ -4,6 +4,14 @@
 // upstream collection that lists them, and no upstream call is made twice;
 // across operations nothing is shared, so no operation sees another's data
 // and staleness is the cache's business, not the loaders'.
+//
+//	loader.go     Options, the Loaders of one operation, With and For
+//	batch.go      batch functions: one call per parent, and users by email
+//	batcher.go    Loader: keys asked for within a short window read together
+//	booking.go    bookings, visitors, availability, users, cost codes, vendors, groups
+//	hierarchy.go  countries, regions, locations, rooms and desks
+//	many.go       batches through a workplace.ManyReader, or a fan-out
+//	peek.go       peeking: the store asked first, only misses batched
 package loader
 
 import (

@@ -15,4 +15,13 @@
 // so the gateway's extensions (limits, rate limits, metrics, tracing) see
 // every operation whatever its transport. Unsupported answers what none of
 // them takes.
+//
+//	protocol.go     the package doc only
+//	accept.go       content negotiation on the Accept header
+//	http.go         HTTP: GET and POST, @defer as multipart/mixed
+//	incremental.go  @defer: subsequent payloads (Part), or one merged response
+//	request.go      reading a POST's JSON body or a GET's query string
+//	response.go     writing responses: status codes per media type, Refusal
+//	sse.go          SSE: graphql-sse in both modes, and Streams
+//	unsupported.go  Unsupported: what no other transport takes
 package protocol

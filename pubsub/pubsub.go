@@ -23,6 +23,15 @@
 // durable is the cache invalidation, which the webhook handler does before
 // it publishes; events only tell live clients to look again, so a duplicate
 // costs a read and a loss a stale screen until the next change.
+//
+//	pubsub.go        the Broker interface, its errors and Options
+//	codec.go         a workplace.Change as it crosses Redis
+//	hub.go           the hub: the non-blocking fan-out to one process's subscribers
+//	memory.go        Memory: the Broker within one process
+//	outbox.go        the outbox: the bounded buffer before the sending goroutine
+//	redis.go         Redis: the Broker across replicas, over one Redis stream
+//	stream.go        the Redis broker's reader, resuming after disconnections
+//	subscription.go  Subscription: one subscriber's changes, and why it ended
 package pubsub
 
 import (

@@ -1,6 +1,23 @@
 // Package resolvers implements the GraphQL schema. Resolvers are thin: they
 // decode arguments, call one loader or service method, and convert the
 // result; the domain lives in workplace and the data access in loader.
+//
+//	resolver.go                the Resolver, where dependencies are injected
+//	booking.resolvers.go       bookings and desk bookings
+//	catalog.resolvers.go       users, cost codes, vendors and service orders
+//	connection.go              the visitors connection: cursors and pages
+//	convert.go                 ptr and engageID, small conversions
+//	errors.go                  ErrorPresenter and Recover, for errors and panics
+//	fetch.go                   query helpers: arguments turned into loader calls
+//	globalid.go                global ids, base64url of "Type:n": made and parsed
+//	hierarchy.resolvers.go     countries down to rooms and desks
+//	mutate.go                  mutation helpers: acting user, read-back, UserErrors
+//	node.go                    lookupNode(s): the entity a global id names
+//	node.resolvers.go          Query.node and Query.nodes, the root resolvers
+//	private.go                 a visitor's meeting name as the caller may see it
+//	subscribe.go               ChangeFeed, and how a subscription filters its changes
+//	subscription.resolvers.go  the subscriptions and their events
+//	visitor.resolvers.go       visitors
 package resolvers
 
 import (

@@ -21,6 +21,12 @@
 // The websocket itself is accepted by a transport.WebsocketImplementation,
 // gqlgen's adapter interface, so origin checks and the shutdown drainer wrap
 // it as they wrapped gqlgen's transport.
+//
+//	socket.go     the Transport, its subprotocols and close codes
+//	conn.go       one connection: its reader, init deadline, keep-alive and close
+//	operation.go  a connection's operations: their ids, the cap, how each runs
+//	shared.go     shared subscriptions: a fanout stream, results queued
+//	upgrade.go    coder/websocket, adapted to write ready-made frames
 package socket
 
 import (

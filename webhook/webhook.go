@@ -17,6 +17,12 @@
 //
 // Every choice this package makes where the contract is silent is marked
 // "[X]" in a comment, as in package engage.
+//
+//	webhook.go   the Handler, its Options, Invalidator, Publisher and Deduper
+//	decode.go    the six notification bodies decoded, and Services
+//	dedupe.go    MemoryDeduper: the Deduper of a gateway without Redis
+//	register.go  Register: the gateway's listeners registered upstream
+//	replay.go    replay protection: body fingerprints and re-reads
 package webhook
 
 import (

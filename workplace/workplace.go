@@ -7,6 +7,22 @@
 // it and none of them needs to know about another: the engage client
 // implements these interfaces over HTTP, the cache decorates them, and the
 // resolvers consume them.
+//
+//	workplace.go  typed ids, and the hierarchy: countries down to desks, users
+//	booking.go    room and desk bookings, free slots and availability
+//	caller.go     the Caller on a context, and ActingEmail
+//	calls.go      CallTally: one request's upstream calls and their time
+//	date.go       Date, a day without a zone, and BookingDays
+//	error.go      the error codes clients see, Error and Coder
+//	event.go      Change: what a notification announced, kind, action, source
+//	inputs.go     Inputs: what an answer was computed from, for keeping it
+//	limit.go      WithLimit and Limited: an operation's time limit
+//	private.go    private meetings: MaySeePrivate, BookingTitle, Visibility
+//	service.go    the service interfaces, Service and ManyReader
+//	stale.go      Staleness: the stale answers an operation was served
+//	storeonly.go  StoreOnly: reads answered without calling the upstream
+//	visitor.go    visitors, cost codes, vendors, orders and listeners
+//	walk.go       AllRegions and AllLocations, walked from the top
 package workplace
 
 import "time"

@@ -11,7 +11,7 @@
 // with `docker load -i gateway.tar` or `podman load -i gateway.tar`; run the
 // layout directly with `podman run oci:image-oci:v1.2.3`.
 //
-// The image is the one the Dockerfile at the repository root describes:
+// The image is the one deploy/Dockerfile describes:
 // /gateway (the entrypoint), /engagesim, /healthcheck (the HEALTHCHECK), user
 // 65532, port 8080, LISTEN_ADDR=:8080. The build is reproducible: every
 // timestamp is SOURCE_DATE_EPOCH (default 0).
@@ -42,7 +42,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// The image's fixed parts; the Dockerfile says the same (package_test.go
+// The image's fixed parts; the Dockerfile says the same (server/ops_package_test.go
 // checks that the two agree).
 const (
 	User       = "65532:65532"

@@ -1,6 +1,6 @@
 // Package graph holds the GraphQL schema (one .graphqls file per area) and
 // the executable schema gqlgen generates from it. Nothing here is written by
-// hand but the schema, the scalars and this file.
+// hand but the schema, the Node type, the scalars and this file.
 //
 //	generate.go     this doc and the go:generate lines: gqlgen, then the schema export
 //	node.go         Node, the Go type the schema's Node interface binds to

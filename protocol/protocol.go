@@ -6,8 +6,8 @@
 //     each response media type calls for, a clear 4xx for a request that is
 //     not a GraphQL request, and never an empty body;
 //   - incremental delivery of @defer, as multipart/mixed (HTTP), as
-//     websocket messages (IncrementalWebsockets) and as server-sent events,
-//     in the format Apollo Client and GraphiQL merge;
+//     websocket messages (each a Part, sent by package socket) and as
+//     server-sent events, in the format Apollo Client and GraphiQL merge;
 //   - graphql-sse, in its distinct-connections and single-connection modes
 //     (SSE).
 //

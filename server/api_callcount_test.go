@@ -11,7 +11,6 @@ package server
 // query) twice.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -889,17 +888,8 @@ func TestCallCountWindowsSplit(t *testing.T) {
 
 // ccPost runs one operation from any goroutine (no testing.TB to fail).
 func ccPost(gwURL, query string, vars map[string]any) (gqlResponse, error) {
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
+	out, err := postOperation(gwURL, query, vars)
 	if err != nil {
-		return gqlResponse{}, err
-	}
-	resp, err := http.Post(gwURL+"/graphql", "application/json", bytes.NewReader(body))
-	if err != nil {
-		return gqlResponse{}, err
-	}
-	defer resp.Body.Close()
-	var out gqlResponse
-	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
 		return gqlResponse{}, err
 	}
 	if len(out.Errors) > 0 {

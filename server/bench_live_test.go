@@ -333,7 +333,7 @@ type blEvent struct {
 
 // blSSE subscribes over server-sent events and returns the events as they
 // arrive, each stamped on arrival; the stream ends with the benchmark.
-// (replicas_test.go's sseEvents takes a *testing.T and stamps nothing.)
+// (helpers_test.go's sseEvents takes a *testing.T and stamps nothing.)
 func blSSE(b *testing.B, url, query string, vars map[string]any) <-chan blEvent {
 	b.Helper()
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})

@@ -5,11 +5,9 @@ package server
 // demo fixture the test also holds, as ground truth.
 
 import (
-	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -57,16 +55,7 @@ func newAPIStack(t *testing.T, edits ...func(*engage.Config)) *apiStack {
 // and decodes it.
 func (s *apiStack) call(t testing.TB, query string, vars map[string]any) gqlResponse {
 	t.Helper()
-	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	require.NoError(t, err)
-	resp, err := http.Post(s.gwURL+"/graphql", "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	apiAssertNoLeak(t, raw)
-	var out gqlResponse
-	require.NoError(t, json.Unmarshal(raw, &out), "%s", raw)
+	_, _, out := postGraphQL(t, s.gwURL, nil, query, vars)
 	return out
 }
 

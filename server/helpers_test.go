@@ -296,14 +296,26 @@ type tb interface {
 // its answer, for any tb, so it may run inside EventuallyWithT.
 func queryAt(t tb, gwURL, query string, vars map[string]any) gqlResponse {
 	t.Helper()
+	out, err := postOperation(gwURL, query, vars)
+	require.NoError(t, err)
+	return out
+}
+
+// postOperation posts one operation to the gateway at gwURL and decodes its
+// answer. It needs no test, so it may run on any goroutine.
+func postOperation(gwURL, query string, vars map[string]any) (gqlResponse, error) {
 	body, err := json.Marshal(map[string]any{"query": query, "variables": vars})
-	require.NoError(t, err)
+	if err != nil {
+		return gqlResponse{}, err
+	}
 	resp, err := http.Post(gwURL+"/graphql", "application/json", bytes.NewReader(body))
-	require.NoError(t, err)
+	if err != nil {
+		return gqlResponse{}, err
+	}
 	defer resp.Body.Close()
 	var out gqlResponse
-	require.NoError(t, json.NewDecoder(resp.Body).Decode(&out))
-	return out
+	err = json.NewDecoder(resp.Body).Decode(&out)
+	return out, err
 }
 
 // simCall calls an admin route of the simulator at simURL and returns the

@@ -27,27 +27,14 @@ import (
 )
 
 // wireDo sends one request with headers and reads the whole answer as
-// sent (http.Client decodes nothing when Accept-Encoding is set by hand).
+// sent (nothing is decoded when Accept-Encoding is set by hand).
 func wireDo(t *testing.T, method, u string, body string, headers map[string]string) (*http.Response, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
-		rd = strings.NewReader(body)
+		rd, headers = strings.NewReader(body), withContentType(headers, "application/json")
 	}
-	req, err := http.NewRequest(method, u, rd)
-	require.NoError(t, err)
-	if body != "" {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	for k, v := range headers {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultTransport.RoundTrip(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	return resp, b
+	return roundTrip(t, method, u, headers, rd)
 }
 
 func TestOnTheWire(t *testing.T) {

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -126,38 +125,22 @@ func (s *stack) query(t testing.TB, query string, vars map[string]any) gqlRespon
 // decodes the answer into out (nil to ignore it).
 func (s *stack) admin(t testing.TB, method, path string, body, out any) {
 	t.Helper()
-	var r io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		require.NoError(t, err)
-		r = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(context.Background(), method, s.simURL+path, r)
-	require.NoError(t, err)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Less(t, resp.StatusCode, 300, "%s %s: %s", method, path, raw)
+	status, raw := simCall(t, s.simURL, method, path, body)
+	require.Less(t, status, 300, "%s %s: %s", method, path, raw)
 	if out != nil {
 		require.NoError(t, json.Unmarshal(raw, out))
 	}
 }
 
-// stats reads the simulator's call counts over HTTP.
+// stats reads the simulator's call counts over HTTP; resetStats zeroes them.
 func (s *stack) stats(t testing.TB) engagesim.Stats {
 	t.Helper()
-	var st engagesim.Stats
-	s.admin(t, http.MethodGet, "/_sim/stats", nil, &st)
-	return st
+	return liveStats(t, s.simURL)
 }
 
-// resetStats zeroes the simulator's call counts.
 func (s *stack) resetStats(t testing.TB) {
 	t.Helper()
-	s.admin(t, http.MethodPost, "/_sim/stats/reset", nil, nil)
+	resetLiveStats(t, s.simURL)
 }
 
 // keepAnswers has d keep whole answers, as run does: it returns a memory

@@ -200,12 +200,16 @@ func withEnv(env, extra map[string]string) map[string]string {
 
 // replica is one gateway process.
 type replica struct {
-	url string
-	cmd *exec.Cmd
+	url, addr string
+	cmd       *exec.Cmd
+	// exited delivers cmd.Wait's result once.
+	exited <-chan error
+	logs   string
 }
 
-// startReplica runs the gateway binary with env on port, and stops it (with
-// SIGTERM) when the test ends.
+// startReplica runs the gateway binary with env on port and waits for
+// /healthz; when the test ends it stops the process (SIGINT, then SIGKILL
+// after 20 s) if it still runs, and shows its log if the test failed.
 func startReplica(t testing.TB, bin string, port int, env map[string]string) *replica {
 	t.Helper()
 	cmd := exec.Command(bin)
@@ -224,21 +228,21 @@ func startReplica(t testing.TB, bin string, port int, env map[string]string) *re
 	require.NoError(t, err)
 	cmd.Stdout, cmd.Stderr = logs, logs
 	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited, done := make(chan error, 1), make(chan struct{})
+	go func() { exited <- cmd.Wait(); close(done) }()
+	r := &replica{addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, exited: exited, logs: logs.Name()}
+	r.url = "http://" + r.addr
 	t.Cleanup(func() {
 		_ = cmd.Process.Signal(os.Interrupt)
 		select {
-		case <-exited:
+		case <-done:
 		case <-time.After(20 * time.Second):
 			_ = cmd.Process.Kill()
 		}
 		if t.Failed() {
-			b, _ := os.ReadFile(logs.Name())
-			t.Logf("replica on %d logged:\n%s", port, b)
+			t.Logf("replica on %d logged:\n%s", port, r.log())
 		}
 	})
-	r := &replica{url: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
 	require.Eventually(t, func() bool {
 		resp, err := http.Get(r.url + "/healthz")
 		if err != nil {
@@ -248,6 +252,12 @@ func startReplica(t testing.TB, bin string, port int, env map[string]string) *re
 		return resp.StatusCode == http.StatusOK
 	}, 30*time.Second, 50*time.Millisecond, "replica on %d did not come up", port)
 	return r
+}
+
+// log is what the replica has logged so far.
+func (r *replica) log() string {
+	b, _ := os.ReadFile(r.logs)
+	return string(b)
 }
 
 func (r *replica) query(t testing.TB, q string, vars map[string]any) gqlResponse {
@@ -400,6 +410,15 @@ func postGraphQLRaw(t testing.TB, url string, headers map[string]string, query s
 // none), and returns the answer's status, headers and body as they came.
 func exchange(t testing.TB, method, url string, headers map[string]string, body io.Reader) (int, http.Header, []byte) {
 	t.Helper()
+	resp, raw := roundTrip(t, method, url, headers, body)
+	return resp.StatusCode, resp.Header, raw
+}
+
+// roundTrip is exchange's request, returning the response (its body read
+// and closed) and the body as it came: with Accept-Encoding set by hand,
+// still compressed.
+func roundTrip(t testing.TB, method, url string, headers map[string]string, body io.Reader) (*http.Response, []byte) {
+	t.Helper()
 	req, err := http.NewRequest(method, url, body)
 	require.NoError(t, err)
 	for k, v := range headers {
@@ -410,7 +429,7 @@ func exchange(t testing.TB, method, url string, headers map[string]string, body 
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
-	return resp.StatusCode, resp.Header, raw
+	return resp, raw
 }
 
 // withContentType is headers with Content-Type set to ct, unless headers
@@ -424,3 +443,10 @@ func withContentType(headers map[string]string, ct string) map[string]string {
 }
 
 func bearer(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+
+// run serves the gateway as the binary does, without its README or
+// version, until ctx is cancelled. Tests call it with LISTEN_ADDR on port 0
+// and read the address from the "gateway listening" log line.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	return runWith(ctx, Binary{}, getenv, stdout, io.Discard)
+}

@@ -15,7 +15,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"os/exec"
-	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -28,55 +28,6 @@ import (
 )
 
 const shutdownSubscription = `subscription { bookingChanged { action } }`
-
-// gatewayProcess is a gateway binary running as its own process.
-type gatewayProcess struct {
-	url, addr string
-	cmd       *exec.Cmd
-	// exited delivers cmd.Wait's result once.
-	exited <-chan error
-	logs   string
-}
-
-// startGatewayProcess runs bin with env on a free loopback port and waits
-// for /healthz; the process is killed at the end of the test if it is
-// still running.
-func startGatewayProcess(t *testing.T, bin string, port int, env map[string]string) *gatewayProcess {
-	t.Helper()
-	cmd := exec.Command(bin)
-	cmd.Env = append(os.Environ(), fmt.Sprintf("LISTEN_ADDR=127.0.0.1:%d", port))
-	for k, v := range env {
-		cmd.Env = append(cmd.Env, k+"="+v)
-	}
-	logs, err := os.Create(filepath.Join(t.TempDir(), "gateway.log"))
-	require.NoError(t, err)
-	cmd.Stdout, cmd.Stderr = logs, logs
-	require.NoError(t, cmd.Start())
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	p := &gatewayProcess{addr: fmt.Sprintf("127.0.0.1:%d", port), cmd: cmd, exited: exited, logs: logs.Name()}
-	p.url = "http://" + p.addr
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("gateway logged:\n%s", p.log())
-		}
-	})
-	require.Eventually(t, func() bool {
-		resp, err := http.Get(p.url + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	}, 30*time.Second, 50*time.Millisecond, "the gateway did not come up")
-	return p
-}
-
-func (p *gatewayProcess) log() string {
-	b, _ := os.ReadFile(p.logs)
-	return string(b)
-}
 
 // slowDelivery is a webhook delivery whose body the test sends in two
 // parts, so the request is in flight for as long as the test wants.
@@ -146,7 +97,8 @@ func TestShutdownOnSIGTERMFinishesWebhooksAndTellsSubscribers(t *testing.T) {
 	const secret = "shutdown-test-secret"
 	const timeout = 5 * time.Second
 	port := freePort(t)
-	gw := startGatewayProcess(t, bin, port, withEnv(upstreamEnv(simSrv.URL), map[string]string{
+	gw := startReplica(t, bin, port, withEnv(upstreamEnv(simSrv.URL), map[string]string{
+		"REDIS_URL":          os.Getenv("REDIS_URL"),
 		"WEBHOOK_PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", port),
 		"WEBHOOK_SECRET":     secret,
 		"SHUTDOWN_TIMEOUT":   timeout.String(),
@@ -255,4 +207,47 @@ func TestShutdownTimeoutBoundsHungRequests(t *testing.T) {
 	assert.Contains(t, out, `"msg":"shutdown: websockets closed","count":1`)
 	assert.Contains(t, out, `"msg":"shutdown timed out: closing the remaining connections"`)
 	assert.NotContains(t, out, `"msg":"shutdown finished"`)
+}
+
+// TestShutdownEndsAtOnceOnASecondSignal: a second SIGTERM during a graceful
+// stop ends the process at once, as without a handler, however long the
+// stop would still wait for a request in flight.
+func TestShutdownEndsAtOnceOnASecondSignal(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the gateway binary")
+	}
+	bin := buildGateway(t)
+	sim, err := engagesim.New(engagesim.Config{})
+	require.NoError(t, err)
+	simSrv := httptest.NewServer(sim)
+	t.Cleanup(func() { simSrv.Close(); sim.Close() })
+
+	const secret = "shutdown-test-secret"
+	port := freePort(t)
+	gw := startReplica(t, bin, port, withEnv(upstreamEnv(simSrv.URL), map[string]string{
+		"WEBHOOK_PUBLIC_URL": fmt.Sprintf("http://127.0.0.1:%d", port),
+		"WEBHOOK_SECRET":     secret,
+		"SHUTDOWN_TIMEOUT":   "5m",
+	}))
+	// A delivery in flight holds the graceful stop for SHUTDOWN_TIMEOUT.
+	body := meetingExternal(tomorrow(), 1, 1)
+	startSlowDelivery(t, gw.addr, webhook.PathMeetingExternal, sign(secret, body), body)
+
+	require.NoError(t, gw.cmd.Process.Signal(syscall.SIGTERM))
+	require.Eventually(t, func() bool { return strings.Contains(gw.log(), `"msg":"shutdown started"`) }, 20*time.Second, 20*time.Millisecond)
+	// The second signal; sent again until the process is gone, since the
+	// handler lets go of signals just after the stop begins.
+	deadline := time.Now().Add(time.Minute)
+	for {
+		require.True(t, time.Now().Before(deadline), "a second SIGTERM did not end the graceful stop")
+		require.NoError(t, gw.cmd.Process.Signal(syscall.SIGTERM))
+		select {
+		case err := <-gw.exited:
+			var exit *exec.ExitError
+			require.ErrorAs(t, err, &exit, "the gateway exited by itself")
+			assert.Equal(t, syscall.SIGTERM, exit.Sys().(syscall.WaitStatus).Signal(), "the second SIGTERM ended it")
+			return
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }

@@ -29,14 +29,6 @@ import (
 // says otherwise: in-flight requests finish and streams close within it.
 const defaultShutdownTimeout = 15 * time.Second
 
-// run starts the gateway and serves until ctx is cancelled (the main
-// package cancels it on SIGINT or SIGTERM). Tests call it directly with
-// LISTEN_ADDR on port 0 and read the address from the "gateway listening"
-// log line.
-func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
-	return runWith(ctx, Binary{}, getenv, stdout, io.Discard)
-}
-
 // runWith is run for the binary bin, writing the demo's start-up hints for
 // a person (where GraphiQL and the simulator are, and how to make a
 // change) to hints.
@@ -293,11 +285,11 @@ func runWith(ctx context.Context, bin Binary, getenv func(string) string, stdout
 	return drain.shutdown(srv, cfg.shutdownTimeout)
 }
 
-// clockKey carries the clock run() keeps the cache's and the mirror's time
+// clockKey carries the clock runWith keeps the cache's and the mirror's time
 // by; tests move it with the simulator's.
 type clockKey struct{}
 
-// withClock makes run() keep time by now.
+// withClock makes runWith keep time by now.
 func withClock(ctx context.Context, now func() time.Time) context.Context {
 	return context.WithValue(ctx, clockKey{}, now)
 }
@@ -369,13 +361,13 @@ func startSimulator(log *slog.Logger) (*simulator, string, error) {
 // private meeting is never picked: the demo has no authentication, so its
 // caller sees such a title hidden and the rename would seem not to arrive.
 func nextBooking(f *engagesim.Fixture, now time.Time) engagesim.Booking {
-	var next, any engagesim.Booking
+	var next, first engagesim.Booking
 	for _, b := range f.Bookings {
 		if b.Title == "" || b.Private {
 			continue
 		}
-		if any.ID == 0 {
-			any = b
+		if first.ID == 0 {
+			first = b
 		}
 		if b.Start.Before(now) || b.Start.After(now.Add(24*time.Hour)) {
 			continue
@@ -385,7 +377,7 @@ func nextBooking(f *engagesim.Fixture, now time.Time) engagesim.Booking {
 		}
 	}
 	if next.ID == 0 {
-		return any
+		return first
 	}
 	return next
 }
